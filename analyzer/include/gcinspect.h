@@ -1,0 +1,266 @@
+/*
+ * gcinspect: reconstruct a CPython process's garbage-collector generations
+ * from the outside (an ELF core file, a live process, or any memory that a
+ * caller can read), and report what a collection would touch.
+ *
+ * This is the one installed header of libgcinspect.  Conventions:
+ *   - every name starts with gci_ / GCI_;
+ *   - every fallible function returns a struct gci_error * (NULL means
+ *     success) and writes its results through trailing out-parameters named
+ *     ret*, only on success;
+ *   - objects made with _create/_open are released with _destroy, and
+ *     _destroy(NULL) does nothing;
+ *   - the library never prints: it returns results and logs through the
+ *     callback in struct gci_options.
+ */
+#ifndef GCINSPECT_H
+#define GCINSPECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GCI_VERSION_STRING "0.1.0"
+
+#if defined(__GNUC__)
+#define GCI_API __attribute__((visibility("default")))
+#else
+#define GCI_API
+#endif
+
+/** @defgroup errors Errors
+ * @{ */
+
+/*
+ * Error codes.  Each maps to one documented exit status of the CLI
+ * (gci_error_exit_status()).
+ */
+enum gci_error_code {
+	GCI_ERR_NOMEM = 1,      /* out of memory */
+	GCI_ERR_USAGE,          /* bad arguments from the caller */
+	GCI_ERR_INPUT,          /* input unreadable, not a core, damaged */
+	GCI_ERR_FAULT,          /* target memory could not be read */
+	GCI_ERR_NOT_PYTHON,     /* no CPython interpreter found */
+	GCI_ERR_UNSUPPORTED,    /* a CPython we have no layout for */
+	GCI_ERR_FREE_THREADED,  /* a free-threaded build: no GC lists */
+	GCI_ERR_INTEGRITY,      /* target data is inconsistent */
+	GCI_ERR_OTHER,          /* anything else (a library call failed) */
+};
+
+struct gci_error {
+	enum gci_error_code code;
+	/* Whether address is meaningful (memory faults, integrity errors). */
+	bool has_address;
+	uint64_t address;
+	char *message;
+};
+
+/* A statically allocated out-of-memory error; gci_error_destroy ignores it. */
+GCI_API extern struct gci_error gci_enomem;
+
+GCI_API void gci_error_destroy(struct gci_error *err);
+/* The exit status the CLI uses for an error of this code. */
+GCI_API int gci_error_exit_status(enum gci_error_code code);
+
+/* Exit statuses of the gcinspect command, documented in its --help. */
+enum {
+	GCI_EXIT_OK = 0,
+	GCI_EXIT_PARTIAL = 1,       /* result printed, integrity problems found */
+	GCI_EXIT_INPUT = 2,         /* unreadable input, not a core, damaged */
+	GCI_EXIT_NOT_PYTHON = 3,    /* not a Python process, or unsupported version */
+	GCI_EXIT_FREE_THREADED = 4, /* free-threaded build: nothing to walk */
+	GCI_EXIT_USAGE = 64,        /* bad command line */
+	GCI_EXIT_SOFTWARE = 70,     /* internal error (out of memory, ...) */
+};
+/** @} */
+
+/** @defgroup options Options and logging
+ * @{ */
+
+enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG };
+typedef void gci_log_fn(void *arg, enum gci_log_level level, const char *message);
+
+struct gci_options {
+	const char *sysroot;   /* prefix for the paths a core names (NULL: none) */
+	const char *exe;       /* the executable, overriding the core's path */
+	const char *debug_dir; /* detached debug info (NULL: SYSROOT/usr/lib/debug) */
+	bool no_dwarf;         /* never use DWARF: built-in layout tables only */
+	gci_log_fn *log;       /* may be NULL */
+	void *log_arg;
+};
+/** @} */
+
+/** @defgroup program Programs: the memory and files of one target
+ * @{ */
+
+struct gci_program;
+
+/* Open an ELF core file. */
+GCI_API struct gci_error *gci_program_open_core(const char *path,
+					const struct gci_options *opts,
+					struct gci_program **ret);
+
+/*
+ * A caller-supplied memory source (the gdb plugin, tests): read size bytes at
+ * address into buf; return 0, or -1 if the memory cannot be read.
+ */
+typedef int gci_read_fn(void *arg, uint64_t address, void *buf, size_t size);
+
+/*
+ * A program over a callback.  Files: modules[i] is the path of a loaded ELF
+ * file (executable, libpython) and biases[i] its load bias.
+ */
+GCI_API struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
+					    const char *const *modules,
+					    const uint64_t *biases, size_t nmodules,
+					    const struct gci_options *opts,
+					    struct gci_program **ret);
+
+GCI_API void gci_program_destroy(struct gci_program *prog);
+
+/* What the core's notes say about the process (unknown fields: -1 / NULL). */
+struct gci_process_info {
+	int64_t pid;
+	int signal;             /* fatal signal, or -1 */
+	const char *signal_name;/* "SIGSEGV", or NULL */
+	const char *command;    /* the command name (pr_fname) */
+	const char *args;       /* the command line (pr_psargs), as saved */
+	const char *path;       /* what the target was opened from */
+	const char *kind;       /* "core", "callback" */
+};
+GCI_API void gci_program_process_info(const struct gci_program *prog,
+			      struct gci_process_info *ret);
+/** @} */
+
+/** @defgroup snapshot Snapshots: the GC state as found and walked
+ * @{ */
+
+/* Where the numbers describing a CPython build came from. */
+enum gci_layout_source {
+	GCI_LAYOUT_DWARF,
+	GCI_LAYOUT_TABLE,
+};
+
+/* One list the collector keeps: a generation or the permanent generation. */
+struct gci_gen {
+	char name[16];        /* "0", "1", "2", "permanent" */
+	uint64_t head;        /* address of the list head */
+	int64_t threshold;    /* -1 where the version has none */
+	int64_t count;
+	size_t first;         /* index of its first object in the snapshot */
+	size_t nobjects;
+	bool complete;        /* false: the walk stopped at a broken link */
+};
+
+struct gci_type {
+	uint64_t address;
+	char *name;           /* tp_name as in the target, or a placeholder */
+	bool name_known;      /* false: placeholder saying why */
+	int64_t basicsize, itemsize;
+	uint64_t flags;
+};
+
+struct gci_object {
+	uint64_t address;     /* the PyObject (not the GC head) */
+	uint32_t type;        /* index into the snapshot's types */
+	uint32_t size;        /* bytes: body + GC head + pre-header + debug prefix */
+};
+
+struct gci_problem {
+	uint64_t address;
+	char *message;
+};
+
+#define GCI_MAX_GENS 5
+
+struct gci_interp {
+	int64_t id;
+	uint64_t address;     /* PyInterpreterState *, or 0 (3.7/3.8: runtime) */
+	uint64_t gc_state;    /* address of the GC state */
+	int enabled;          /* 1, 0, or -1 unknown */
+	int collecting;       /* 1, 0, or -1 unknown */
+	int64_t long_lived_total, long_lived_pending; /* -1 unknown */
+	size_t ngens;         /* generations, not counting permanent */
+	struct gci_gen gens[GCI_MAX_GENS];
+	bool has_permanent;
+	struct gci_gen permanent;
+};
+
+struct gci_snapshot {
+	struct gci_program *prog;
+	char version[32];        /* "3.11.2" */
+	uint32_t version_hex;    /* PY_VERSION_HEX */
+	const char *version_source; /* "Py_Version", "debug offsets", ... */
+	enum gci_layout_source layout_source;
+	const char *layout_name; /* provenance: table name, or the DWARF file */
+	bool debug_build;
+	uint64_t runtime;        /* &_PyRuntime (0 for 3.6) */
+	size_t ninterps;
+	struct gci_interp *interps; /* the main interpreter first */
+	size_t nobjects;
+	struct gci_object *objects;
+	size_t ntypes;
+	struct gci_type *types;
+	size_t nproblems;
+	struct gci_problem *problems;
+};
+
+/* Find the interpreter(s), choose the layout and walk every GC list. */
+GCI_API struct gci_error *gci_snapshot_take(struct gci_program *prog,
+				    struct gci_snapshot **ret);
+GCI_API void gci_snapshot_destroy(struct gci_snapshot *snap);
+
+/* Read the reference count of an object in the snapshot (-1 on failure). */
+GCI_API int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index);
+/** @} */
+
+/** @defgroup analyses Analyses
+ * @{ */
+
+struct gci_gen_stats {
+	uint64_t objects, bytes, pages; /* pages: distinct 4 KiB pages of GC heads */
+};
+GCI_API struct gci_error *gci_gen_stats(const struct gci_snapshot *snap,
+				const struct gci_gen *gen,
+				struct gci_gen_stats *ret);
+
+struct gci_type_count {
+	uint32_t type;    /* index into snap->types */
+	uint64_t objects, bytes;
+};
+/*
+ * Type histogram over the given lists, largest (bytes, then objects) first.
+ * The caller frees *ret with free().
+ */
+GCI_API struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
+				     const struct gci_gen *const *gens, size_t ngens,
+				     struct gci_type_count **ret, size_t *ret_count);
+/** @} */
+
+/** @defgroup reports Reports
+ * @{ */
+
+enum gci_report_kind { GCI_REPORT_SUMMARY, GCI_REPORT_TYPES };
+enum gci_report_format { GCI_FORMAT_TEXT, GCI_FORMAT_JSON };
+
+struct gci_report_options {
+	enum gci_report_kind kind;
+	enum gci_report_format format;
+	/* types: which list ("0", "1", "2", "permanent"), NULL = all together */
+	const char *generation;
+	size_t limit;   /* text types: rows shown (0: all) */
+};
+
+/* Render a report; the caller frees *ret with free(). */
+GCI_API struct gci_error *gci_report(const struct gci_snapshot *snap,
+			     const struct gci_report_options *opts, char **ret);
+/** @} */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GCINSPECT_H */

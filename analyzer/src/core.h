@@ -1,0 +1,40 @@
+/*
+ * ELF core files: PT_LOAD segments become primary-tier memory (mmap'd,
+ * bytes past p_filesz reported as not saved), and the notes say who the
+ * process was and which files it had mapped (NT_FILE).
+ */
+#ifndef GCI_CORE_H
+#define GCI_CORE_H
+
+#include <libelf.h>
+#include <stdint.h>
+
+#include "memory.h"
+
+struct gci_core_file {
+	uint64_t start, end, offset; /* offset in bytes into the file */
+	const char *path;            /* points into the note data */
+};
+
+struct gci_core {
+	char *path;
+	int fd;
+	Elf *elf;
+	const unsigned char *raw;
+	size_t size;
+	bool truncated;
+	int64_t pid;
+	int signal;
+	char fname[17];
+	char psargs[81];
+	uint64_t at_phdr;            /* from NT_AUXV, 0 if unknown */
+	struct gci_core_file *files;
+	size_t nfiles;
+};
+
+/* Open and check a core; add its segments to mem. */
+struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
+				struct gci_core **ret);
+void gci_core_destroy(struct gci_core *core);
+
+#endif

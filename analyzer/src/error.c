@@ -1,0 +1,105 @@
+/* Errors: a code, a message, and for faults the address. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+struct gci_error gci_enomem = {
+	.code = GCI_ERR_NOMEM,
+	.message = (char *)"out of memory",
+};
+
+static struct gci_error *error_vcreate(enum gci_error_code code, bool has_address,
+				       uint64_t address, const char *fmt, va_list ap)
+{
+	struct gci_error *err = calloc(1, sizeof(*err));
+	if (!err)
+		return &gci_enomem;
+	if (vasprintf(&err->message, fmt, ap) < 0) {
+		free(err);
+		return &gci_enomem;
+	}
+	err->code = code;
+	err->has_address = has_address;
+	err->address = address;
+	return err;
+}
+
+struct gci_error *gci_error_create(enum gci_error_code code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct gci_error *err = error_vcreate(code, false, 0, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct gci_error *gci_error_at(enum gci_error_code code, uint64_t address,
+			       const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct gci_error *err = error_vcreate(code, true, address, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+struct gci_error *gci_error_prefix(struct gci_error *err, const char *fmt, ...)
+{
+	if (!err || err == &gci_enomem)
+		return err;
+	char *prefix;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&prefix, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return err;
+	char *joined;
+	if (asprintf(&joined, "%s%s", prefix, err->message) >= 0) {
+		free(err->message);
+		err->message = joined;
+	}
+	free(prefix);
+	return err;
+}
+
+void gci_error_destroy(struct gci_error *err)
+{
+	if (!err || err == &gci_enomem)
+		return;
+	free(err->message);
+	free(err);
+}
+
+int gci_error_exit_status(enum gci_error_code code)
+{
+	switch (code) {
+	case GCI_ERR_USAGE:
+		return GCI_EXIT_USAGE;
+	case GCI_ERR_INPUT:
+	case GCI_ERR_FAULT:
+		return GCI_EXIT_INPUT;
+	case GCI_ERR_NOT_PYTHON:
+	case GCI_ERR_UNSUPPORTED:
+		return GCI_EXIT_NOT_PYTHON;
+	case GCI_ERR_FREE_THREADED:
+		return GCI_EXIT_FREE_THREADED;
+	case GCI_ERR_INTEGRITY:
+		return GCI_EXIT_PARTIAL;
+	case GCI_ERR_NOMEM:
+	case GCI_ERR_OTHER:
+	default:
+		return GCI_EXIT_SOFTWARE;
+	}
+}
+
+void *gci_reallocarray(void *p, size_t n, size_t size)
+{
+	size_t bytes;
+	if (__builtin_mul_overflow(n, size, &bytes))
+		return NULL;
+	return realloc(p, bytes ? bytes : 1);
+}

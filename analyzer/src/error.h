@@ -1,0 +1,26 @@
+/* Internal error helpers. */
+#ifndef GCI_ERROR_H
+#define GCI_ERROR_H
+
+#include <inttypes.h>
+
+#include "gcinspect.h"
+
+#if defined(__GNUC__)
+#define GCI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define GCI_PRINTF(a, b)
+#endif
+
+struct gci_error *gci_error_create(enum gci_error_code code, const char *fmt, ...)
+	GCI_PRINTF(2, 3);
+struct gci_error *gci_error_at(enum gci_error_code code, uint64_t address,
+			       const char *fmt, ...) GCI_PRINTF(3, 4);
+/* Prefix an error's message with more context ("reading X: "), in place. */
+struct gci_error *gci_error_prefix(struct gci_error *err, const char *fmt, ...)
+	GCI_PRINTF(2, 3);
+
+/* Allocation helpers returning NULL on overflow. */
+void *gci_reallocarray(void *p, size_t n, size_t size);
+
+#endif

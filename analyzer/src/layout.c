@@ -1,0 +1,153 @@
+/*
+ * Built-in layout tables.  Every entry names the CPython build it was
+ * derived from; the facts are in ../shared notes form in docs/layouts.md.
+ * Offsets of the GC state are relative to the state, interpreter fields to
+ * PyInterpreterState, runtime fields to _PyRuntime.  -1: no such field.
+ */
+#include "layout.h"
+
+#define PY_HEX(maj, min, mic) (((uint32_t)(maj) << 24) | ((uint32_t)(min) << 16) | \
+			       ((uint32_t)(mic) << 8))
+#define PY_HEX_END(maj, min, mic) (PY_HEX(maj, min, mic) | 0xff)
+
+/* PyObject, PyTypeObject and PyGC_Head of 3.8+ release (GIL) builds. */
+#define OBJECT_38                                                              \
+	.ob_refcnt = 0, .ob_type = 8, .ob_size = 16, .tp_name = 24,            \
+	.tp_basicsize = 32, .tp_itemsize = 40, .tp_flags = 168,                \
+	.gc_head_size = 16, .gc_next = 0, .gc_prev = 8, .gc_ptr_mask = ~(uint64_t)3
+
+/* struct gc_generation of 3.8+: PyGC_Head head; int threshold, count. */
+#define GENERATIONS_38                                                         \
+	.ngens = 3, .gen_size = 24, .gen_head = 0, .gen_threshold = 16, .gen_count = 20
+
+#define MANAGED_DICT (1ULL << 4)
+#define MANAGED_WEAKREF (1ULL << 3)
+
+static const struct gci_layout_table tables[] = {
+	{ PY_HEX(3, 7, 0), PY_HEX_END(3, 7, 255), false, {
+		.name = "CPython 3.7 release",
+		.provenance = "table derived from v3.7.16 DWARF",
+		.ob_refcnt = 0, .ob_type = 8, .ob_size = 16, .tp_name = 24,
+		.tp_basicsize = 32, .tp_itemsize = 40, .tp_flags = 168,
+		/* union of three words and a long double: 32 bytes, clean pointers */
+		.gc_head_size = 32, .gc_next = 0, .gc_prev = 8, .gc_ptr_mask = ~(uint64_t)0,
+		.state_kind = GCI_STATE_RUNTIME, .runtime_gc = 320,
+		.runtime_interp_head = 24, .runtime_interp_main = 32,
+		.interp_next = 0, .interp_id = -1, .interp_gc = -1,
+		.gc_enabled = 12, .gc_collecting = 312, .gc_generations = 32,
+		.gc_generation0 = 176, .gc_permanent = 192,
+		.gc_long_lived_total = 336, .gc_long_lived_pending = 344,
+		.ngens = 3, .gen_size = 48, .gen_head = 0, .gen_threshold = 32,
+		.gen_count = 36,
+	} },
+	{ PY_HEX(3, 8, 0), PY_HEX_END(3, 8, 255), false, {
+		.name = "CPython 3.8 release",
+		.provenance = "table derived from v3.8.18 DWARF",
+		OBJECT_38,
+		.state_kind = GCI_STATE_RUNTIME, .runtime_gc = 344,
+		.runtime_interp_head = 32, .runtime_interp_main = 40,
+		.interp_next = 0, .interp_id = -1, .interp_gc = -1,
+		.gc_enabled = 12, .gc_collecting = 200, .gc_generations = 24,
+		.gc_generation0 = 96, .gc_permanent = 104,
+		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
+		GENERATIONS_38,
+	} },
+	{ PY_HEX(3, 9, 0), PY_HEX_END(3, 10, 255), false, {
+		.name = "CPython 3.9-3.10 release",
+		.provenance = "table derived from v3.9.18 and v3.10.13 DWARF, "
+			      "checked against 3.9.2 headers",
+		OBJECT_38,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 32, .runtime_interp_main = 40,
+		.interp_next = 0, .interp_id = 24, .interp_gc = 616,
+		.gc_enabled = 12, .gc_collecting = 200, .gc_generations = 24,
+		.gc_generation0 = 96, .gc_permanent = 104,
+		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
+		GENERATIONS_38,
+	} },
+	{ PY_HEX(3, 11, 0), PY_HEX_END(3, 11, 255), false, {
+		.name = "CPython 3.11 release",
+		.provenance = "table derived from v3.11.7 DWARF, checked against "
+			      "3.11.2 (Debian bookworm) DWARF",
+		OBJECT_38,
+		.preheader_flags = MANAGED_DICT, .preheader_size = 16,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 40, .runtime_interp_main = 48,
+		.interp_next = 0, .interp_id = -1, .interp_gc = 648,
+		.gc_enabled = 12, .gc_collecting = 200, .gc_generations = 24,
+		.gc_generation0 = 96, .gc_permanent = 104,
+		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
+		GENERATIONS_38,
+	} },
+	{ PY_HEX(3, 12, 0), PY_HEX_END(3, 12, 255), false, {
+		.name = "CPython 3.12 release",
+		.provenance = "table derived from v3.12.1 DWARF",
+		OBJECT_38,
+		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 40, .runtime_interp_main = 48,
+		.interp_next = 0, .interp_id = 8, .interp_gc = 112,
+		.gc_enabled = 12, .gc_collecting = 200, .gc_generations = 24,
+		.gc_generation0 = 96, .gc_permanent = 104,
+		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
+		GENERATIONS_38,
+	} },
+	{ PY_HEX(3, 13, 0), PY_HEX_END(3, 13, 255), false, {
+		.name = "CPython 3.13 release",
+		.provenance = "table derived from v3.13.0 DWARF and the debug offsets "
+			      "of 3.13.5 (Debian trixie)",
+		OBJECT_38,
+		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 632, .runtime_interp_main = 640,
+		.interp_next = 7264, .interp_id = 7272, .interp_gc = 7400,
+		.gc_enabled = 12, .gc_collecting = 200, .gc_generations = 24,
+		.gc_generation0 = 96, .gc_permanent = 104,
+		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
+		GENERATIONS_38,
+	} },
+	{ PY_HEX(3, 14, 5), PY_HEX_END(3, 14, 255), false, {
+		.name = "CPython 3.14.5+ release",
+		.provenance = "table derived from 3.14.10 (Debian sid) headers and "
+			      "debug offsets",
+		OBJECT_38,
+		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 808, .runtime_interp_main = 816,
+		.interp_next = 7272, .interp_id = 7280, .interp_gc = 7408,
+		.gc_enabled = 12, .gc_collecting = 192, .gc_generations = 24,
+		.gc_generation0 = 256, .gc_permanent = 96,
+		.gc_long_lived_total = 240, .gc_long_lived_pending = 248,
+		GENERATIONS_38,
+	} },
+	{ PY_HEX(3, 15, 0), PY_HEX_END(3, 15, 255), false, {
+		.name = "CPython 3.15 release",
+		.provenance = "table derived from 3.15.2 (Debian sid) headers and "
+			      "debug offsets",
+		OBJECT_38,
+		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 936, .runtime_interp_main = 944,
+		.interp_next = 7264, .interp_id = 7272, .interp_gc = 7400,
+		.gc_enabled = 0, .gc_collecting = 112, .gc_generations = 8,
+		.gc_generation0 = 168, .gc_permanent = 80,
+		.gc_long_lived_total = 152, .gc_long_lived_pending = 160,
+		GENERATIONS_38,
+	} },
+};
+
+const struct gci_layout_table *gci_layout_tables(size_t *ret_count)
+{
+	*ret_count = sizeof(tables) / sizeof(tables[0]);
+	return tables;
+}
+
+const struct gci_layout *gci_layout_table_find(uint32_t version_hex, bool debug)
+{
+	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+		if (version_hex >= tables[i].min_hex && version_hex <= tables[i].max_hex &&
+		    tables[i].debug == debug)
+			return &tables[i].layout;
+	}
+	return NULL;
+}

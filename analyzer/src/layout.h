@@ -1,0 +1,70 @@
+/*
+ * The numbers that describe one CPython build: offsets and sizes of the
+ * structures gcinspect reads.  Version quirks live here as data; the walker
+ * and discovery code only ever read these fields.  An offset of -1 means the
+ * field does not exist in that build.
+ */
+#ifndef GCI_LAYOUT_H
+#define GCI_LAYOUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Where the collector keeps its state. */
+enum gci_state_kind {
+	GCI_STATE_STATIC,  /* 3.6: file statics; heads from _PyGC_generation0 */
+	GCI_STATE_RUNTIME, /* 3.7, 3.8: _PyRuntime.gc, one for the process */
+	GCI_STATE_INTERP,  /* 3.9+: PyInterpreterState.gc, one per interpreter */
+};
+
+struct gci_layout {
+	const char *name;       /* "CPython 3.11 release (table)" */
+	const char *provenance; /* "derived from v3.11.7 DWARF, checked on 3.11.2" */
+
+	/* PyObject / PyVarObject */
+	int32_t ob_refcnt, ob_type, ob_size;
+	/* PyTypeObject */
+	int32_t tp_name, tp_basicsize, tp_itemsize, tp_flags;
+	/* PyGC_Head: size, the next/prev words, and the mask clearing flag bits */
+	uint32_t gc_head_size;
+	int32_t gc_next, gc_prev;
+	uint64_t gc_ptr_mask;
+	/* Pre-header before the GC head: present when tp_flags & preheader_flags */
+	uint64_t preheader_flags;
+	uint32_t preheader_size;
+	/* Bytes the allocator's debug hooks add before each block (debug builds) */
+	uint32_t debug_alloc_prefix;
+
+	/* From _PyRuntime to the GC state */
+	enum gci_state_kind state_kind;
+	int32_t runtime_gc;            /* GCI_STATE_RUNTIME */
+	int32_t runtime_interp_head;   /* _PyRuntime.interpreters.head */
+	int32_t runtime_interp_main;   /* _PyRuntime.interpreters.main */
+	int32_t interp_next, interp_id, interp_gc;
+
+	/* Inside the GC state */
+	int32_t gc_enabled, gc_collecting;       /* int */
+	int32_t gc_generations;                  /* generations[0] */
+	int32_t gc_generation0;                  /* PyGC_Head *generation0 */
+	int32_t gc_permanent;                    /* permanent_generation */
+	int32_t gc_long_lived_total, gc_long_lived_pending; /* Py_ssize_t */
+	uint32_t ngens;
+	/* struct gc_generation */
+	uint32_t gen_size;
+	int32_t gen_head, gen_threshold, gen_count; /* threshold, count: int */
+};
+
+/* A built-in table entry: the versions it covers and the layout. */
+struct gci_layout_table {
+	uint32_t min_hex, max_hex;  /* PY_VERSION_HEX range, inclusive */
+	bool debug;                 /* for Py_DEBUG builds */
+	struct gci_layout layout;
+};
+
+/* The built-in layout for a version, or NULL. */
+const struct gci_layout *gci_layout_table_find(uint32_t version_hex, bool debug);
+/* Every built-in table entry (for tests). */
+const struct gci_layout_table *gci_layout_tables(size_t *ret_count);
+
+#endif

@@ -1,0 +1,635 @@
+/* Programs: a core (or a callback) plus the files the target mapped. */
+#include <elfutils/libdwelf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "program.h"
+
+struct module_list {
+	Dwfl_Module **mods;
+	size_t n, cap;
+};
+
+/*
+ * libdwfl's find_elf/find_debuginfo callbacks get no argument of ours
+ * before a module's userdata is set, so the program being worked on is
+ * kept here while we call into libdwfl.
+ */
+static __thread struct gci_program *dwfl_prog;
+
+void gci_log(const struct gci_program *prog, enum gci_log_level level,
+	     const char *fmt, ...)
+{
+	if (!prog->opts.log)
+		return;
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	prog->opts.log(prog->opts.log_arg, level, msg);
+	free(msg);
+}
+
+void gci_program_warn(struct gci_program *prog, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return;
+	gci_log(prog, GCI_LOG_WARNING, "%s", msg);
+	char **w = gci_reallocarray(prog->warnings, prog->nwarnings + 1, sizeof(*w));
+	if (!w) {
+		free(msg);
+		return;
+	}
+	prog->warnings = w;
+	prog->warnings[prog->nwarnings++] = msg;
+}
+
+static char *hex_string(const unsigned char *b, size_t n)
+{
+	char *s = malloc(2 * n + 1);
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		snprintf(s + 2 * i, 3, "%02x", b[i]);
+	s[2 * n] = '\0';
+	return s;
+}
+
+/* Where to look for a file the target knew as core_path. */
+static char *resolve_path(const struct gci_program *prog, const char *core_path)
+{
+	char *p;
+	if (prog->exe && prog->exe_core_path && !strcmp(core_path, prog->exe_core_path))
+		return strdup(prog->exe);
+	if (prog->sysroot && core_path[0] == '/') {
+		if (asprintf(&p, "%s%s", prog->sysroot, core_path) < 0)
+			return NULL;
+		return p;
+	}
+	return strdup(core_path);
+}
+
+static struct gci_error *program_modules(struct gci_program *prog,
+					 struct module_list *l);
+
+/*
+ * The path the target knew a module by: libdwfl names modules by soname, so
+ * match the module's start address against the core's NT_FILE mappings.
+ */
+static const char *module_core_path(const struct gci_program *prog, Dwfl_Module *mod)
+{
+	Dwarf_Addr low = 0, high = 0;
+	if (!prog->core || !dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL))
+		return NULL;
+	for (size_t i = 0; i < prog->core->nfiles; i++) {
+		const struct gci_core_file *e = &prog->core->files[i];
+		if (e->start >= low && e->start < high)
+			return e->path;
+	}
+	return NULL;
+}
+
+
+/* The build-id the target's memory records for the module named core_path. */
+static int expected_build_id(struct gci_program *prog, const char *core_path,
+			     Dwfl_Module *mod, const unsigned char **bits)
+{
+	GElf_Addr vaddr;
+	if (!mod) {
+		struct module_list l;
+		if (program_modules(prog, &l))
+			return -1;
+		for (size_t i = 0; i < l.n && !mod; i++) {
+			const char *p = module_core_path(prog, l.mods[i]);
+			if (p && !strcmp(p, core_path))
+				mod = l.mods[i];
+		}
+		free(l.mods);
+	}
+	return mod ? dwfl_module_build_id(mod, bits, &vaddr) : 0;
+}
+
+static struct gci_file *program_file(struct gci_program *prog, const char *core_path,
+				     Dwfl_Module *mod)
+{
+	struct gci_file *f = NULL;
+	for (size_t i = 0; i < prog->nfiles; i++)
+		if (!strcmp(prog->files[i].core_path, core_path))
+			f = &prog->files[i];
+	if (!f) {
+		struct gci_file *n = gci_reallocarray(prog->files, prog->nfiles + 1,
+						      sizeof(*n));
+		if (!n)
+			return NULL;
+		prog->files = n;
+		f = &prog->files[prog->nfiles];
+		memset(f, 0, sizeof(*f));
+		f->fd = -1;
+		f->core_path = strdup(core_path);
+		if (!f->core_path)
+			return NULL;
+		prog->nfiles++;
+	}
+	if (f->tried)
+		return f;
+	f->tried = true;
+
+	char *path = resolve_path(prog, core_path);
+	if (!path)
+		return f;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (asprintf(&f->why, "cannot open %s: %s", path, strerror(errno)) < 0)
+			f->why = NULL;
+		gci_log(prog, GCI_LOG_INFO, "file %s: %s", core_path,
+			f->why ? f->why : "cannot open");
+		free(path);
+		return f;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t size = 0;
+	const unsigned char *raw = elf ? (const unsigned char *)elf_rawfile(elf, &size) : NULL;
+	if (!elf || !raw || elf_kind(elf) != ELF_K_ELF) {
+		if (asprintf(&f->why, "%s is not a readable ELF file", path) < 0)
+			f->why = NULL;
+		gci_program_warn(prog, "%s", f->why ? f->why : path);
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		free(path);
+		return f;
+	}
+	const unsigned char *want = NULL;
+	int nwant = expected_build_id(prog, core_path, mod, &want);
+	const void *have = NULL;
+	ssize_t nhave = dwelf_elf_gnu_build_id(elf, &have);
+	if (nwant > 0 && (nhave != nwant || memcmp(have, want, (size_t)nwant) != 0)) {
+		char *w = hex_string(want, (size_t)nwant);
+		char *h = nhave > 0 ? hex_string(have, (size_t)nhave) : strdup("none");
+		if (asprintf(&f->why, "build-id mismatch: %s has build-id %s, the core "
+			     "expects %s", path, h ? h : "?", w ? w : "?") < 0)
+			f->why = NULL;
+		gci_program_warn(prog, "%s; not using it", f->why ? f->why : path);
+		free(w);
+		free(h);
+		elf_end(elf);
+		close(fd);
+		free(path);
+		return f;
+	}
+	if (nwant <= 0)
+		gci_log(prog, GCI_LOG_DEBUG, "%s: the core records no build-id; using %s "
+			"unchecked", core_path, path);
+	else
+		gci_log(prog, GCI_LOG_DEBUG, "%s: found %s, build-id matches", core_path,
+			path);
+	f->path = path;
+	f->fd = fd;
+	f->elf = elf;
+	f->raw = raw;
+	f->size = size;
+	return f;
+}
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+		    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	struct gci_program *prog = dwfl_prog;
+	if (!prog)
+		return -1;
+	const char *path = module_core_path(prog, mod);
+	if (!path)
+		path = modname;
+	if (!path || path[0] != '/')
+		return -1;
+	struct gci_file *f = program_file(prog, path, mod);
+	if (!f || !f->path)
+		return -1;
+	int fd = dup(f->fd);
+	if (fd < 0)
+		return -1;
+	*elfp = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!*elfp) {
+		close(fd);
+		return -1;
+	}
+	*file_name = strdup(f->path);
+	return fd;
+}
+
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name,
+			  const char *debuglink_file, GElf_Word debuglink_crc,
+			  char **debuginfo_file_name)
+{
+	struct gci_program *prog = dwfl_prog;
+	if (!prog || prog->opts.no_dwarf)
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc,
+					    debuginfo_file_name);
+}
+
+static struct gci_error *program_create(const struct gci_options *opts,
+					struct gci_program **ret)
+{
+	struct gci_program *prog = calloc(1, sizeof(*prog));
+	if (!prog)
+		return &gci_enomem;
+	if (opts)
+		prog->opts = *opts;
+	gci_memory_init(&prog->mem);
+	bool oom = false;
+	if (prog->opts.sysroot) {
+		prog->sysroot = strdup(prog->opts.sysroot);
+		oom |= !prog->sysroot;
+		/* "/x/" + "/usr" must not give "/x//usr": harmless, but tidy. */
+		size_t n = prog->sysroot ? strlen(prog->sysroot) : 0;
+		while (n > 1 && prog->sysroot[n - 1] == '/')
+			prog->sysroot[--n] = '\0';
+	}
+	if (prog->opts.exe) {
+		prog->exe = strdup(prog->opts.exe);
+		oom |= !prog->exe;
+	}
+	if (prog->opts.debug_dir)
+		prog->debug_dir = strdup(prog->opts.debug_dir);
+	else if (asprintf(&prog->debug_dir, "%s/usr/lib/debug",
+			  prog->sysroot ? prog->sysroot : "") < 0)
+		prog->debug_dir = NULL;
+	oom |= !prog->debug_dir;
+	if (!oom && asprintf(&prog->debuginfo_path, ":.debug:%s", prog->debug_dir) < 0)
+		prog->debuginfo_path = NULL;
+	oom |= !prog->debuginfo_path;
+	prog->opts.sysroot = prog->sysroot;
+	prog->opts.exe = prog->exe;
+	prog->opts.debug_dir = prog->debug_dir;
+	prog->callbacks.find_elf = find_elf;
+	prog->callbacks.find_debuginfo = find_debuginfo;
+	prog->callbacks.section_address = dwfl_offline_section_address;
+	prog->callbacks.debuginfo_path = &prog->debuginfo_path;
+	if (!oom) {
+		prog->dwfl = dwfl_begin(&prog->callbacks);
+		if (!prog->dwfl) {
+			struct gci_error *err = gci_error_create(
+				GCI_ERR_OTHER, "dwfl_begin: %s", dwfl_errmsg(-1));
+			gci_program_destroy(prog);
+			return err;
+		}
+	}
+	if (oom) {
+		gci_program_destroy(prog);
+		return &gci_enomem;
+	}
+	*ret = prog;
+	return NULL;
+}
+
+void gci_program_destroy(struct gci_program *prog)
+{
+	if (!prog)
+		return;
+	if (prog->dwfl) {
+		struct gci_program *saved = dwfl_prog;
+		dwfl_prog = prog;
+		dwfl_end(prog->dwfl);
+		dwfl_prog = saved;
+	}
+	for (size_t i = 0; i < prog->nfiles; i++) {
+		struct gci_file *f = &prog->files[i];
+		if (f->elf)
+			elf_end(f->elf);
+		if (f->fd >= 0)
+			close(f->fd);
+		free(f->core_path);
+		free(f->path);
+		free(f->why);
+	}
+	free(prog->files);
+	free(prog->ranges);
+	for (size_t i = 0; i < prog->nwarnings; i++)
+		free(prog->warnings[i]);
+	free(prog->warnings);
+	gci_memory_deinit(&prog->mem);
+	gci_core_destroy(prog->core);
+	free(prog->sysroot);
+	free(prog->exe);
+	free(prog->debug_dir);
+	free(prog->debuginfo_path);
+	free(prog->target_path);
+	free(prog->exe_core_path);
+	free(prog);
+}
+
+/* A fallback segment: bytes of a file the target mapped read-only. */
+struct file_range {
+	struct gci_program *prog;
+	const struct gci_core_file *entry;
+	Dwfl_Module *mod;
+};
+
+static struct gci_error *file_range_read(void *arg, uint64_t address, void *buf,
+					 size_t size)
+{
+	struct file_range *r = arg;
+	struct gci_program *saved = dwfl_prog;
+	dwfl_prog = r->prog;
+	struct gci_file *f = program_file(r->prog, r->entry->path, r->mod);
+	dwfl_prog = saved;
+	if (!f)
+		return &gci_enomem;
+	if (!f->raw)
+		return gci_error_at(GCI_ERR_FAULT, address,
+				    "memory at 0x%" PRIx64 " was not saved in the core and "
+				    "its file %s is unavailable (%s)", address,
+				    r->entry->path, f->why ? f->why : "not found");
+	uint64_t off = r->entry->offset + (address - r->entry->start);
+	if (off > f->size || size > f->size - off)
+		return gci_error_at(GCI_ERR_FAULT, address,
+				    "memory at 0x%" PRIx64 " lies past the end of %s",
+				    address, f->path);
+	memcpy(buf, f->raw + off, size);
+	return NULL;
+}
+
+static int collect_module(Dwfl_Module *mod, void **userdata, const char *name,
+			  Dwarf_Addr base, void *arg)
+{
+	struct module_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 32;
+		Dwfl_Module **m = gci_reallocarray(l->mods, cap, sizeof(*m));
+		if (!m)
+			return DWARF_CB_ABORT;
+		l->mods = m;
+		l->cap = cap;
+	}
+	l->mods[l->n++] = mod;
+	return DWARF_CB_OK;
+}
+
+static struct gci_error *program_modules(struct gci_program *prog,
+					 struct module_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	if (dwfl_getmodules(prog->dwfl, collect_module, l, 0) != 0) {
+		free(l->mods);
+		return &gci_enomem;
+	}
+	return NULL;
+}
+
+struct gci_error *gci_program_open_core(const char *path,
+					const struct gci_options *opts,
+					struct gci_program **ret)
+{
+	struct gci_program *prog;
+	struct gci_error *err = program_create(opts, &prog);
+	if (err)
+		return err;
+	prog->kind = "core";
+	prog->target_path = strdup(path);
+	if (!prog->target_path) {
+		err = &gci_enomem;
+		goto fail;
+	}
+	err = gci_core_open(path, &prog->mem, &prog->core);
+	if (err)
+		goto fail;
+	struct gci_core *core = prog->core;
+	const char *abbrev = core->signal > 0 ? sigabbrev_np(core->signal) : NULL;
+	if (abbrev)
+		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
+	gci_log(prog, GCI_LOG_INFO, "%s: core of pid %" PRId64 " (%s), %zu file mappings",
+		path, core->pid, core->fname, core->nfiles);
+	if (core->truncated)
+		gci_program_warn(prog, "%s is truncated: some memory it describes is "
+				 "missing", path);
+
+	/* The executable: the mapping holding the program headers (AT_PHDR). */
+	for (size_t i = 0; i < core->nfiles && core->at_phdr; i++) {
+		if (core->at_phdr >= core->files[i].start &&
+		    core->at_phdr < core->files[i].end) {
+			prog->exe_core_path = strdup(core->files[i].path);
+			break;
+		}
+	}
+	if (prog->exe_core_path)
+		gci_log(prog, GCI_LOG_INFO, "executable: %s%s%s", prog->exe_core_path,
+			prog->exe ? ", read from " : "", prog->exe ? prog->exe : "");
+	else if (prog->exe)
+		gci_program_warn(prog, "the core does not say which file is the "
+				 "executable; --exe %s is not used", prog->exe);
+
+	dwfl_prog = prog;
+	int nmod = dwfl_core_file_report(prog->dwfl, core->elf, NULL);
+	int rend = dwfl_report_end(prog->dwfl, NULL, NULL);
+	dwfl_prog = NULL;
+	if (nmod < 0 || rend != 0) {
+		err = gci_error_create(GCI_ERR_INPUT, "%s: dwfl_core_file_report: %s",
+				       path, dwfl_errmsg(-1));
+		goto fail;
+	}
+	gci_log(prog, GCI_LOG_INFO, "%d modules reported by libdwfl", nmod);
+
+	/* Serve read-only file-backed ranges the core lacks from the files. */
+	struct module_list l;
+	err = program_modules(prog, &l);
+	if (err)
+		goto fail;
+	struct file_range *ranges = calloc(core->nfiles ? core->nfiles : 1,
+					   sizeof(*ranges));
+	prog->ranges = ranges;
+	if (!ranges) {
+		free(l.mods);
+		err = &gci_enomem;
+		goto fail;
+	}
+	for (size_t i = 0; i < core->nfiles; i++) {
+		struct gci_core_file *e = &core->files[i];
+		Dwfl_Module *mod = dwfl_addrmodule(prog->dwfl, e->start);
+		if (!mod)
+			continue;  /* not an ELF object: nothing we need */
+		struct file_range *r = &ranges[i];
+		r->prog = prog;
+		r->entry = e;
+		r->mod = mod;
+		struct gci_segment seg = {
+			.start = e->start, .end = e->end, .saved_end = e->end,
+			.read = file_range_read, .arg = r, .what = e->path,
+		};
+		err = gci_memory_add(&prog->mem, GCI_TIER_FALLBACK, &seg);
+		if (err)
+			break;
+	}
+	free(l.mods);
+	if (err)
+		goto fail;
+	*ret = prog;
+	return NULL;
+fail:
+	gci_program_destroy(prog);
+	return err;
+}
+
+static struct gci_error *callback_read(void *arg, uint64_t address, void *buf,
+				       size_t size)
+{
+	struct gci_program *prog = arg;
+	if (prog->read_cb(prog->read_arg, address, buf, size) != 0)
+		return gci_error_at(GCI_ERR_FAULT, address,
+				    "cannot read %zu bytes at 0x%" PRIx64, size, address);
+	return NULL;
+}
+
+struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
+					    const char *const *modules,
+					    const uint64_t *biases, size_t nmodules,
+					    const struct gci_options *opts,
+					    struct gci_program **ret)
+{
+	struct gci_program *prog;
+	struct gci_error *err = program_create(opts, &prog);
+	if (err)
+		return err;
+	prog->kind = "callback";
+	prog->read_cb = read;
+	prog->read_arg = arg;
+	struct gci_segment seg = {
+		.start = 0, .end = UINT64_MAX, .saved_end = UINT64_MAX,
+		.read = callback_read, .arg = prog, .what = "target",
+	};
+	err = gci_memory_add(&prog->mem, GCI_TIER_PRIMARY, &seg);
+	if (err)
+		goto fail;
+	dwfl_prog = prog;
+	dwfl_report_begin(prog->dwfl);
+	for (size_t i = 0; i < nmodules; i++) {
+		if (!dwfl_report_elf(prog->dwfl, modules[i], modules[i], -1, biases[i],
+				     false)) {
+			err = gci_error_create(GCI_ERR_INPUT, "%s: %s", modules[i],
+					       dwfl_errmsg(-1));
+			dwfl_prog = NULL;
+			goto fail;
+		}
+		if (i == 0)
+			prog->exe_core_path = strdup(modules[0]);
+	}
+	dwfl_report_end(prog->dwfl, NULL, NULL);
+	dwfl_prog = NULL;
+	*ret = prog;
+	return NULL;
+fail:
+	gci_program_destroy(prog);
+	return err;
+}
+
+void gci_program_process_info(const struct gci_program *prog,
+			      struct gci_process_info *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = -1;
+	ret->signal = -1;
+	ret->kind = prog->kind;
+	ret->path = prog->target_path;
+	if (prog->core) {
+		ret->pid = prog->core->pid;
+		ret->signal = prog->core->signal;
+		ret->command = prog->core->fname[0] ? prog->core->fname : NULL;
+		ret->args = prog->core->psargs[0] ? prog->core->psargs : NULL;
+		if (ret->signal > 0 && prog->signame[0])
+			ret->signal_name = prog->signame;
+	}
+}
+
+/* Search order: the executable, then modules named like libpython. */
+static int module_rank(const struct gci_program *prog, Dwfl_Module *mod)
+{
+	const char *name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL,
+					    NULL);
+	if (!name)
+		return 3;
+	if (prog->exe_core_path && !strcmp(name, prog->exe_core_path))
+		return 0;
+	const char *base = strrchr(name, '/');
+	base = base ? base + 1 : name;
+	if (!strncmp(base, "libpython", 9))
+		return 1;
+	return 2;
+}
+
+bool gci_program_symbol(struct gci_program *prog, const char *name,
+			struct gci_symbol *ret)
+{
+	struct module_list l;
+	if (program_modules(prog, &l))
+		return false;
+	bool found = false;
+	struct gci_program *saved = dwfl_prog;
+	dwfl_prog = prog;
+	for (int rank = 0; rank <= 2 && !found; rank++) {
+		for (size_t i = 0; i < l.n && !found; i++) {
+			Dwfl_Module *mod = l.mods[i];
+			if (module_rank(prog, mod) != rank)
+				continue;
+			int n = dwfl_module_getsymtab(mod);
+			for (int j = 1; j < n; j++) {
+				GElf_Sym sym;
+				GElf_Addr addr;
+				const char *s = dwfl_module_getsym_info(mod, j, &sym, &addr,
+									NULL, NULL, NULL);
+				if (!s || strcmp(s, name) != 0 || sym.st_shndx == SHN_UNDEF)
+					continue;
+				ret->address = addr;
+				ret->size = sym.st_size;
+				ret->module = mod;
+				ret->module_name = dwfl_module_info(mod, NULL, NULL, NULL,
+								    NULL, NULL, NULL, NULL);
+				found = true;
+				break;
+			}
+		}
+	}
+	dwfl_prog = saved;
+	free(l.mods);
+	return found;
+}
+
+Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
+			 Dwarf_Addr *bias, const char **file)
+{
+	if (prog->opts.no_dwarf)
+		return NULL;
+	struct gci_program *saved = dwfl_prog;
+	dwfl_prog = prog;
+	Dwarf *dw = dwfl_module_getdwarf(mod, bias);
+	const char *debugfile = NULL, *mainfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	dwfl_prog = saved;
+	if (file)
+		*file = debugfile ? debugfile : mainfile;
+	return dw;
+}
+
+uint64_t gci_program_saved_bytes(const struct gci_program *prog)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < prog->mem.nsegs[GCI_TIER_PRIMARY]; i++) {
+		const struct gci_segment *s = &prog->mem.segs[GCI_TIER_PRIMARY][i];
+		total += s->saved_end - s->start;
+	}
+	return total;
+}

@@ -1,0 +1,77 @@
+/*
+ * A program: the address space of one target plus the ELF files it had
+ * loaded (through libdwfl), their symbols and DWARF.  Analysis code reads
+ * target memory only through prog->mem.
+ */
+#ifndef GCI_PROGRAM_H
+#define GCI_PROGRAM_H
+
+#include <elfutils/libdwfl.h>
+
+#include "core.h"
+#include "error.h"
+#include "memory.h"
+
+/* A file the target mapped, as resolved on this machine. */
+struct gci_file {
+	char *core_path;     /* the path the target knew it by */
+	char *path;          /* where we found it, NULL if not found */
+	int fd;
+	Elf *elf;
+	const unsigned char *raw;
+	size_t size;
+	bool tried;
+	char *why;           /* why it could not be used */
+};
+
+struct gci_program {
+	struct gci_options opts;
+	char *sysroot, *exe, *debug_dir;
+	char *debuginfo_path;  /* for libdwfl: ":.debug:DEBUG_DIR" */
+	struct gci_memory mem;
+	struct gci_core *core;
+	const char *kind;
+	char signame[16];      /* "SIGSEGV" */
+	char *target_path;
+	char *exe_core_path;   /* the executable's path as the target knew it */
+	Dwfl *dwfl;
+	Dwfl_Callbacks callbacks;
+	struct gci_file *files;
+	size_t nfiles;
+	void *ranges;          /* struct file_range[], args of fallback segments */
+	/* callback programs */
+	gci_read_fn *read_cb;
+	void *read_arg;
+	/* warnings found while opening (build-id mismatches, truncation) */
+	char **warnings;
+	size_t nwarnings;
+};
+
+void gci_log(const struct gci_program *prog, enum gci_log_level level,
+	     const char *fmt, ...) GCI_PRINTF(3, 4);
+/* Keep a warning for the report (and log it). */
+void gci_program_warn(struct gci_program *prog, const char *fmt, ...)
+	GCI_PRINTF(2, 3);
+
+struct gci_symbol {
+	uint64_t address;
+	uint64_t size;
+	Dwfl_Module *module;
+	const char *module_name;
+};
+
+/*
+ * Look a symbol up in the modules that can hold CPython (the executable and
+ * any libpython); GCI_ERR_NOT_PYTHON-free: returns false if not found.
+ */
+bool gci_program_symbol(struct gci_program *prog, const char *name,
+			struct gci_symbol *ret);
+
+/* The DWARF of a module, or NULL (no_dwarf, or none found); logs why. */
+Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
+			 Dwarf_Addr *bias, const char **file);
+
+/* Total bytes the primary tier can read (a bound for walks). */
+uint64_t gci_program_saved_bytes(const struct gci_program *prog);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * Reports: text for people, JSON (schema "gcinspect/1", docs/json-schema.md)
+ * for pipelines.  Both are built from the same analyses; the library returns
+ * the text, the caller prints it.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "snapshot.h"
+
+#define SCHEMA "gcinspect/1"
+
+static json_object *hex_json(uint64_t v)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+static json_object *opt_int(int64_t v)
+{
+	return v < 0 ? NULL : json_object_new_int64(v);
+}
+
+static json_object *opt_bool(int v)
+{
+	return v < 0 ? NULL : json_object_new_boolean(v);
+}
+
+/* Find a list of the main interpreter by name. */
+static const struct gci_gen *find_gen(const struct gci_interp *in, const char *name)
+{
+	for (size_t i = 0; i < in->ngens; i++)
+		if (!strcmp(in->gens[i].name, name))
+			return &in->gens[i];
+	if (in->has_permanent && !strcmp(name, "permanent"))
+		return &in->permanent;
+	return NULL;
+}
+
+static json_object *gen_json(const struct gci_snapshot *snap, const struct gci_gen *g,
+			     bool permanent, struct gci_error **err)
+{
+	struct gci_gen_stats st;
+	if ((*err = gci_gen_stats(snap, g, &st)))
+		return NULL;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "name", json_object_new_string(g->name));
+	if (!permanent) {
+		json_object_object_add(o, "threshold", opt_int(g->threshold));
+		json_object_object_add(o, "count", opt_int(g->count));
+	}
+	json_object_object_add(o, "objects", json_object_new_int64((int64_t)st.objects));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st.bytes));
+	json_object_object_add(o, "pages", json_object_new_int64((int64_t)st.pages));
+	json_object_object_add(o, "head", hex_json(g->head));
+	json_object_object_add(o, "complete", json_object_new_boolean(g->complete));
+	return o;
+}
+
+static json_object *interp_json(const struct gci_snapshot *snap,
+				const struct gci_interp *in, struct gci_error **err)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", in->id >= 0 ? json_object_new_int64(in->id) : NULL);
+	json_object_object_add(o, "address", hex_json(in->address));
+	json_object_object_add(o, "gc_state", hex_json(in->gc_state));
+	json_object_object_add(o, "enabled", opt_bool(in->enabled));
+	json_object_object_add(o, "collecting", opt_bool(in->collecting));
+	json_object_object_add(o, "long_lived_total", opt_int(in->long_lived_total));
+	json_object_object_add(o, "long_lived_pending", opt_int(in->long_lived_pending));
+	json_object *gens = json_object_new_array();
+	json_object_object_add(o, "generations", gens);
+	for (size_t i = 0; i < in->ngens && !*err; i++)
+		json_object_array_add(gens, gen_json(snap, &in->gens[i], false, err));
+	json_object *perm = NULL;
+	if (in->has_permanent && !*err)
+		perm = gen_json(snap, &in->permanent, true, err);
+	json_object_object_add(o, "permanent", perm);
+	return o;
+}
+
+static json_object *header_json(const struct gci_snapshot *snap)
+{
+	json_object *root = json_object_new_object();
+	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
+	struct gci_process_info pi;
+	gci_program_process_info(snap->prog, &pi);
+	json_object *t = json_object_new_object();
+	json_object_object_add(t, "kind", json_object_new_string(pi.kind));
+	json_object_object_add(t, "path", pi.path ? json_object_new_string(pi.path) : NULL);
+	json_object_object_add(t, "pid", opt_int(pi.pid));
+	json_object_object_add(t, "command", pi.command ? json_object_new_string(pi.command) : NULL);
+	json_object_object_add(t, "args", pi.args ? json_object_new_string(pi.args) : NULL);
+	json_object_object_add(t, "signal", pi.signal > 0 ? json_object_new_int(pi.signal) : NULL);
+	json_object_object_add(t, "signal_name",
+			       pi.signal_name ? json_object_new_string(pi.signal_name) : NULL);
+	json_object_object_add(root, "target", t);
+
+	json_object *py = json_object_new_object();
+	json_object_object_add(py, "version", json_object_new_string(snap->version));
+	json_object_object_add(py, "version_hex", hex_json(snap->version_hex));
+	json_object_object_add(py, "version_source",
+			       json_object_new_string(snap->version_source));
+	json_object_object_add(py, "debug_build", json_object_new_boolean(snap->debug_build));
+	json_object_object_add(py, "layout", json_object_new_string(
+		snap->layout_source == GCI_LAYOUT_DWARF ? "dwarf" : "table"));
+	json_object_object_add(py, "layout_name", json_object_new_string(snap->layout_name));
+	json_object_object_add(py, "runtime", hex_json(snap->runtime));
+	json_object_object_add(root, "python", py);
+	return root;
+}
+
+static void add_integrity(const struct gci_snapshot *snap, json_object *root)
+{
+	const char *const *warnings;
+	size_t nw = gci_snapshot_warnings(snap, &warnings);
+	json_object *w = json_object_new_array();
+	for (size_t i = 0; i < nw; i++)
+		json_object_array_add(w, json_object_new_string(warnings[i]));
+	json_object_object_add(root, "warnings", w);
+	json_object *integ = json_object_new_object();
+	json_object_object_add(integ, "complete", json_object_new_boolean(snap->nproblems == 0));
+	json_object *probs = json_object_new_array();
+	for (size_t i = 0; i < snap->nproblems; i++) {
+		json_object *p = json_object_new_object();
+		json_object_object_add(p, "address", hex_json(snap->problems[i].address));
+		json_object_object_add(p, "message",
+				       json_object_new_string(snap->problems[i].message));
+		json_object_array_add(probs, p);
+	}
+	json_object_object_add(integ, "problems", probs);
+	json_object_object_add(root, "integrity", integ);
+}
+
+static struct gci_error *json_finish(json_object *root, char **ret)
+{
+	const char *s = json_object_to_json_string_ext(
+		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+		JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *out = s ? malloc(strlen(s) + 2) : NULL;
+	if (out)
+		sprintf(out, "%s\n", s);
+	json_object_put(root);
+	if (!out)
+		return &gci_enomem;
+	*ret = out;
+	return NULL;
+}
+
+/* The lists a types report covers, or an error naming the bad generation. */
+static struct gci_error *select_gens(const struct gci_snapshot *snap, const char *which,
+				     const struct gci_gen **gens, size_t *n)
+{
+	const struct gci_interp *in = &snap->interps[0];
+	*n = 0;
+	if (which) {
+		const struct gci_gen *g = find_gen(in, which);
+		if (!g)
+			return gci_error_create(GCI_ERR_USAGE, "no generation \"%s\" in "
+						"CPython %s (choose 0-%zu%s)", which,
+						snap->version, in->ngens - 1,
+						in->has_permanent ? " or permanent" : "");
+		gens[(*n)++] = g;
+		return NULL;
+	}
+	for (size_t i = 0; i < in->ngens; i++)
+		gens[(*n)++] = &in->gens[i];
+	if (in->has_permanent)
+		gens[(*n)++] = &in->permanent;
+	return NULL;
+}
+
+static struct gci_error *types_json(const struct gci_snapshot *snap,
+				    const struct gci_report_options *opts, char **ret)
+{
+	const struct gci_gen *gens[GCI_MAX_GENS + 1];
+	size_t ngens, nt;
+	struct gci_type_count *counts;
+	struct gci_error *err = select_gens(snap, opts->generation, gens, &ngens);
+	if (err || (err = gci_type_histogram(snap, gens, ngens, &counts, &nt)))
+		return err;
+	json_object *root = header_json(snap);
+	json_object_object_add(root, "generation", opts->generation ?
+			       json_object_new_string(opts->generation) : NULL);
+	json_object *arr = json_object_new_array();
+	for (size_t i = 0; i < nt; i++) {
+		const struct gci_type *t = &snap->types[counts[i].type];
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(t->name));
+		json_object_object_add(o, "address", hex_json(t->address));
+		json_object_object_add(o, "name_known", json_object_new_boolean(t->name_known));
+		json_object_object_add(o, "objects", json_object_new_int64((int64_t)counts[i].objects));
+		json_object_object_add(o, "bytes", json_object_new_int64((int64_t)counts[i].bytes));
+		json_object_array_add(arr, o);
+	}
+	free(counts);
+	json_object_object_add(root, "types", arr);
+	add_integrity(snap, root);
+	return json_finish(root, ret);
+}
+
+static struct gci_error *summary_json(const struct gci_snapshot *snap, char **ret)
+{
+	struct gci_error *err = NULL;
+	json_object *root = header_json(snap);
+	json_object_object_add(root, "gc", interp_json(snap, &snap->interps[0], &err));
+	json_object *all = json_object_new_array();
+	for (size_t i = 0; i < snap->ninterps && !err; i++)
+		json_object_array_add(all, interp_json(snap, &snap->interps[i], &err));
+	json_object_object_add(root, "interpreters", all);
+	if (err) {
+		json_object_put(root);
+		return err;
+	}
+	add_integrity(snap, root);
+	return json_finish(root, ret);
+}
+
+/* Text output: an open_memstream, freed by the caller. */
+struct text {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+static void fmt_count(char *buf, size_t n, int64_t v)
+{
+	if (v < 0) {
+		snprintf(buf, n, "-");
+		return;
+	}
+	char tmp[32];
+	int len = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+}
+
+static void text_header(const struct gci_snapshot *snap, FILE *f)
+{
+	struct gci_process_info pi;
+	gci_program_process_info(snap->prog, &pi);
+	fprintf(f, "%s: %s", pi.path ? pi.path : "target", pi.kind);
+	if (pi.pid >= 0)
+		fprintf(f, " of pid %" PRId64, pi.pid);
+	if (pi.command)
+		fprintf(f, " (%s)", pi.command);
+	if (pi.signal > 0)
+		fprintf(f, ", signal %d%s%s%s", pi.signal, pi.signal_name ? " (" : "",
+			pi.signal_name ? pi.signal_name : "", pi.signal_name ? ")" : "");
+	fprintf(f, "\n");
+	if (pi.args)
+		fprintf(f, "  command line: %s\n", pi.args);
+	fprintf(f, "Python %s%s (version from %s)\n", snap->version,
+		snap->debug_build ? " debug build" : "", snap->version_source);
+	fprintf(f, "  layout: %s\n", snap->layout_name);
+}
+
+static void text_integrity(const struct gci_snapshot *snap, FILE *f)
+{
+	const char *const *warnings;
+	size_t nw = gci_snapshot_warnings(snap, &warnings);
+	for (size_t i = 0; i < nw; i++)
+		fprintf(f, "warning: %s\n", warnings[i]);
+	if (snap->nproblems) {
+		fprintf(f, "\nINCOMPLETE: %zu integrity problem%s:\n", snap->nproblems,
+			snap->nproblems == 1 ? "" : "s");
+		for (size_t i = 0; i < snap->nproblems; i++)
+			fprintf(f, "  0x%" PRIx64 ": %s\n", snap->problems[i].address,
+				snap->problems[i].message);
+	}
+}
+
+static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
+{
+	text_header(snap, f);
+	for (size_t i = 0; i < snap->ninterps; i++) {
+		const struct gci_interp *in = &snap->interps[i];
+		char a[32], b[32], c[32], d[32], e[32];
+		fprintf(f, "\ninterpreter %" PRId64 "%s at 0x%" PRIx64 ": GC %s%s", in->id,
+			i == 0 ? " (main)" : "", in->address,
+			in->enabled > 0 ? "enabled" : in->enabled == 0 ? "DISABLED" : "enabled: ?",
+			in->collecting > 0 ? ", COLLECTING NOW" : "");
+		if (in->long_lived_total >= 0) {
+			fmt_count(a, sizeof(a), in->long_lived_total);
+			fmt_count(b, sizeof(b), in->long_lived_pending);
+			fprintf(f, "; long-lived %s, pending %s", a, b);
+		}
+		fprintf(f, "\n  %-11s %9s %9s %12s %15s %9s\n", "generation", "threshold",
+			"count", "objects", "bytes", "pages");
+		for (size_t g = 0; g <= in->ngens; g++) {
+			const struct gci_gen *gen = g < in->ngens ? &in->gens[g] : &in->permanent;
+			if (g == in->ngens && !in->has_permanent)
+				break;
+			struct gci_gen_stats st;
+			struct gci_error *err = gci_gen_stats(snap, gen, &st);
+			if (err)
+				return err;
+			fmt_count(a, sizeof(a), gen->threshold);
+			fmt_count(b, sizeof(b), gen->count);
+			fmt_count(c, sizeof(c), (int64_t)st.objects);
+			fmt_count(d, sizeof(d), (int64_t)st.bytes);
+			fmt_count(e, sizeof(e), (int64_t)st.pages);
+			fprintf(f, "  %-11s %9s %9s %12s %15s %9s%s\n", gen->name, a, b, c, d, e,
+				gen->complete ? "" : "  (incomplete)");
+		}
+	}
+	text_integrity(snap, f);
+	return NULL;
+}
+
+static struct gci_error *types_text(const struct gci_snapshot *snap,
+				    const struct gci_report_options *opts, FILE *f)
+{
+	const struct gci_gen *gens[GCI_MAX_GENS + 1];
+	size_t ngens, nt;
+	struct gci_type_count *counts;
+	struct gci_error *err = select_gens(snap, opts->generation, gens, &ngens);
+	if (err || (err = gci_type_histogram(snap, gens, ngens, &counts, &nt)))
+		return err;
+	uint64_t objs = 0, bytes = 0;
+	for (size_t i = 0; i < nt; i++) {
+		objs += counts[i].objects;
+		bytes += counts[i].bytes;
+	}
+	char a[32], b[32];
+	text_header(snap, f);
+	fmt_count(a, sizeof(a), (int64_t)objs);
+	fmt_count(b, sizeof(b), (int64_t)bytes);
+	fprintf(f, "\n%s: %s objects, %s bytes, %zu types\n",
+		opts->generation ? opts->generation : "all generations and permanent",
+		a, b, nt);
+	fprintf(f, "  %12s %15s  %s\n", "objects", "bytes", "type");
+	size_t shown = opts->limit && opts->limit < nt ? opts->limit : nt;
+	for (size_t i = 0; i < shown; i++) {
+		fmt_count(a, sizeof(a), (int64_t)counts[i].objects);
+		fmt_count(b, sizeof(b), (int64_t)counts[i].bytes);
+		fprintf(f, "  %12s %15s  %s\n", a, b, snap->types[counts[i].type].name);
+	}
+	if (shown < nt)
+		fprintf(f, "  ... %zu more types (--limit 0 shows all)\n", nt - shown);
+	free(counts);
+	text_integrity(snap, f);
+	return NULL;
+}
+
+struct gci_error *gci_report(const struct gci_snapshot *snap,
+			     const struct gci_report_options *opts, char **ret)
+{
+	if (snap->ninterps == 0)
+		return gci_error_create(GCI_ERR_NOT_PYTHON, "no interpreter in the snapshot");
+	if (opts->format == GCI_FORMAT_JSON)
+		return opts->kind == GCI_REPORT_TYPES ? types_json(snap, opts, ret)
+						      : summary_json(snap, ret);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
+		return &gci_enomem;
+	struct gci_error *err = opts->kind == GCI_REPORT_TYPES ? types_text(snap, opts, f)
+							       : summary_text(snap, f);
+	if (fclose(f) != 0 && !err)
+		err = &gci_enomem;
+	if (err) {
+		free(buf);
+		return err;
+	}
+	*ret = buf;
+	return NULL;
+}

@@ -1,0 +1,460 @@
+/*
+ * Discovery and the snapshot: find _PyRuntime, tell the version without
+ * running anything, choose the layout (DWARF, else the built-in table),
+ * confirm it against the target's own data, and walk every GC list of every
+ * interpreter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwarf_layout.h"
+#include "layout.h"
+#include "program.h"
+#include "snapshot.h"
+#include "walker.h"
+
+#define MAX_INTERPRETERS 256
+
+struct snapshot {
+	struct gci_snapshot pub;
+	struct gci_layout layout;
+	size_t problems_cap;
+	char layout_name[512];
+};
+
+static struct snapshot *to_private(const struct gci_snapshot *s)
+{
+	return (struct snapshot *)((char *)s - offsetof(struct snapshot, pub));
+}
+
+const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap)
+{
+	return &to_private(snap)->layout;
+}
+
+size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const **ret)
+{
+	*ret = (const char *const *)snap->prog->warnings;
+	return snap->prog->nwarnings;
+}
+
+void gci_snapshot_destroy(struct gci_snapshot *snap)
+{
+	if (!snap)
+		return;
+	for (size_t i = 0; i < snap->ntypes; i++)
+		free(snap->types[i].name);
+	free(snap->types);
+	for (size_t i = 0; i < snap->nproblems; i++)
+		free(snap->problems[i].message);
+	free(snap->problems);
+	free(snap->objects);
+	free(snap->interps);
+	free(to_private(snap));
+}
+
+int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index)
+{
+	const struct snapshot *s = to_private(snap);
+	int64_t v;
+	if (index >= snap->nobjects)
+		return -1;
+	struct gci_error *err = gci_read_i64(&snap->prog->mem,
+					     snap->objects[index].address +
+					     s->layout.ob_refcnt, &v);
+	if (err) {
+		gci_error_destroy(err);
+		return -1;
+	}
+	return v;
+}
+
+static void format_version(uint32_t hex, char *buf, size_t n)
+{
+	unsigned level = (hex >> 4) & 0xf, serial = hex & 0xf;
+	const char *lv = level == 0xa ? "a" : level == 0xb ? "b" : level == 0xc ? "rc" : "";
+	if (level == 0xf)
+		snprintf(buf, n, "%u.%u.%u", hex >> 24, (hex >> 16) & 0xff, (hex >> 8) & 0xff);
+	else
+		snprintf(buf, n, "%u.%u.%u%s%u", hex >> 24, (hex >> 16) & 0xff,
+			 (hex >> 8) & 0xff, lv, serial);
+}
+
+static bool plausible_version(uint64_t hex)
+{
+	return (hex >> 24) == 3 && ((hex >> 16) & 0xff) >= 6 && ((hex >> 16) & 0xff) <= 40 &&
+	       hex <= UINT32_MAX;
+}
+
+/* Version strategies, in order; each logged. */
+static struct gci_error *find_version(struct gci_program *prog, struct snapshot *s)
+{
+	struct gci_symbol sym;
+	struct gci_error *err = NULL;
+	if (gci_program_symbol(prog, "Py_Version", &sym)) {
+		uint64_t v;
+		err = gci_read_u64(&prog->mem, sym.address, &v);
+		if (!err && plausible_version(v)) {
+			s->pub.version_hex = (uint32_t)v;
+			s->pub.version_source = "Py_Version";
+			return NULL;
+		}
+		if (err) {
+			gci_log(prog, GCI_LOG_INFO, "version: Py_Version at 0x%" PRIx64
+				" unreadable: %s", sym.address, err->message);
+			gci_error_destroy(err);
+		} else {
+			gci_log(prog, GCI_LOG_INFO, "version: Py_Version holds 0x%" PRIx64
+				", not a CPython 3 version", v);
+		}
+		err = NULL;
+	} else {
+		gci_log(prog, GCI_LOG_DEBUG, "version: no Py_Version symbol");
+	}
+	/* 3.13+: _Py_DebugOffsets at the start of _PyRuntime, in writable memory. */
+	char cookie[8];
+	uint64_t v;
+	if (s->pub.runtime &&
+	    !(err = gci_memory_read(&prog->mem, s->pub.runtime, cookie, 8))) {
+		if (!memcmp(cookie, "xdebugpy", 8) &&
+		    !(err = gci_read_u64(&prog->mem, s->pub.runtime + 8, &v)) &&
+		    plausible_version(v)) {
+			s->pub.version_hex = (uint32_t)v;
+			s->pub.version_source = "_Py_DebugOffsets";
+			return NULL;
+		}
+	}
+	gci_error_destroy(err);
+	return gci_error_create(GCI_ERR_UNSUPPORTED,
+				"cannot tell the Python version: no readable Py_Version "
+				"and no _Py_DebugOffsets (CPython before 3.11 is not "
+				"supported yet)");
+}
+
+static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot *s,
+				       const struct gci_symbol *rt)
+{
+	struct gci_snapshot *snap = &s->pub;
+	const struct gci_layout *table = gci_layout_table_find(snap->version_hex, false);
+	if (!table)
+		return gci_error_create(GCI_ERR_UNSUPPORTED,
+					"CPython %s is not supported: no layout for it",
+					snap->version);
+	Dwarf_Addr bias;
+	const char *file = NULL;
+	Dwarf *dw = gci_program_dwarf(prog, rt->module, &bias, &file);
+	if (dw) {
+		int disagree = 0;
+		struct gci_error *err = gci_layout_from_dwarf(prog, dw, table, &s->layout,
+							      &disagree);
+		if (!err) {
+			snap->layout_source = GCI_LAYOUT_DWARF;
+			snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s",
+				 file ? file : rt->module_name);
+			gci_log(prog, GCI_LOG_INFO, "layout: from %s (%d difference%s from "
+				"the built-in table%s)", s->layout_name, disagree,
+				disagree == 1 ? "" : "s",
+				disagree && snap->debug_build ? ", expected for a debug build" : "");
+			if (disagree && !snap->debug_build)
+				gci_program_warn(prog, "the DWARF of %s disagrees with the "
+						 "built-in %s table in %d place%s (see -v); "
+						 "DWARF was used",
+						 file ? file : rt->module_name, table->name,
+						 disagree, disagree == 1 ? "" : "s");
+			goto done;
+		}
+		gci_program_warn(prog, "DWARF of %s unusable: %s", file ? file : "?",
+				 err->message);
+		gci_error_destroy(err);
+	} else if (!prog->opts.no_dwarf) {
+		gci_log(prog, GCI_LOG_INFO, "layout: no DWARF found for %s (looked in "
+			"the file and under %s)", rt->module_name, prog->debug_dir);
+	}
+	if (snap->debug_build)
+		return gci_error_create(GCI_ERR_UNSUPPORTED,
+					"%s is a debug build of CPython %s: its structures "
+					"differ from the release build's and need DWARF "
+					"(install its -dbg package or pass --debug-dir)%s",
+					rt->module_name, snap->version,
+					prog->opts.no_dwarf ? "; --no-dwarf was given" : "");
+	s->layout = *table;
+	snap->layout_source = GCI_LAYOUT_TABLE;
+	snprintf(s->layout_name, sizeof(s->layout_name), "%s (%s)", table->name,
+		 table->provenance);
+	gci_log(prog, GCI_LOG_INFO, "layout: built-in table %s", s->layout_name);
+done:
+	s->layout.debug_alloc_prefix = snap->debug_build ? 16 : 0;
+	snap->layout_name = s->layout_name;
+	return NULL;
+}
+
+static struct gci_error *read_int32(struct gci_program *prog, uint64_t base,
+				    int32_t off, int64_t *ret)
+{
+	if (off < 0) {
+		*ret = -1;
+		return NULL;
+	}
+	return gci_read_int(&prog->mem, base + (uint64_t)off, 4, true, ret);
+}
+
+static struct gci_error *read_ssize(struct gci_program *prog, uint64_t base,
+				    int32_t off, int64_t *ret)
+{
+	if (off < 0) {
+		*ret = -1;
+		return NULL;
+	}
+	return gci_read_i64(&prog->mem, base + (uint64_t)off, ret);
+}
+
+/* Read the GC state of one interpreter (not the lists). */
+static struct gci_error *read_gc_state(struct gci_program *prog, struct snapshot *s,
+				       struct gci_interp *in, bool is_main)
+{
+	struct gci_layout *L = &s->layout;
+	uint64_t gc = in->gc_state;
+	struct gci_error *err;
+	int64_t v;
+
+	if (L->gc_generation0 >= 0) {
+		uint64_t g0;
+		if ((err = gci_read_u64(&prog->mem, gc + L->gc_generation0, &g0)))
+			return gci_error_prefix(err, "reading the GC state at 0x%" PRIx64
+						": ", gc);
+		uint64_t want = gc + (uint64_t)L->gc_generations + L->gen_head;
+		if (g0 != want) {
+			int64_t delta = (int64_t)(g0 - want);
+			/* Debian's 3.13 lowers PyGC_Head's alignment to 4, which
+			 * moves the generations from +24 to +20: trust the
+			 * target's own generation0 pointer for small shifts. */
+			if (is_main && delta >= -8 && delta <= 8 && delta % 4 == 0) {
+				gci_log(prog, GCI_LOG_INFO, "layout: generation0 points to "
+					"gc%+" PRId64 ", not gc%+d: using the target's own "
+					"value", (int64_t)(g0 - gc), L->gc_generations);
+				L->gc_generations += (int32_t)delta;
+			} else {
+				return gci_error_at(
+					GCI_ERR_UNSUPPORTED, gc + L->gc_generation0,
+					"the layout does not fit: generation0 at 0x%" PRIx64
+					" is 0x%" PRIx64 ", expected 0x%" PRIx64 " (%s)",
+					gc + L->gc_generation0, g0, want, s->layout_name);
+			}
+		}
+	}
+	if ((err = read_int32(prog, gc, L->gc_enabled, &v)))
+		return err;
+	in->enabled = v < 0 ? -1 : v != 0;
+	if ((err = read_int32(prog, gc, L->gc_collecting, &v)))
+		return err;
+	in->collecting = v < 0 ? -1 : v != 0;
+	if ((err = read_ssize(prog, gc, L->gc_long_lived_total, &in->long_lived_total)) ||
+	    (err = read_ssize(prog, gc, L->gc_long_lived_pending, &in->long_lived_pending)))
+		return err;
+	in->ngens = L->ngens;
+	for (uint32_t i = 0; i < L->ngens && i < GCI_MAX_GENS; i++) {
+		struct gci_gen *g = &in->gens[i];
+		uint64_t base = gc + (uint64_t)L->gc_generations + (uint64_t)i * L->gen_size;
+		snprintf(g->name, sizeof(g->name), "%u", i);
+		g->head = base + L->gen_head;
+		if ((err = read_int32(prog, base, L->gen_threshold, &g->threshold)) ||
+		    (err = read_int32(prog, base, L->gen_count, &g->count)))
+			return err;
+	}
+	in->has_permanent = L->gc_permanent >= 0;
+	if (in->has_permanent) {
+		snprintf(in->permanent.name, sizeof(in->permanent.name), "permanent");
+		in->permanent.head = gc + (uint64_t)L->gc_permanent + L->gen_head;
+		in->permanent.threshold = -1;
+		in->permanent.count = -1;
+	}
+	return NULL;
+}
+
+static struct gci_error *add_interp(struct snapshot *s, size_t *cap, uint64_t addr)
+{
+	struct gci_snapshot *snap = &s->pub;
+	for (size_t i = 0; i < snap->ninterps; i++)
+		if (snap->interps[i].address == addr)
+			return NULL;
+	if (snap->ninterps == *cap) {
+		size_t n = *cap ? 2 * *cap : 4;
+		struct gci_interp *p = gci_reallocarray(snap->interps, n, sizeof(*p));
+		if (!p)
+			return &gci_enomem;
+		snap->interps = p;
+		*cap = n;
+	}
+	struct gci_interp *in = &snap->interps[snap->ninterps++];
+	memset(in, 0, sizeof(*in));
+	in->address = addr;
+	in->id = -1;
+	return NULL;
+}
+
+static struct gci_error *find_interpreters(struct gci_program *prog, struct snapshot *s)
+{
+	struct gci_snapshot *snap = &s->pub;
+	const struct gci_layout *L = &s->layout;
+	struct gci_error *err;
+	size_t cap = 0;
+	uint64_t main_interp = 0, head = 0;
+
+	if (L->runtime_interp_main >= 0 &&
+	    (err = gci_read_u64(&prog->mem, snap->runtime + L->runtime_interp_main,
+				&main_interp)))
+		return gci_error_prefix(err, "reading _PyRuntime.interpreters.main: ");
+	if ((err = gci_read_u64(&prog->mem, snap->runtime + L->runtime_interp_head, &head)))
+		return gci_error_prefix(err, "reading _PyRuntime.interpreters.head: ");
+	if (!main_interp && !head)
+		return gci_error_create(GCI_ERR_NOT_PYTHON,
+					"the interpreter is not initialised (no "
+					"interpreter in _PyRuntime at 0x%" PRIx64 ")",
+					snap->runtime);
+	if (main_interp && (err = add_interp(s, &cap, main_interp)))
+		return err;
+	uint64_t p = head;
+	for (int i = 0; p && i < MAX_INTERPRETERS; i++) {
+		if ((err = add_interp(s, &cap, p)))
+			return err;
+		if (L->state_kind != GCI_STATE_INTERP)
+			break;  /* one GC state for the process */
+		err = gci_read_u64(&prog->mem, p + L->interp_next, &p);
+		if (err) {
+			struct gci_error *perr = gci_snapshot_add_problem(
+				snap, &s->problems_cap, p, "interpreter list: %s", err->message);
+			gci_error_destroy(err);
+			if (perr)
+				return perr;
+			break;
+		}
+	}
+	if (L->state_kind == GCI_STATE_RUNTIME)
+		snap->ninterps = 1;
+	for (size_t i = 0; i < snap->ninterps; i++) {
+		struct gci_interp *in = &snap->interps[i];
+		if (L->state_kind == GCI_STATE_RUNTIME)
+			in->gc_state = snap->runtime + (uint64_t)L->runtime_gc;
+		else
+			in->gc_state = in->address + (uint64_t)L->interp_gc;
+		if (L->interp_id >= 0 && L->state_kind == GCI_STATE_INTERP) {
+			err = gci_read_i64(&prog->mem, in->address + L->interp_id, &in->id);
+			if (err) {
+				gci_error_destroy(err);
+				in->id = -1;
+			}
+		} else if (i == 0) {
+			in->id = 0;
+		}
+		err = read_gc_state(prog, s, in, i == 0);
+		if (err) {
+			if (i == 0 || err->code == GCI_ERR_NOMEM)
+				return err;
+			/* A subinterpreter we cannot read: say so, keep the rest. */
+			struct gci_error *perr = gci_snapshot_add_problem(
+				snap, &s->problems_cap, in->address,
+				"interpreter at 0x%" PRIx64 ": %s", in->address, err->message);
+			gci_error_destroy(err);
+			if (perr)
+				return perr;
+			snap->ninterps = i;
+			break;
+		}
+		gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 " at 0x%" PRIx64
+			": GC state at 0x%" PRIx64, in->id, in->address, in->gc_state);
+	}
+	return NULL;
+}
+
+static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s)
+{
+	struct gci_snapshot *snap = &s->pub;
+	struct gci_walker w;
+	uint64_t bound = gci_program_saved_bytes(prog) / (s->layout.gc_head_size + 16) + 1;
+	size_t nheads = 0;
+	uint64_t *heads = gci_reallocarray(NULL, snap->ninterps * (GCI_MAX_GENS + 1),
+					   sizeof(*heads));
+	if (!heads)
+		return &gci_enomem;
+	for (size_t i = 0; i < snap->ninterps; i++) {
+		struct gci_interp *in = &snap->interps[i];
+		for (size_t g = 0; g < in->ngens; g++)
+			heads[nheads++] = in->gens[g].head;
+		if (in->has_permanent)
+			heads[nheads++] = in->permanent.head;
+	}
+	gci_walker_init(&w, &prog->mem, &s->layout, snap, bound);
+	w.problems_cap = s->problems_cap;
+	w.heads = heads;
+	w.nheads = nheads;
+	struct gci_error *err = NULL;
+	for (size_t i = 0; i < snap->ninterps && !err; i++) {
+		struct gci_interp *in = &snap->interps[i];
+		if (in->collecting > 0)
+			err = gci_snapshot_add_problem(snap, &w.problems_cap, in->gc_state,
+						       "interpreter %" PRId64 ": a collection "
+						       "was running when the snapshot was "
+						       "taken; the lists may be inconsistent",
+						       in->id);
+		for (size_t g = 0; g < in->ngens && !err; g++)
+			err = gci_walk_list(&w, &in->gens[g]);
+		if (in->has_permanent && !err)
+			err = gci_walk_list(&w, &in->permanent);
+		if (!err)
+			gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 ": walked, %zu "
+				"objects so far", in->id, snap->nobjects);
+	}
+	s->problems_cap = w.problems_cap;
+	gci_walker_deinit(&w);
+	free(heads);
+	return err;
+}
+
+struct gci_error *gci_snapshot_take(struct gci_program *prog, struct gci_snapshot **ret)
+{
+	struct gci_error *err;
+	struct snapshot *s = calloc(1, sizeof(*s));
+	if (!s)
+		return &gci_enomem;
+	struct gci_snapshot *snap = &s->pub;
+	snap->prog = prog;
+
+	struct gci_symbol rt;
+	if (!gci_program_symbol(prog, "_PyRuntime", &rt)) {
+		struct gci_symbol g0;
+		if (gci_program_symbol(prog, "_PyGC_generation0", &g0))
+			err = gci_error_create(GCI_ERR_UNSUPPORTED,
+					       "%s is CPython 3.6 (it exports "
+					       "_PyGC_generation0): not supported yet",
+					       g0.module_name);
+		else
+			err = gci_error_create(GCI_ERR_NOT_PYTHON,
+					       "no CPython interpreter found in %s: neither "
+					       "the executable%s%s nor any libpython defines "
+					       "_PyRuntime", prog->target_path,
+					       prog->exe_core_path ? " " : "",
+					       prog->exe_core_path ? prog->exe_core_path : "");
+		goto fail;
+	}
+	snap->runtime = rt.address;
+	gci_log(prog, GCI_LOG_INFO, "discovery: _PyRuntime at 0x%" PRIx64 " in %s",
+		rt.address, rt.module_name);
+
+	if ((err = find_version(prog, s)))
+		goto fail;
+	format_version(snap->version_hex, snap->version, sizeof(snap->version));
+	struct gci_symbol dbg;
+	snap->debug_build = gci_program_symbol(prog, "_Py_NegativeRefcount", &dbg);
+	gci_log(prog, GCI_LOG_INFO, "version: CPython %s (from %s)%s", snap->version,
+		snap->version_source, snap->debug_build ? ", debug build" : "");
+
+	if ((err = choose_layout(prog, s, &rt)) || (err = find_interpreters(prog, s)) ||
+	    (err = walk_all(prog, s)))
+		goto fail;
+	*ret = snap;
+	return NULL;
+fail:
+	gci_snapshot_destroy(snap);
+	return err;
+}

@@ -1,0 +1,377 @@
+/* Walking GC lists: bounded, back-links checked, problems recorded. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "walker.h"
+
+#define MAX_PROBLEMS 1000
+#define MAX_TYPE_NAME 512
+
+/* Open addressing: type address -> index + 1 (0 = empty slot). */
+struct gci_type_cache {
+	uint64_t *keys;
+	uint32_t *vals;
+	size_t cap, used;
+};
+
+static size_t hash_addr(uint64_t a)
+{
+	a ^= a >> 33;
+	a *= 0xff51afd7ed558ccdULL;
+	a ^= a >> 33;
+	return (size_t)a;
+}
+
+static struct gci_error *cache_grow(struct gci_type_cache *c)
+{
+	size_t cap = c->cap ? c->cap * 2 : 256;
+	uint64_t *keys = calloc(cap, sizeof(*keys));
+	uint32_t *vals = calloc(cap, sizeof(*vals));
+	if (!keys || !vals) {
+		free(keys);
+		free(vals);
+		return &gci_enomem;
+	}
+	for (size_t i = 0; i < c->cap; i++) {
+		if (!c->vals[i])
+			continue;
+		size_t j = hash_addr(c->keys[i]) & (cap - 1);
+		while (vals[j])
+			j = (j + 1) & (cap - 1);
+		keys[j] = c->keys[i];
+		vals[j] = c->vals[i];
+	}
+	free(c->keys);
+	free(c->vals);
+	c->keys = keys;
+	c->vals = vals;
+	c->cap = cap;
+	return NULL;
+}
+
+/* The slot for key: holds it, or is the empty slot to put it in. */
+static size_t cache_slot(const struct gci_type_cache *c, uint64_t key)
+{
+	size_t j = hash_addr(key) & (c->cap - 1);
+	while (c->vals[j] && c->keys[j] != key)
+		j = (j + 1) & (c->cap - 1);
+	return j;
+}
+
+struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *cap,
+					   uint64_t address, const char *fmt, ...)
+{
+	if (snap->nproblems >= MAX_PROBLEMS)
+		return NULL;
+	if (snap->nproblems == *cap) {
+		size_t n = *cap ? *cap * 2 : 16;
+		struct gci_problem *p = gci_reallocarray(snap->problems, n, sizeof(*p));
+		if (!p)
+			return &gci_enomem;
+		snap->problems = p;
+		*cap = n;
+	}
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		return &gci_enomem;
+	if (snap->nproblems == MAX_PROBLEMS - 1) {
+		free(msg);
+		msg = strdup("too many problems; the rest are not listed");
+		if (!msg)
+			return &gci_enomem;
+	}
+	snap->problems[snap->nproblems].address = address;
+	snap->problems[snap->nproblems].message = msg;
+	snap->nproblems++;
+	return NULL;
+}
+
+void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
+		     const struct gci_layout *layout, struct gci_snapshot *snap,
+		     uint64_t max_objects)
+{
+	memset(w, 0, sizeof(*w));
+	w->mem = mem;
+	w->layout = layout;
+	w->snap = snap;
+	w->max_objects = max_objects;
+	w->objects_cap = snap->nobjects;
+	w->types_cap = snap->ntypes;
+	w->problems_cap = snap->nproblems;
+}
+
+void gci_walker_deinit(struct gci_walker *w)
+{
+	if (w->types) {
+		free(w->types->keys);
+		free(w->types->vals);
+		free(w->types);
+	}
+	w->types = NULL;
+}
+
+#define PROBLEM(w, addr, ...) \
+	gci_snapshot_add_problem((w)->snap, &(w)->problems_cap, (addr), __VA_ARGS__)
+
+/* Read what we need of a type object the first time we meet it. */
+static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
+				   struct gci_type *t)
+{
+	const struct gci_layout *L = w->layout;
+	struct gci_error *err;
+	int64_t basic = 0, item = 0;
+	uint64_t flags = 0, name_ptr = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->address = addr;
+	if ((err = gci_read_i64(w->mem, addr + L->tp_basicsize, &basic)) ||
+	    (err = gci_read_i64(w->mem, addr + L->tp_itemsize, &item)) ||
+	    (err = gci_read_u64(w->mem, addr + L->tp_flags, &flags)) ||
+	    (err = gci_read_u64(w->mem, addr + L->tp_name, &name_ptr))) {
+		if (err->code == GCI_ERR_NOMEM)
+			return err;
+		if (asprintf(&t->name, "<type at 0x%" PRIx64 ": unreadable: %s>", addr,
+			     err->message) < 0)
+			t->name = NULL;
+		struct gci_error *perr = PROBLEM(w, addr, "type object at 0x%" PRIx64
+						 " cannot be read: %s", addr, err->message);
+		gci_error_destroy(err);
+		if (perr)
+			return perr;
+		return t->name ? NULL : &gci_enomem;
+	}
+	t->basicsize = basic;
+	t->itemsize = item;
+	t->flags = flags;
+	err = gci_read_cstr(w->mem, name_ptr, MAX_TYPE_NAME, &t->name);
+	if (!err) {
+		t->name_known = true;
+		return NULL;
+	}
+	if (err->code == GCI_ERR_NOMEM)
+		return err;
+	/* Built-in types' names live in read-only data that a core lacks;
+	 * say which type and why rather than inventing a name. */
+	int r = asprintf(&t->name, "<type at 0x%" PRIx64 ": name unreadable: %s>",
+			 addr, err->message);
+	gci_error_destroy(err);
+	return r < 0 ? &gci_enomem : NULL;
+}
+
+static struct gci_error *type_index(struct gci_walker *w, uint64_t addr,
+				    uint32_t *ret)
+{
+	if (!w->types) {
+		w->types = calloc(1, sizeof(*w->types));
+		if (!w->types)
+			return &gci_enomem;
+	}
+	struct gci_type_cache *c = w->types;
+	if (c->cap == 0 || (c->used + 1) * 2 > c->cap) {
+		struct gci_error *err = cache_grow(c);
+		if (err)
+			return err;
+	}
+	size_t slot = cache_slot(c, addr);
+	if (c->vals[slot]) {
+		*ret = c->vals[slot] - 1;
+		return NULL;
+	}
+	struct gci_snapshot *snap = w->snap;
+	if (snap->ntypes == w->types_cap) {
+		size_t n = w->types_cap ? w->types_cap * 2 : 64;
+		struct gci_type *t = gci_reallocarray(snap->types, n, sizeof(*t));
+		if (!t)
+			return &gci_enomem;
+		snap->types = t;
+		w->types_cap = n;
+	}
+	struct gci_error *err = type_load(w, addr, &snap->types[snap->ntypes]);
+	if (err)
+		return err;
+	c->keys[slot] = addr;
+	c->vals[slot] = (uint32_t)snap->ntypes + 1;
+	c->used++;
+	*ret = (uint32_t)snap->ntypes++;
+	return NULL;
+}
+
+static struct gci_error *object_add(struct gci_walker *w, uint64_t op,
+				    uint64_t type_addr, int64_t ob_size_hint,
+				    bool have_ob_size)
+{
+	const struct gci_layout *L = w->layout;
+	struct gci_snapshot *snap = w->snap;
+	uint32_t ti;
+	struct gci_error *err = type_index(w, type_addr, &ti);
+	if (err)
+		return err;
+	const struct gci_type *t = &snap->types[ti];
+
+	uint64_t size = t->basicsize > 0 ? (uint64_t)t->basicsize : 0;
+	if (t->itemsize > 0 && L->ob_size >= 0) {
+		int64_t n = ob_size_hint;
+		if (!have_ob_size) {
+			err = gci_read_i64(w->mem, op + L->ob_size, &n);
+			if (err) {
+				if (err->code == GCI_ERR_NOMEM)
+					return err;
+				gci_error_destroy(err);
+				n = 0;
+			}
+		}
+		uint64_t items = n < 0 ? (uint64_t)0 - (uint64_t)n : (uint64_t)n;
+		/*
+		 * Not every type with tp_itemsize keeps a count at ob_size
+		 * (3.11+ generators store a pointer there).  Believe the count
+		 * only if the object then fits in the memory that holds it.
+		 */
+		uint64_t body;
+		const struct gci_segment *seg = gci_memory_find(w->mem, op, GCI_TIER_PRIMARY);
+		if (items <= UINT32_MAX &&
+		    !__builtin_mul_overflow(items, (uint64_t)t->itemsize, &body) &&
+		    seg && body <= seg->end - op && size <= seg->end - op - body)
+			size += body;
+	}
+	size += L->gc_head_size + L->debug_alloc_prefix;
+	if (t->flags & L->preheader_flags)
+		size += L->preheader_size;
+	if (size > UINT32_MAX)
+		size = UINT32_MAX;
+
+	if (snap->nobjects == w->objects_cap) {
+		size_t n = w->objects_cap ? w->objects_cap * 2 : 4096;
+		struct gci_object *o = gci_reallocarray(snap->objects, n, sizeof(*o));
+		if (!o)
+			return &gci_enomem;
+		snap->objects = o;
+		w->objects_cap = n;
+	}
+	struct gci_object *o = &snap->objects[snap->nobjects++];
+	o->address = op;
+	o->type = ti;
+	o->size = (uint32_t)size;
+	return NULL;
+}
+
+static bool is_other_head(const struct gci_walker *w, uint64_t g, uint64_t own)
+{
+	for (size_t i = 0; i < w->nheads; i++)
+		if (w->heads[i] == g && g != own)
+			return true;
+	return false;
+}
+
+struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
+{
+	const struct gci_layout *L = w->layout;
+	const uint64_t mask = L->gc_ptr_mask;
+	const uint64_t head = gen->head;
+	struct gci_error *err;
+	uint64_t hnext;
+
+	gen->first = w->snap->nobjects;
+	gen->nobjects = 0;
+	gen->complete = false;
+
+	err = gci_read_u64(w->mem, head + L->gc_next, &hnext);
+	if (err) {
+		if (err->code == GCI_ERR_NOMEM)
+			return err;
+		struct gci_error *perr = PROBLEM(w, head, "generation %s: list head at 0x%"
+						 PRIx64 " cannot be read: %s",
+						 gen->name, head, err->message);
+		gci_error_destroy(err);
+		return perr;
+	}
+
+	/* One read covers the head and the object fields we need. */
+	const size_t span = L->gc_head_size + (size_t)(L->ob_size > L->ob_type ?
+						       L->ob_size : L->ob_type) + 8;
+	uint64_t prev = head;
+	uint64_t g = hnext & mask;
+	uint64_t n = 0;
+	while (g != head) {
+		if (n >= w->max_objects) {
+			err = PROBLEM(w, g, "generation %s: list at 0x%" PRIx64
+				      " does not end after %" PRIu64 " objects (a loop?)",
+				      gen->name, head, n);
+			goto stop;
+		}
+		if (g == 0 || (g & 7)) {
+			err = PROBLEM(w, prev, "generation %s: GC head at 0x%" PRIx64
+				      " links to invalid address 0x%" PRIx64,
+				      gen->name, prev, g);
+			goto stop;
+		}
+		if (is_other_head(w, g, head)) {
+			err = PROBLEM(w, prev, "generation %s: list runs into another "
+				      "list's head at 0x%" PRIx64 " (from 0x%" PRIx64 ")",
+				      gen->name, g, prev);
+			goto stop;
+		}
+		uint64_t gnext, gprev, type_addr;
+		int64_t ob_size = 0;
+		bool have_ob_size = false;
+		const unsigned char *p = gci_memory_peek(w->mem, g, span);
+		if (p) {
+			memcpy(&gnext, p + L->gc_next, 8);
+			memcpy(&gprev, p + L->gc_prev, 8);
+			memcpy(&type_addr, p + L->gc_head_size + L->ob_type, 8);
+			if (L->ob_size >= 0) {
+				memcpy(&ob_size, p + L->gc_head_size + L->ob_size, 8);
+				have_ob_size = true;
+			}
+		} else {
+			uint64_t op = g + L->gc_head_size;
+			if ((err = gci_read_u64(w->mem, g + L->gc_next, &gnext)) ||
+			    (err = gci_read_u64(w->mem, g + L->gc_prev, &gprev)) ||
+			    (err = gci_read_u64(w->mem, op + L->ob_type, &type_addr))) {
+				if (err->code == GCI_ERR_NOMEM)
+					return err;
+				struct gci_error *perr = PROBLEM(
+					w, g, "generation %s: object at 0x%" PRIx64
+					" (linked from 0x%" PRIx64 ") cannot be read: %s",
+					gen->name, g + L->gc_head_size, prev, err->message);
+				gci_error_destroy(err);
+				err = perr;
+				goto stop;
+			}
+		}
+		if ((gprev & mask) != prev) {
+			err = PROBLEM(w, g, "generation %s: broken back-link at GC head 0x%"
+				      PRIx64 ": _gc_prev is 0x%" PRIx64 ", expected 0x%" PRIx64,
+				      gen->name, g, gprev & mask, prev);
+			goto stop;
+		}
+		err = object_add(w, g + L->gc_head_size, type_addr, ob_size, have_ob_size);
+		if (err)
+			return err;
+		n++;
+		prev = g;
+		g = gnext & mask;
+	}
+	gen->complete = true;
+	/* The head's prev must be the last object. */
+	uint64_t hprev;
+	err = gci_read_u64(w->mem, head + L->gc_prev, &hprev);
+	if (!err && (hprev & mask) != prev) {
+		gen->complete = false;
+		err = PROBLEM(w, head, "generation %s: list head 0x%" PRIx64
+			      " has _gc_prev 0x%" PRIx64 ", but the last object is 0x%" PRIx64,
+			      gen->name, head, hprev & mask, prev);
+	} else if (err && err->code != GCI_ERR_NOMEM) {
+		gci_error_destroy(err);
+		err = NULL;
+	}
+stop:
+	gen->nobjects = w->snap->nobjects - gen->first;
+	return err;
+}

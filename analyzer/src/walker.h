@@ -1,0 +1,43 @@
+/*
+ * Walks the GC lists of one interpreter into a snapshot's compact arrays.
+ * Never trusts target memory: every step is bounded, every next->prev link
+ * is checked, and a broken list becomes a problem record (the list is marked
+ * incomplete), not an error.  The only errors returned are out of memory.
+ */
+#ifndef GCI_WALKER_H
+#define GCI_WALKER_H
+
+#include "gcinspect.h"
+#include "layout.h"
+#include "memory.h"
+
+struct gci_type_cache;
+
+struct gci_walker {
+	struct gci_memory *mem;
+	const struct gci_layout *layout;
+	struct gci_snapshot *snap;      /* objects, types, problems grow here */
+	size_t objects_cap, types_cap, problems_cap;
+	struct gci_type_cache *types;   /* type address -> index */
+	uint64_t max_objects;           /* bound on any one list */
+	const uint64_t *heads;          /* every list head (cross-link check) */
+	size_t nheads;
+};
+
+void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
+		     const struct gci_layout *layout, struct gci_snapshot *snap,
+		     uint64_t max_objects);
+void gci_walker_deinit(struct gci_walker *w);
+
+/*
+ * Walk the list whose head is gen->head, appending its objects; fills
+ * gen->first, gen->nobjects and gen->complete.
+ */
+struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen);
+
+/* Record an integrity problem in the snapshot. */
+struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *cap,
+					   uint64_t address, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
