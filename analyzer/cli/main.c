@@ -26,6 +26,8 @@ static const char usage_text[] =
 	"      --debug-dir DIR   detached debug info by build-id\n"
 	"                        (default SYSROOT/usr/lib/debug)\n"
 	"      --no-dwarf        never use DWARF: built-in layout tables only\n"
+	"      --no-cache        neither read nor write the layout cache\n"
+	"                        ($GCINSPECT_CACHE_DIR, else ~/.cache/gcinspect)\n"
 	"  -v, --verbose         log discovery steps to stderr (twice: more)\n"
 	"  -h, --help            this help\n"
 	"  -V, --version         the version\n"
@@ -58,7 +60,7 @@ static int usage_error(const char *fmt, ...)
 	fprintf(stderr, "gcinspect: ");
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'gcinspect --help'.\n");
+	fprintf(stderr, " (see gcinspect --help)\n");
 	return GCI_EXIT_USAGE;
 }
 
@@ -72,7 +74,7 @@ static int fail(struct gci_error *err)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_EXE, OPT_SYSROOT, OPT_DEBUG_DIR, OPT_NO_DWARF, OPT_LIMIT };
+	enum { OPT_JSON = 256, OPT_EXE, OPT_SYSROOT, OPT_DEBUG_DIR, OPT_NO_DWARF, OPT_LIMIT, OPT_NO_CACHE };
 	static const struct option longopts[] = {
 		{ "generation", required_argument, NULL, 'g' },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
@@ -81,6 +83,7 @@ int main(int argc, char **argv)
 		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -92,7 +95,8 @@ int main(int argc, char **argv)
 	};
 	int c;
 	/* "+" would stop at the command; we accept options anywhere. */
-	while ((c = getopt_long(argc, argv, "g:vhV", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":g:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			ropts.generation = optarg;
@@ -120,6 +124,9 @@ int main(int argc, char **argv)
 		case OPT_NO_DWARF:
 			opts.no_dwarf = true;
 			break;
+		case OPT_NO_CACHE:
+			opts.no_cache = true;
+			break;
 		case 'v':
 			verbosity++;
 			break;
@@ -129,9 +136,10 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("gcinspect %s\n", GCI_VERSION_STRING);
 			return GCI_EXIT_OK;
+		case ':':
+			return usage_error("option '%s' needs an argument", argv[optind - 1]);
 		default:
-			fprintf(stderr, "Try 'gcinspect --help'.\n");
-			return GCI_EXIT_USAGE;
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	int i = optind;
@@ -154,7 +162,7 @@ int main(int argc, char **argv)
 	struct gci_error *err = gci_program_open_core(path, &opts, &prog);
 	if (err)
 		return fail(err);
-	err = gci_snapshot_take(prog, &snap);
+	err = gci_snapshot_take(prog, 0, &snap);
 	if (err) {
 		gci_program_destroy(prog);
 		return fail(err);

@@ -89,6 +89,7 @@ struct gci_options {
 	const char *exe;       /* the executable, overriding the core's path */
 	const char *debug_dir; /* detached debug info (NULL: SYSROOT/usr/lib/debug) */
 	bool no_dwarf;         /* never use DWARF: built-in layout tables only */
+	bool no_cache;         /* neither read nor write the layout cache */
 	gci_log_fn *log;       /* may be NULL */
 	void *log_arg;
 };
@@ -145,15 +146,20 @@ enum gci_layout_source {
 	GCI_LAYOUT_TABLE,
 };
 
+struct gci_gen_data;
+
 /* One list the collector keeps: a generation or the permanent generation. */
 struct gci_gen {
 	char name[16];        /* "0", "1", "2", "permanent" */
 	uint64_t head;        /* address of the list head */
 	int64_t threshold;    /* -1 where the version has none */
 	int64_t count;
-	size_t first;         /* index of its first object in the snapshot */
-	size_t nobjects;
+	size_t nobjects;      /* objects found on the list */
+	uint64_t bytes;       /* their bytes (body, GC head, pre-header, prefix) */
 	bool complete;        /* false: the walk stopped at a broken link */
+	/* With GCI_SNAPSHOT_OBJECTS: its objects are snap->objects[first..] */
+	size_t first;
+	struct gci_gen_data *data; /* private: page set, per-type totals */
 };
 
 struct gci_type {
@@ -201,7 +207,7 @@ struct gci_snapshot {
 	uint64_t runtime;        /* &_PyRuntime (0 for 3.6) */
 	size_t ninterps;
 	struct gci_interp *interps; /* the main interpreter first */
-	size_t nobjects;
+	size_t nobjects;         /* kept object records (GCI_SNAPSHOT_OBJECTS) */
 	struct gci_object *objects;
 	size_t ntypes;
 	struct gci_type *types;
@@ -209,12 +215,19 @@ struct gci_snapshot {
 	struct gci_problem *problems;
 };
 
+/* Flags for gci_snapshot_take. */
+enum {
+	/* Keep a record per object (snap->objects); without it only per-list
+	 * totals are kept, in memory independent of the object count. */
+	GCI_SNAPSHOT_OBJECTS = 1 << 0,
+};
+
 /* Find the interpreter(s), choose the layout and walk every GC list. */
-GCI_API struct gci_error *gci_snapshot_take(struct gci_program *prog,
+GCI_API struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret);
 GCI_API void gci_snapshot_destroy(struct gci_snapshot *snap);
 
-/* Read the reference count of an object in the snapshot (-1 on failure). */
+/* Read the reference count of a kept object (-1 on failure). */
 GCI_API int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index);
 /** @} */
 

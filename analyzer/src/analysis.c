@@ -3,27 +3,15 @@
 #include <string.h>
 
 #include "error.h"
-#include "pageset.h"
 #include "snapshot.h"
+#include "walker.h"
 
 struct gci_error *gci_gen_stats(const struct gci_snapshot *snap,
 				const struct gci_gen *gen, struct gci_gen_stats *ret)
 {
-	struct gci_pageset ps;
-	gci_pageset_init(&ps);
-	uint64_t bytes = 0, hs = gci_snapshot_layout(snap)->gc_head_size;
-	for (size_t i = gen->first; i < gen->first + gen->nobjects; i++) {
-		const struct gci_object *o = &snap->objects[i];
-		bytes += o->size;
-		if (!gci_pageset_add_range(&ps, o->address - hs, hs)) {
-			gci_pageset_deinit(&ps);
-			return &gci_enomem;
-		}
-	}
 	ret->objects = gen->nobjects;
-	ret->bytes = bytes;
-	ret->pages = gci_pageset_count(&ps);
-	gci_pageset_deinit(&ps);
+	ret->bytes = gen->bytes;
+	ret->pages = gen->data ? gci_pageset_count(&gen->data->pages) : 0;
 	return NULL;
 }
 
@@ -45,11 +33,10 @@ struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 	if (!all)
 		return &gci_enomem;
 	for (size_t g = 0; g < ngens; g++) {
-		const struct gci_gen *gen = gens[g];
-		for (size_t i = gen->first; i < gen->first + gen->nobjects; i++) {
-			const struct gci_object *o = &snap->objects[i];
-			all[o->type].objects++;
-			all[o->type].bytes += o->size;
+		const struct gci_gen_data *d = gens[g]->data;
+		for (size_t t = 0; d && t < d->type_cap && t < snap->ntypes; t++) {
+			all[t].objects += d->type_objects[t];
+			all[t].bytes += d->type_bytes[t];
 		}
 	}
 	size_t n = 0;

@@ -86,8 +86,10 @@ static void parse_nt_file(struct gci_core *core, const unsigned char *d, size_t 
 static void parse_notes(struct gci_core *core, const GElf_Phdr *ph,
 			struct gci_error **warn)
 {
-	if (ph->p_offset > core->size || ph->p_filesz > core->size - ph->p_offset)
+	if (ph->p_offset > core->size || ph->p_filesz > core->size - ph->p_offset) {
+		core->truncated = true;
 		return;
+	}
 	Elf_Data *data = elf_getdata_rawchunk(core->elf, (int64_t)ph->p_offset,
 					      ph->p_filesz, ELF_T_NHDR);
 	if (!data)
@@ -222,6 +224,12 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 				       eh.e_ident[EI_CLASS]);
 		goto fail;
 	}
+	if (eh.e_phoff == 0 || eh.e_phoff >= core->size) {
+		err = gci_error_create(GCI_ERR_INPUT, "%s: damaged program header table: "
+				       "e_phoff 0x%" PRIx64 " is outside the file (%zu bytes)",
+				       path, (uint64_t)eh.e_phoff, core->size);
+		goto fail;
+	}
 	size_t phnum;
 	if (elf_getphdrnum(core->elf, &phnum) != 0) {
 		err = gci_error_create(GCI_ERR_INPUT, "%s: cannot read the program header "
@@ -245,6 +253,8 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 					       path, i, elf_errmsg(-1));
 			goto fail;
 		}
+		if (ph.p_offset + ph.p_filesz > core->expected_size)
+			core->expected_size = ph.p_offset + ph.p_filesz;
 		if (ph.p_type == PT_NOTE) {
 			parse_notes(core, &ph, &err);
 			if (err)

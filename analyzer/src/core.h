@@ -23,6 +23,7 @@ struct gci_core {
 	const unsigned char *raw;
 	size_t size;
 	bool truncated;
+	uint64_t expected_size;      /* where the last segment or note ends */
 	int64_t pid;
 	int signal;
 	char fname[17];

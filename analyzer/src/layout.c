@@ -151,3 +151,49 @@ const struct gci_layout *gci_layout_table_find(uint32_t version_hex, bool debug)
 	}
 	return NULL;
 }
+
+#define FIELD(f, k) { #f, offsetof(struct gci_layout, f), k }
+const struct gci_layout_field gci_layout_fields[] = {
+	FIELD(ob_refcnt, GCI_FIELD_I32), FIELD(ob_type, GCI_FIELD_I32),
+	FIELD(ob_size, GCI_FIELD_I32), FIELD(tp_name, GCI_FIELD_I32),
+	FIELD(tp_basicsize, GCI_FIELD_I32), FIELD(tp_itemsize, GCI_FIELD_I32),
+	FIELD(tp_flags, GCI_FIELD_I32), FIELD(gc_head_size, GCI_FIELD_U32),
+	FIELD(gc_next, GCI_FIELD_I32), FIELD(gc_prev, GCI_FIELD_I32),
+	FIELD(gc_ptr_mask, GCI_FIELD_U64), FIELD(preheader_flags, GCI_FIELD_U64),
+	FIELD(preheader_size, GCI_FIELD_U32), FIELD(debug_alloc_prefix, GCI_FIELD_U32),
+	FIELD(state_kind, GCI_FIELD_KIND), FIELD(runtime_gc, GCI_FIELD_I32),
+	FIELD(runtime_interp_head, GCI_FIELD_I32), FIELD(runtime_interp_main, GCI_FIELD_I32),
+	FIELD(interp_next, GCI_FIELD_I32), FIELD(interp_id, GCI_FIELD_I32),
+	FIELD(interp_gc, GCI_FIELD_I32), FIELD(gc_enabled, GCI_FIELD_I32),
+	FIELD(gc_collecting, GCI_FIELD_I32), FIELD(gc_generations, GCI_FIELD_I32),
+	FIELD(gc_generation0, GCI_FIELD_I32), FIELD(gc_permanent, GCI_FIELD_I32),
+	FIELD(gc_long_lived_total, GCI_FIELD_I32), FIELD(gc_long_lived_pending, GCI_FIELD_I32),
+	FIELD(ngens, GCI_FIELD_U32), FIELD(gen_size, GCI_FIELD_U32),
+	FIELD(gen_head, GCI_FIELD_I32), FIELD(gen_threshold, GCI_FIELD_I32),
+	FIELD(gen_count, GCI_FIELD_I32),
+};
+#undef FIELD
+const size_t gci_layout_nfields = sizeof(gci_layout_fields) / sizeof(gci_layout_fields[0]);
+
+int64_t gci_layout_get(const struct gci_layout *L, const struct gci_layout_field *f)
+{
+	const char *p = (const char *)L + f->offset;
+	switch (f->kind) {
+	case GCI_FIELD_I32: return *(const int32_t *)p;
+	case GCI_FIELD_U32: return *(const uint32_t *)p;
+	case GCI_FIELD_U64: return (int64_t)*(const uint64_t *)p;
+	case GCI_FIELD_KIND: return *(const enum gci_state_kind *)p;
+	}
+	return 0;
+}
+
+void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int64_t v)
+{
+	char *p = (char *)L + f->offset;
+	switch (f->kind) {
+	case GCI_FIELD_I32: *(int32_t *)p = (int32_t)v; break;
+	case GCI_FIELD_U32: *(uint32_t *)p = (uint32_t)v; break;
+	case GCI_FIELD_U64: *(uint64_t *)p = (uint64_t)v; break;
+	case GCI_FIELD_KIND: *(enum gci_state_kind *)p = (enum gci_state_kind)v; break;
+	}
+}

@@ -67,4 +67,18 @@ const struct gci_layout *gci_layout_table_find(uint32_t version_hex, bool debug)
 /* Every built-in table entry (for tests). */
 const struct gci_layout_table *gci_layout_tables(size_t *ret_count);
 
+
+
+/* Every numeric field of struct gci_layout, by name (cache files, tests). */
+enum gci_field_kind { GCI_FIELD_I32, GCI_FIELD_U32, GCI_FIELD_U64, GCI_FIELD_KIND };
+struct gci_layout_field {
+	const char *name;
+	size_t offset;
+	enum gci_field_kind kind;
+};
+extern const struct gci_layout_field gci_layout_fields[];
+extern const size_t gci_layout_nfields;
+int64_t gci_layout_get(const struct gci_layout *L, const struct gci_layout_field *f);
+void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int64_t v);
+
 #endif

@@ -335,8 +335,10 @@ static struct gci_error *types_text(const struct gci_snapshot *snap,
 	text_header(snap, f);
 	fmt_count(a, sizeof(a), (int64_t)objs);
 	fmt_count(b, sizeof(b), (int64_t)bytes);
-	fprintf(f, "\n%s: %s objects, %s bytes, %zu types\n",
-		opts->generation ? opts->generation : "all generations and permanent",
+	fprintf(f, "\n%s%s: %s objects, %s bytes, %zu types\n",
+		!opts->generation ? "all generations and the permanent one" :
+		!strcmp(opts->generation, "permanent") ? "permanent generation" : "generation ",
+		opts->generation && strcmp(opts->generation, "permanent") ? opts->generation : "",
 		a, b, nt);
 	fprintf(f, "  %12s %15s  %s\n", "objects", "bytes", "type");
 	size_t shown = opts->limit && opts->limit < nt ? opts->limit : nt;

@@ -10,6 +10,7 @@
 
 #include "dwarf_layout.h"
 #include "layout.h"
+#include "layout_cache.h"
 #include "program.h"
 #include "snapshot.h"
 #include "walker.h"
@@ -50,6 +51,11 @@ void gci_snapshot_destroy(struct gci_snapshot *snap)
 		free(snap->problems[i].message);
 	free(snap->problems);
 	free(snap->objects);
+	for (size_t i = 0; i < snap->ninterps; i++) {
+		for (size_t g = 0; g < snap->interps[i].ngens; g++)
+			gci_gen_data_destroy(snap->interps[i].gens[g].data);
+		gci_gen_data_destroy(snap->interps[i].permanent.data);
+	}
 	free(snap->interps);
 	free(to_private(snap));
 }
@@ -141,6 +147,24 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
 					"CPython %s is not supported: no layout for it",
 					snap->version);
+	/* The build-id names this build exactly: a layout read from its DWARF
+	 * before is still right, and costs no DWARF decompression. */
+	char build_id[2 * 64 + 1] = "";
+	const unsigned char *bits;
+	GElf_Addr bid_vaddr;
+	int nbits = dwfl_module_build_id(rt->module, &bits, &bid_vaddr);
+	for (int i = 0; i < nbits && i < 64; i++)
+		snprintf(build_id + 2 * i, 3, "%02x", bits[i]);
+	char *cached_from = NULL;
+	s->layout = *table;
+	if (!prog->opts.no_dwarf && build_id[0] &&
+	    gci_layout_cache_load(prog, build_id, &s->layout, &cached_from)) {
+		snap->layout_source = GCI_LAYOUT_DWARF;
+		snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s (cached)",
+			 cached_from);
+		free(cached_from);
+		goto done;
+	}
 	Dwarf_Addr bias;
 	const char *file = NULL;
 	Dwarf *dw = gci_program_dwarf(prog, rt->module, &bias, &file);
@@ -152,6 +176,9 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 			snap->layout_source = GCI_LAYOUT_DWARF;
 			snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s",
 				 file ? file : rt->module_name);
+			if (build_id[0])
+				gci_layout_cache_store(prog, build_id, &s->layout,
+						       file ? file : rt->module_name);
 			gci_log(prog, GCI_LOG_INFO, "layout: from %s (%d difference%s from "
 				"the built-in table%s)", s->layout_name, disagree,
 				disagree == 1 ? "" : "s",
@@ -367,7 +394,8 @@ static struct gci_error *find_interpreters(struct gci_program *prog, struct snap
 	return NULL;
 }
 
-static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s)
+static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s,
+				  unsigned flags)
 {
 	struct gci_snapshot *snap = &s->pub;
 	struct gci_walker w;
@@ -385,6 +413,7 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s)
 			heads[nheads++] = in->permanent.head;
 	}
 	gci_walker_init(&w, &prog->mem, &s->layout, snap, bound);
+	w.keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
 	w.problems_cap = s->problems_cap;
 	w.heads = heads;
 	w.nheads = nheads;
@@ -402,8 +431,7 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s)
 		if (in->has_permanent && !err)
 			err = gci_walk_list(&w, &in->permanent);
 		if (!err)
-			gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 ": walked, %zu "
-				"objects so far", in->id, snap->nobjects);
+			gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 ": walked", in->id);
 	}
 	s->problems_cap = w.problems_cap;
 	gci_walker_deinit(&w);
@@ -411,7 +439,8 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s)
 	return err;
 }
 
-struct gci_error *gci_snapshot_take(struct gci_program *prog, struct gci_snapshot **ret)
+struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
+				    struct gci_snapshot **ret)
 {
 	struct gci_error *err;
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -450,11 +479,18 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, struct gci_snapsho
 		snap->version_source, snap->debug_build ? ", debug build" : "");
 
 	if ((err = choose_layout(prog, s, &rt)) || (err = find_interpreters(prog, s)) ||
-	    (err = walk_all(prog, s)))
+	    (err = walk_all(prog, s, flags)))
 		goto fail;
 	*ret = snap;
 	return NULL;
 fail:
 	gci_snapshot_destroy(snap);
+	/* What fails in a truncated core most likely fails because of it. */
+	if (prog->core && prog->core->truncated && err->code != GCI_ERR_NOMEM) {
+		err->code = GCI_ERR_INPUT;
+		err = gci_error_prefix(err, "%s is truncated (%zu of %" PRIu64 " bytes): ",
+				       prog->target_path, prog->core->size,
+				       prog->core->expected_size);
+	}
 	return err;
 }

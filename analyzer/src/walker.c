@@ -93,6 +93,37 @@ struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *ca
 	return NULL;
 }
 
+void gci_gen_data_destroy(struct gci_gen_data *d)
+{
+	if (!d)
+		return;
+	gci_pageset_deinit(&d->pages);
+	free(d->type_objects);
+	free(d->type_bytes);
+	free(d);
+}
+
+static bool gen_data_reserve(struct gci_gen_data *d, size_t ntypes)
+{
+	if (ntypes <= d->type_cap)
+		return true;
+	size_t cap = d->type_cap ? d->type_cap : 64;
+	while (cap < ntypes)
+		cap *= 2;
+	uint64_t *o = gci_reallocarray(d->type_objects, cap, sizeof(*o));
+	if (!o)
+		return false;
+	d->type_objects = o;
+	uint64_t *b = gci_reallocarray(d->type_bytes, cap, sizeof(*b));
+	if (!b)
+		return false;
+	d->type_bytes = b;
+	memset(o + d->type_cap, 0, (cap - d->type_cap) * sizeof(*o));
+	memset(b + d->type_cap, 0, (cap - d->type_cap) * sizeof(*b));
+	d->type_cap = cap;
+	return true;
+}
+
 void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 		     const struct gci_layout *layout, struct gci_snapshot *snap,
 		     uint64_t max_objects)
@@ -102,6 +133,7 @@ void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 	w->layout = layout;
 	w->snap = snap;
 	w->max_objects = max_objects;
+	w->keep_objects = true;
 	w->objects_cap = snap->nobjects;
 	w->types_cap = snap->ntypes;
 	w->problems_cap = snap->nproblems;
@@ -203,8 +235,8 @@ static struct gci_error *type_index(struct gci_walker *w, uint64_t addr,
 	return NULL;
 }
 
-static struct gci_error *object_add(struct gci_walker *w, uint64_t op,
-				    uint64_t type_addr, int64_t ob_size_hint,
+static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
+				    uint64_t op, uint64_t type_addr, int64_t ob_size_hint,
 				    bool have_ob_size)
 {
 	const struct gci_layout *L = w->layout;
@@ -246,6 +278,17 @@ static struct gci_error *object_add(struct gci_walker *w, uint64_t op,
 	if (size > UINT32_MAX)
 		size = UINT32_MAX;
 
+	struct gci_gen_data *d = gen->data;
+	if (ti >= d->type_cap && !gen_data_reserve(d, (size_t)ti + 1))
+		return &gci_enomem;
+	d->type_objects[ti]++;
+	d->type_bytes[ti] += size;
+	gen->bytes += size;
+	gen->nobjects++;
+	if (!gci_pageset_add_range(&d->pages, op - L->gc_head_size, L->gc_head_size))
+		return &gci_enomem;
+	if (!w->keep_objects)
+		return NULL;
 	if (snap->nobjects == w->objects_cap) {
 		size_t n = w->objects_cap ? w->objects_cap * 2 : 4096;
 		struct gci_object *o = gci_reallocarray(snap->objects, n, sizeof(*o));
@@ -279,7 +322,12 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 
 	gen->first = w->snap->nobjects;
 	gen->nobjects = 0;
+	gen->bytes = 0;
 	gen->complete = false;
+	gci_gen_data_destroy(gen->data);
+	gen->data = calloc(1, sizeof(*gen->data));
+	if (!gen->data)
+		return &gci_enomem;
 
 	err = gci_read_u64(w->mem, head + L->gc_next, &hnext);
 	if (err) {
@@ -351,7 +399,8 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				      gen->name, g, gprev & mask, prev);
 			goto stop;
 		}
-		err = object_add(w, g + L->gc_head_size, type_addr, ob_size, have_ob_size);
+		err = object_add(w, gen, g + L->gc_head_size, type_addr, ob_size,
+				 have_ob_size);
 		if (err)
 			return err;
 		n++;
@@ -372,6 +421,5 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 		err = NULL;
 	}
 stop:
-	gen->nobjects = w->snap->nobjects - gen->first;
 	return err;
 }

@@ -11,7 +11,19 @@
 #include "layout.h"
 #include "memory.h"
 
+#include "pageset.h"
+
 struct gci_type_cache;
+
+/* What a walk keeps per list, whatever the flags. */
+struct gci_gen_data {
+	struct gci_pageset pages;  /* pages holding the list's GC heads */
+	uint64_t *type_objects;    /* per type index */
+	uint64_t *type_bytes;
+	size_t type_cap;
+};
+
+void gci_gen_data_destroy(struct gci_gen_data *d);
 
 struct gci_walker {
 	struct gci_memory *mem;
@@ -20,6 +32,7 @@ struct gci_walker {
 	size_t objects_cap, types_cap, problems_cap;
 	struct gci_type_cache *types;   /* type address -> index */
 	uint64_t max_objects;           /* bound on any one list */
+	bool keep_objects;              /* append to snap->objects */
 	const uint64_t *heads;          /* every list head (cross-link check) */
 	size_t nheads;
 };
@@ -30,8 +43,9 @@ void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 void gci_walker_deinit(struct gci_walker *w);
 
 /*
- * Walk the list whose head is gen->head, appending its objects; fills
- * gen->first, gen->nobjects and gen->complete.
+ * Walk the list whose head is gen->head: fills gen->nobjects, bytes,
+ * complete and data (pages, per-type totals), and with keep_objects (the
+ * default) appends the objects to the snapshot from gen->first on.
  */
 struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen);
 

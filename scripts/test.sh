@@ -1,0 +1,20 @@
+#!/bin/sh
+# The second command of the README (and what CI runs): install, build, and
+# run the whole suite twice: a normal build, then under ASan+UBSan.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/scripts/install-deps.sh"
+status=0
+for variant in release sanitize; do
+	dir="$top/build-test-$variant"
+	args=""
+	[ "$variant" = sanitize ] && args="-DGCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	echo "== $variant build"
+	# shellcheck disable=SC2086
+	"$top/scripts/build.sh" "$dir" $args
+	echo "== $variant tests"
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --test-dir "$dir" --output-on-failure -j 2 || status=1
+done
+exit $status

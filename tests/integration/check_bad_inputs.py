@@ -1,0 +1,268 @@
+#!/usr/bin/python3
+"""check_bad_inputs.py: gcinspect must fail cleanly on bad input.
+
+Usage:
+    check_bad_inputs.py --gcinspect BIN [--python INTERP] [--workdir DIR] [--keep]
+
+Each case makes its input in a temporary directory, runs gcinspect with a
+timeout and checks the exit status.  Where an error is expected, stderr must
+be exactly one line that starts with "gcinspect: " (and, for input files,
+names the file).  A death by signal or a timeout always fails.
+
+Exit status: 0 all passed, 1 a case failed, 77 the cases that need a core
+could not run (gcore missing or ptrace not allowed) and nothing failed.
+"""
+
+import argparse
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+CASE_TIMEOUT = 60
+
+# gcinspect's documented exit statuses.
+OK, PARTIAL, INPUT, NOT_PYTHON, USAGE = 0, 1, 2, 3, 64
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+class CoreUnavailable(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# Making cores of small processes.
+
+def gcore_of(argv, workdir, name, ready_line):
+    """Start argv, wait for ready_line on its stdout (None: just wait a bit),
+    take a core, kill the process and return the core's path."""
+    gcore = shutil.which("gcore")
+    if gcore is None:
+        raise CoreUnavailable("gcore is not installed")
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            if int(f.read().strip()) >= 3:
+                raise CoreUnavailable("kernel.yama.ptrace_scope is 3")
+    except (OSError, ValueError):
+        pass
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL)
+    try:
+        if ready_line is not None:
+            fd = proc.stdout.fileno()
+            got = b""
+            deadline = time.monotonic() + 60
+            while not got.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError("%s: not ready after 60 s" % argv[0])
+                r, _, _ = select.select([fd], [], [], left)
+                if r:
+                    chunk = os.read(fd, 64)
+                    if not chunk:
+                        raise RuntimeError("%s exited early" % argv[0])
+                    got += chunk
+            if got != ready_line:
+                raise RuntimeError("%s said %r" % (argv[0], got))
+        else:
+            time.sleep(0.3)
+            if proc.poll() is not None:
+                raise RuntimeError("%s exited early" % argv[0])
+        prefix = os.path.join(workdir, name)
+        p = subprocess.run([gcore, "-o", prefix, str(proc.pid)], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        core = "%s.%d" % (prefix, proc.pid)
+        out = p.stdout.decode("utf-8", "replace")
+        if p.returncode != 0 or not os.path.isfile(core):
+            if "ptrace: Operation not permitted" in out or "Could not attach" in out:
+                raise CoreUnavailable("gcore cannot attach: " + out.strip())
+            raise RuntimeError("gcore failed (%d): %s" % (p.returncode, out.strip()))
+        final = os.path.join(workdir, name + ".core")
+        os.rename(core, final)
+        return final
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdin.close()
+        proc.stdout.close()
+
+
+# ---------------------------------------------------------------------------
+
+class Runner(object):
+    def __init__(self, binary):
+        self.binary = binary
+        self.passed = 0
+        self.failed = []
+        self.skipped = []
+
+    def run(self, name, args, statuses, one_line=True, names=None, contains=None,
+            stdout_nonempty=False):
+        """Run gcinspect ARGS and check the outcome.
+
+        statuses: allowed exit statuses.  one_line: on a non-zero status,
+        stderr must be one line starting with "gcinspect: ".  names: a path
+        that this line must mention.  contains: text the line must contain.
+        """
+        argv = [self.binary] + args
+        t0 = time.monotonic()
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.fail(name, argv, "did not finish within %d s" % CASE_TIMEOUT)
+            return
+        dt = time.monotonic() - t0
+        err = p.stderr.decode("utf-8", "replace")
+        problems = []
+        if p.returncode < 0:
+            problems.append("killed by signal %d" % -p.returncode)
+        elif p.returncode not in statuses:
+            problems.append("exit status %d, expected %s"
+                            % (p.returncode, " or ".join(map(str, statuses))))
+        if p.returncode > 0 and one_line and p.returncode != PARTIAL:
+            lines = err.splitlines()
+            if len(lines) != 1 or not err.endswith("\n"):
+                problems.append("stderr is not exactly one line: %r" % err[:600])
+            if not lines or not lines[0].startswith("gcinspect: "):
+                problems.append("stderr does not start with 'gcinspect: ': %r" % err[:300])
+            if names is not None and names not in err:
+                problems.append("stderr does not name %s: %r" % (names, err[:300]))
+            if contains is not None and contains not in err:
+                problems.append("stderr does not say %r: %r" % (contains, err[:300]))
+        if stdout_nonempty and not p.stdout.strip():
+            problems.append("nothing on stdout")
+        if problems:
+            self.fail(name, argv, "; ".join(problems))
+        else:
+            self.passed += 1
+            log("ok   %-28s exit %d in %.2f s  %s"
+                % (name, p.returncode, dt, err.strip().splitlines()[0] if err.strip() else ""))
+
+    def fail(self, name, argv, why):
+        self.failed.append(name)
+        log("FAIL %-28s %s\n     command: %s" % (name, why, " ".join(argv)))
+
+    def skip(self, name, why):
+        self.skipped.append(name)
+        log("skip %-28s %s" % (name, why))
+
+
+def damage_phoff(src, dst):
+    """Copy an ELF64 file and point e_phoff far beyond its end."""
+    shutil.copyfile(src, dst)
+    with open(dst, "r+b") as f:
+        ident = f.read(16)
+        if ident[:4] != b"\x7fELF" or ident[4] != 2:
+            raise RuntimeError("%s is not ELF64" % src)
+        f.seek(0x20)  # e_phoff in Elf64_Ehdr
+        f.write((0x7ffffffffff00000).to_bytes(8, "little"))
+
+
+def truncate_half(src, dst):
+    size = os.path.getsize(src)
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        left = size // 2
+        while left > 0:
+            chunk = fi.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            fo.write(chunk)
+            left -= len(chunk)
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gcinspect", required=True)
+    ap.add_argument("--python", default="/usr/bin/python3.11",
+                    help="interpreter for the Python core (default %(default)s)")
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args(argv)
+    if not os.path.isfile(args.gcinspect):
+        log("FAIL: %s does not exist" % args.gcinspect)
+        return EXIT_FAIL
+
+    if args.workdir:
+        workdir = os.path.abspath(args.workdir)
+        os.makedirs(workdir, exist_ok=True)
+    else:
+        workdir = tempfile.mkdtemp(prefix="gcinspect-bad-")
+    r = Runner(args.gcinspect)
+    try:
+        # Files that are not cores at all.
+        d = os.path.join(workdir, "a-directory")
+        os.mkdir(d)
+        r.run("directory", ["summary", d], [INPUT], names=d)
+        missing = os.path.join(workdir, "no-such-file")
+        r.run("nonexistent file", ["summary", missing], [INPUT], names=missing)
+        empty = os.path.join(workdir, "empty")
+        open(empty, "wb").close()
+        r.run("empty file", ["summary", empty], [INPUT], names=empty)
+        text = os.path.join(workdir, "text.txt")
+        with open(text, "w") as f:
+            f.write("this is not a core file\n" * 20)
+        r.run("text file", ["summary", text], [INPUT], names=text, contains="not an ELF file")
+        if os.path.isfile(args.python):
+            r.run("ELF executable", ["summary", args.python], [INPUT], names=args.python)
+        else:
+            r.fail("ELF executable", [args.python], "interpreter missing")
+
+        # Command line.
+        r.run("usage: unknown option", ["--no-such-option"], [USAGE])
+        r.run("usage: no argument", [], [USAGE])
+        r.run("usage: summary, no core", ["summary", "--json"], [USAGE])
+        r.run("--version", ["--version"], [OK], stdout_nonempty=True)
+
+        # Cores of small processes.
+        try:
+            sleep = shutil.which("sleep") or "/bin/sleep"
+            sleep_core = gcore_of([sleep, "100"], workdir, "sleep", None)
+            r.run("core of sleep", ["summary", sleep_core], [NOT_PYTHON], names=sleep_core)
+            bad = os.path.join(workdir, "bad-phoff.core")
+            damage_phoff(sleep_core, bad)
+            r.run("damaged e_phoff", ["summary", bad], [INPUT], names=bad)
+
+            py_core = gcore_of([args.python, "-c",
+                                "import os; os.write(1, b'ready\\n'); os.read(0, 1)"],
+                               workdir, "python", b"ready\n")
+            r.run("small python core", ["summary", py_core], [OK], one_line=False)
+            half = os.path.join(workdir, "half.core")
+            truncate_half(py_core, half)
+            r.run("truncated core: summary", ["summary", half],
+                  [PARTIAL, INPUT, NOT_PYTHON], names=half)
+            r.run("truncated core: types", ["types", "--json", half],
+                  [PARTIAL, INPUT, NOT_PYTHON], names=half)
+        except CoreUnavailable as e:
+            for name in ("core of sleep", "damaged e_phoff", "small python core",
+                         "truncated core"):
+                r.skip(name, str(e))
+    except Exception:
+        import traceback
+        r.failed.append("harness error")
+        log("FAIL: harness error:\n" + traceback.format_exc())
+    finally:
+        if args.keep:
+            log("kept: %s" % workdir)
+        elif not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    log("%d passed, %d failed, %d skipped" % (r.passed, len(r.failed), len(r.skipped)))
+    if r.failed:
+        return EXIT_FAIL
+    if r.skipped:
+        return EXIT_SKIP
+    return EXIT_PASS
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
