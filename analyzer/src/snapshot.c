@@ -94,7 +94,109 @@ static bool plausible_version(uint64_t hex)
 }
 
 /* Version strategies, in order; each logged. */
-static struct gci_error *find_version(struct gci_program *prog, struct snapshot *s)
+/* "3.10.13", "3.13.0rc2" -> PY_VERSION_HEX, or 0 if not a version. */
+static uint32_t parse_version(const char *v, size_t n)
+{
+	unsigned major, minor, micro, serial = 0;
+	char tail[8] = "";
+	char buf[32];
+	if (n >= sizeof(buf))
+		return 0;
+	memcpy(buf, v, n);
+	buf[n] = '\0';
+	int k = sscanf(buf, "%u.%u.%u%7[abrc]%u", &major, &minor, &micro, tail, &serial);
+	if (k < 3 || major != 3 || minor > 40 || micro > 99)
+		return 0;
+	/* The whole string must be the version, nothing after it but "+". */
+	char check[32];
+	if (k == 3)
+		snprintf(check, sizeof(check), "%u.%u.%u", major, minor, micro);
+	else
+		snprintf(check, sizeof(check), "%u.%u.%u%s%u", major, minor, micro, tail, serial);
+	size_t cl = strlen(check);
+	if (strncmp(buf, check, cl) != 0 || (buf[cl] && strcmp(buf + cl, "+") != 0))
+		return 0;
+	unsigned level = 0xf;
+	if (k == 5)
+		level = !strcmp(tail, "a") ? 0xa : !strcmp(tail, "b") ? 0xb :
+			!strcmp(tail, "rc") ? 0xc : 0;
+	if (!level)
+		return 0;
+	return (major << 24) | (minor << 16) | (micro << 8) | (level << 4) | (serial & 0xf);
+}
+
+/* The minor version a file's name promises (libpython3.10.so, python3.9), or -1. */
+static int name_minor(const char *name)
+{
+	const char *base = name ? strrchr(name, '/') : NULL;
+	base = base ? base + 1 : name;
+	unsigned minor;
+	if (!base)
+		return -1;
+	if (sscanf(base, "libpython3.%u", &minor) == 1 || sscanf(base, "python3.%u", &minor) == 1)
+		return (int)minor;
+	return -1;
+}
+
+/*
+ * Strategy for 3.6-3.10: Py_GetVersion() formats "3.9.18 (main, Nov 20
+ * 2023, ...) [GCC ...]" into a static buffer at start-up (sys.version), so
+ * it is in the interpreter module's writable data, which a core holds.  The
+ * minor version must agree with the file's name, and exactly one version
+ * may be found.
+ */
+static struct gci_error *version_from_memory(struct gci_program *prog, struct snapshot *s,
+					     Dwfl_Module *mod)
+{
+	Dwarf_Addr low = 0, high = 0;
+	const char *name = dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	int want_minor = name_minor(name);
+	if (want_minor < 0)
+		want_minor = name_minor(prog->exe_core_path);
+	uint32_t found = 0;
+	bool ambiguous = false;
+	uint64_t where = 0;
+	struct gci_memory *mem = &prog->mem;
+	for (size_t i = 0; i < mem->nsegs[GCI_TIER_PRIMARY]; i++) {
+		const struct gci_segment *seg = &mem->segs[GCI_TIER_PRIMARY][i];
+		if (!seg->buf || seg->saved_end <= low || seg->start >= high)
+			continue;
+		uint64_t from = seg->start > low ? seg->start : low;
+		uint64_t to = seg->saved_end < high ? seg->saved_end : high;
+		const char *p = (const char *)seg->buf + (from - seg->start);
+		const char *end = p + (to - from);
+		for (const char *q = p; q + 8 < end; q++) {
+			q = memchr(q, '3', (size_t)(end - q) - 8);
+			if (!q)
+				break;
+			if (q[1] != '.' || (q > p && (q[-1] >= '0' && q[-1] <= '9')))
+				continue;
+			size_t room = (size_t)(end - q) < 250 ? (size_t)(end - q) : 250;
+			const char *paren = memchr(q, '(', room < 24 ? room : 24);
+			if (!paren || paren[-1] != ' ' || !memchr(paren, ')', (size_t)(q + room - paren)))
+				continue;
+			uint32_t hex = parse_version(q, (size_t)(paren - 1 - q));
+			if (!hex || (want_minor >= 0 && (int)((hex >> 16) & 0xff) != want_minor))
+				continue;
+			if (found && found != hex)
+				ambiguous = true;
+			found = hex;
+			where = from + (uint64_t)(q - p);
+		}
+	}
+	if (!found || ambiguous)
+		return gci_error_create(GCI_ERR_UNSUPPORTED, "%s sys.version text in the "
+					"data of %s", ambiguous ? "more than one" : "no",
+					name ? name : "the interpreter");
+	s->pub.version_hex = found;
+	s->pub.version_source = "sys.version text";
+	gci_log(prog, GCI_LOG_INFO, "version: sys.version text at 0x%" PRIx64 " in %s",
+		where, name);
+	return NULL;
+}
+
+static struct gci_error *find_version(struct gci_program *prog, struct snapshot *s,
+				      Dwfl_Module *rt_module)
 {
 	struct gci_symbol sym;
 	struct gci_error *err = NULL;
@@ -132,10 +234,11 @@ static struct gci_error *find_version(struct gci_program *prog, struct snapshot 
 		}
 	}
 	gci_error_destroy(err);
-	return gci_error_create(GCI_ERR_UNSUPPORTED,
-				"cannot tell the Python version: no readable Py_Version "
-				"and no _Py_DebugOffsets (CPython before 3.11 is not "
-				"supported yet)");
+	/* Before 3.11: the PY_VERSION string in the file's read-only data. */
+	if ((err = version_from_memory(prog, s, rt_module)) == NULL)
+		return NULL;
+	return gci_error_prefix(err, "cannot tell the Python version: no readable "
+				"Py_Version, no _Py_DebugOffsets, and ");
 }
 
 static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot *s,
@@ -470,7 +573,7 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	gci_log(prog, GCI_LOG_INFO, "discovery: _PyRuntime at 0x%" PRIx64 " in %s",
 		rt.address, rt.module_name);
 
-	if ((err = find_version(prog, s)))
+	if ((err = find_version(prog, s, rt.module)))
 		goto fail;
 	format_version(snap->version_hex, snap->version, sizeof(snap->version));
 	struct gci_symbol dbg;
