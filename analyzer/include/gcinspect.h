@@ -203,6 +203,9 @@ struct gci_snapshot {
 	const char *version_source; /* "Py_Version", "debug offsets", ... */
 	enum gci_layout_source layout_source;
 	const char *layout_name; /* provenance: table name, or the DWARF file */
+	/* _Py_DebugOffsets (3.13+): "used" (a layout source), "checked"
+	 * (compared with DWARF), or NULL (absent) */
+	const char *debug_offsets;
 	bool debug_build;
 	uint64_t runtime;        /* &_PyRuntime (0 for 3.6) */
 	size_t ninterps;

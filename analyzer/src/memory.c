@@ -8,7 +8,6 @@
 void gci_memory_init(struct gci_memory *mem)
 {
 	memset(mem, 0, sizeof(*mem));
-	mem->sorted[0] = mem->sorted[1] = true;
 	mem->pointer_mask = UINT64_MAX;
 }
 
@@ -21,28 +20,6 @@ void gci_memory_deinit(struct gci_memory *mem)
 	memset(mem, 0, sizeof(*mem));
 }
 
-static int segment_compare(const void *a, const void *b)
-{
-	const struct gci_segment *x = a, *y = b;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static struct gci_error *memory_sort(struct gci_memory *mem, enum gci_tier tier)
-{
-	struct gci_segment *s = mem->segs[tier];
-	size_t n = mem->nsegs[tier];
-	qsort(s, n, sizeof(*s), segment_compare);
-	for (size_t i = 1; i < n; i++) {
-		if (s[i].start < s[i - 1].end)
-			return gci_error_at(GCI_ERR_INPUT, s[i].start,
-					    "segments overlap at 0x%" PRIx64 " (%s and %s)",
-					    s[i].start, s[i - 1].what, s[i].what);
-	}
-	mem->sorted[tier] = true;
-	mem->last[tier] = 0;
-	return NULL;
-}
-
 struct gci_error *gci_memory_add(struct gci_memory *mem, enum gci_tier tier,
 				 const struct gci_segment *seg)
 {
@@ -51,17 +28,42 @@ struct gci_error *gci_memory_add(struct gci_memory *mem, enum gci_tier tier,
 		return gci_error_at(GCI_ERR_INPUT, seg->start,
 				    "invalid segment [0x%" PRIx64 ", 0x%" PRIx64 ") in %s",
 				    seg->start, seg->end, seg->what ? seg->what : "?");
-	if (mem->nsegs[tier] == mem->capsegs[tier]) {
-		size_t cap = mem->capsegs[tier] ? 2 * mem->capsegs[tier] : 64;
-		struct gci_segment *s = gci_reallocarray(mem->segs[tier], cap, sizeof(*s));
-		if (!s)
+	struct gci_segment *v = mem->segs[tier];
+	size_t n = mem->nsegs[tier];
+	/* The first segment starting after seg: insert before it. */
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].start <= seg->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Refuse an overlap with either neighbour before anything changes. */
+	const struct gci_segment *o = NULL;
+	if (lo > 0 && v[lo - 1].end > seg->start)
+		o = &v[lo - 1];
+	else if (lo < n && v[lo].start < seg->end)
+		o = &v[lo];
+	if (o) {
+		uint64_t at = seg->start > o->start ? seg->start : o->start;
+		return gci_error_at(GCI_ERR_INPUT, at, "segments overlap at 0x%" PRIx64
+				    " (%s and %s)", at, o->what ? o->what : "?",
+				    seg->what ? seg->what : "?");
+	}
+	if (n == mem->capsegs[tier]) {
+		size_t cap = n ? 2 * n : 64;
+		v = gci_reallocarray(v, cap, sizeof(*v));
+		if (!v)
 			return &gci_enomem;
-		mem->segs[tier] = s;
+		mem->segs[tier] = v;
 		mem->capsegs[tier] = cap;
 	}
-	mem->segs[tier][mem->nsegs[tier]++] = *seg;
-	mem->sorted[tier] = false;
-	return memory_sort(mem, tier);
+	memmove(&v[lo + 1], &v[lo], (n - lo) * sizeof(*v));
+	v[lo] = *seg;
+	mem->nsegs[tier] = n + 1;
+	mem->last[tier] = 0;
+	return NULL;
 }
 
 static const struct gci_segment *tier_find(struct gci_memory *mem, enum gci_tier tier,
@@ -91,6 +93,42 @@ const struct gci_segment *gci_memory_find(struct gci_memory *mem, uint64_t addre
 					  enum gci_tier tier)
 {
 	return tier_find(mem, tier, address);
+}
+
+/*
+ * Where the primary tier next has bytes at or after address: the end of the
+ * segment p holding address, or the start of the next segment.
+ */
+static uint64_t next_primary(struct gci_memory *mem, uint64_t address,
+			     const struct gci_segment *p)
+{
+	if (p)
+		return p->end;
+	const struct gci_segment *s = mem->segs[GCI_TIER_PRIMARY];
+	size_t lo = 0, hi = mem->nsegs[GCI_TIER_PRIMARY];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s[mid].start <= address)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < mem->nsegs[GCI_TIER_PRIMARY] ? s[lo].start : UINT64_MAX;
+}
+
+/* How many bytes from address on one segment serves (0: none). */
+static uint64_t readable_run(struct gci_memory *mem, uint64_t address)
+{
+	const struct gci_segment *p = tier_find(mem, GCI_TIER_PRIMARY, address);
+	if (p && address < p->saved_end)
+		return p->saved_end - address;
+	const struct gci_segment *f = tier_find(mem, GCI_TIER_FALLBACK, address);
+	if (f && address < f->saved_end) {
+		uint64_t avail = f->saved_end - address;
+		uint64_t next = next_primary(mem, address, p);
+		return next - address < avail ? next - address : avail;
+	}
+	return 0;
 }
 
 /* Read from one segment what it has at address, up to size bytes. */
@@ -126,10 +164,11 @@ struct gci_error *gci_memory_read(struct gci_memory *mem, uint64_t address,
 			if (f && address < f->saved_end) {
 				s = f;
 				avail = f->saved_end - address;
-				/* Stop where the primary segment ends: its
-				 * neighbour may have the bytes itself. */
-				if (p && p->end - address < avail)
-					avail = p->end - address;
+				/* Stop where primary memory begins again: it
+				 * has the bytes itself. */
+				uint64_t next = next_primary(mem, address, p);
+				if (next - address < avail)
+					avail = next - address;
 			} else if (p) {
 				return gci_error_at(GCI_ERR_FAULT, address,
 						    "memory at 0x%" PRIx64 " %s (%s)",
@@ -214,6 +253,10 @@ struct gci_error *gci_read_cstr(struct gci_memory *mem, uint64_t a, size_t max,
 		size_t chunk = 4096 - (size_t)(at & 4095);
 		if (chunk > max + 1 - len)
 			chunk = max + 1 - len;
+		/* Nor past the end of the memory that has the bytes. */
+		uint64_t run = readable_run(mem, at);
+		if (run && run < chunk)
+			chunk = (size_t)run;
 		struct gci_error *err = gci_memory_read(mem, at, s + len, chunk);
 		if (err) {
 			free(s);

@@ -38,7 +38,6 @@ struct gci_segment {
 struct gci_memory {
 	struct gci_segment *segs[2];
 	size_t nsegs[2], capsegs[2];
-	bool sorted[2];
 	size_t last[2];             /* index of the last hit, per tier */
 	uint64_t pointer_mask;      /* unused bits never set: all ones */
 };

@@ -109,6 +109,8 @@ static json_object *header_json(const struct gci_snapshot *snap)
 	json_object_object_add(py, "layout", json_object_new_string(
 		snap->layout_source == GCI_LAYOUT_DWARF ? "dwarf" : "table"));
 	json_object_object_add(py, "layout_name", json_object_new_string(snap->layout_name));
+	json_object_object_add(py, "debug_offsets", snap->debug_offsets ?
+			       json_object_new_string(snap->debug_offsets) : NULL);
 	json_object_object_add(py, "runtime", hex_json(snap->runtime));
 	json_object_object_add(root, "python", py);
 	return root;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "debug_offsets.h"
 #include "dwarf_layout.h"
 #include "layout.h"
 #include "layout_cache.h"
@@ -20,6 +21,8 @@
 struct snapshot {
 	struct gci_snapshot pub;
 	struct gci_layout layout;
+	bool have_dbg;                 /* a validated _Py_DebugOffsets */
+	struct gci_debug_offsets dbg;
 	size_t problems_cap;
 	char layout_name[512];
 };
@@ -235,10 +238,24 @@ static struct gci_error *find_version(struct gci_program *prog, struct snapshot 
 	}
 	gci_error_destroy(err);
 	/* Before 3.11: the PY_VERSION string in the file's read-only data. */
-	if ((err = version_from_memory(prog, s, rt_module)) == NULL)
+	if (rt_module && (err = version_from_memory(prog, s, rt_module)) == NULL)
 		return NULL;
+	if (!rt_module)
+		err = gci_error_create(GCI_ERR_UNSUPPORTED, "no module holds _PyRuntime");
 	return gci_error_prefix(err, "cannot tell the Python version: no readable "
 				"Py_Version, no _Py_DebugOffsets, and ");
+}
+
+/* Where DWARF and the target's _Py_DebugOffsets both speak, they must agree. */
+static void dwarf_vs_debug_offsets(struct gci_program *prog, struct snapshot *s)
+{
+	struct gci_layout check = s->layout;
+	int n = gci_debug_offsets_apply(prog, &s->dbg, &check);
+	s->pub.debug_offsets = "checked";
+	if (n)
+		gci_program_warn(prog, "DWARF and the interpreter's _Py_DebugOffsets "
+				 "disagree in %d place%s (see -v); DWARF was used", n,
+				 n == 1 ? "" : "s");
 }
 
 static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot *s,
@@ -266,6 +283,8 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 		snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s (cached)",
 			 cached_from);
 		free(cached_from);
+		if (s->have_dbg)
+			dwarf_vs_debug_offsets(prog, s);
 		goto done;
 	}
 	Dwarf_Addr bias;
@@ -282,6 +301,8 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 			if (build_id[0])
 				gci_layout_cache_store(prog, build_id, &s->layout,
 						       file ? file : rt->module_name);
+			if (s->have_dbg)
+				dwarf_vs_debug_offsets(prog, s);
 			gci_log(prog, GCI_LOG_INFO, "layout: from %s (%d difference%s from "
 				"the built-in table%s)", s->layout_name, disagree,
 				disagree == 1 ? "" : "s",
@@ -300,6 +321,19 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 	} else if (!prog->opts.no_dwarf) {
 		gci_log(prog, GCI_LOG_INFO, "layout: no DWARF found for %s (looked in "
 			"the file and under %s)", rt->module_name, prog->debug_dir);
+	}
+	if (s->have_dbg) {
+		/* 3.13+: the interpreter's own offsets for what it publishes,
+		 * the table for the inside of the GC state. */
+		s->layout = *table;
+		int n = gci_debug_offsets_apply(prog, &s->dbg, &s->layout);
+		snap->layout_source = GCI_LAYOUT_TABLE;
+		snap->debug_offsets = "used";
+		snprintf(s->layout_name, sizeof(s->layout_name), "%s (%s), with the "
+			 "interpreter's _Py_DebugOffsets%s", table->name, table->provenance,
+			 n ? " (which differ from the table; see -v)" : "");
+		gci_log(prog, GCI_LOG_INFO, "layout: %s", s->layout_name);
+		goto done;
 	}
 	if (snap->debug_build)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
@@ -537,9 +571,62 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s,
 			gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 ": walked", in->id);
 	}
 	s->problems_cap = w.problems_cap;
+	if (w.unnamed)
+		gci_program_warn(prog, "the names of %zu type%s could not be read (first: %s)",
+				 w.unnamed, w.unnamed == 1 ? "" : "s", w.unnamed_why);
 	gci_walker_deinit(&w);
 	free(heads);
 	return err;
+}
+
+/*
+ * No symbol (the files are missing or stripped): 3.13+ still announce
+ * themselves with the _Py_DebugOffsets cookie at the start of _PyRuntime, in
+ * writable memory that the core holds.  Exactly one validated block counts.
+ */
+static bool scan_debug_offsets(struct gci_program *prog, struct gci_symbol *ret)
+{
+	struct gci_memory *mem = &prog->mem;
+	uint64_t found = 0;
+	size_t nfound = 0;
+	for (size_t i = 0; i < mem->nsegs[GCI_TIER_PRIMARY]; i++) {
+		const struct gci_segment *seg = &mem->segs[GCI_TIER_PRIMARY][i];
+		if (!seg->buf)
+			continue;
+		const unsigned char *p = seg->buf, *end = seg->buf + (seg->saved_end - seg->start);
+		while (p < end) {
+			const unsigned char *hit = memmem(p, (size_t)(end - p), GCI_DEBUG_COOKIE, 8);
+			if (!hit)
+				break;
+			uint64_t addr = seg->start + (uint64_t)(hit - seg->buf);
+			struct gci_debug_offsets d;
+			struct gci_error *err;
+			if (!(addr & 7) && !(err = gci_debug_offsets_read(mem, addr, &d))) {
+				if (addr != found)
+					nfound++;
+				found = addr;
+			} else if (!(addr & 7)) {
+				gci_log(prog, GCI_LOG_DEBUG, "cookie at 0x%" PRIx64 ": %s", addr,
+					err->message);
+				gci_error_destroy(err);
+			}
+			p = hit + 8;
+		}
+	}
+	if (nfound != 1) {
+		if (nfound > 1)
+			gci_log(prog, GCI_LOG_INFO, "discovery: %zu _Py_DebugOffsets blocks in "
+				"memory; cannot tell which is the interpreter's", nfound);
+		return false;
+	}
+	memset(ret, 0, sizeof(*ret));
+	ret->address = found;
+	ret->module = dwfl_addrmodule(prog->dwfl, found);
+	ret->module_name = ret->module ? dwfl_module_info(ret->module, NULL, NULL, NULL,
+							  NULL, NULL, NULL, NULL) : NULL;
+	if (!ret->module_name)
+		ret->module_name = "an unknown module";
+	return true;
 }
 
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
@@ -553,8 +640,14 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	snap->prog = prog;
 
 	struct gci_symbol rt;
-	if (!gci_program_symbol(prog, "_PyRuntime", &rt)) {
-		struct gci_symbol g0;
+	struct gci_symbol g0;
+	if (!gci_program_symbol(prog, "_PyRuntime", &rt) &&
+	    !gci_program_symbol(prog, "_PyGC_generation0", &g0) &&
+	    scan_debug_offsets(prog, &rt)) {
+		gci_log(prog, GCI_LOG_INFO, "discovery: no _PyRuntime symbol; found the "
+			"_Py_DebugOffsets cookie at 0x%" PRIx64 " in writable memory",
+			rt.address);
+	} else if (!gci_program_symbol(prog, "_PyRuntime", &rt)) {
 		if (gci_program_symbol(prog, "_PyGC_generation0", &g0))
 			err = gci_error_create(GCI_ERR_UNSUPPORTED,
 					       "%s is CPython 3.6 (it exports "
@@ -575,6 +668,32 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 
 	if ((err = find_version(prog, s, rt.module)))
 		goto fail;
+	uint64_t dbg_version;
+	if (gci_debug_offsets_present(&prog->mem, rt.address, &dbg_version)) {
+		err = gci_debug_offsets_read(&prog->mem, rt.address, &s->dbg);
+		if (!err) {
+			s->have_dbg = true;
+			gci_log(prog, GCI_LOG_INFO, "discovery: _Py_DebugOffsets at 0x%" PRIx64
+				" (version 0x%" PRIx64 ")", rt.address, s->dbg.version);
+		} else if (err->code == GCI_ERR_NOMEM) {
+			goto fail;
+		} else {
+			gci_program_warn(prog, "%s", err->message);
+			gci_error_destroy(err);
+			err = NULL;
+		}
+		if (s->have_dbg && s->dbg.free_threaded) {
+			err = gci_error_create(
+				GCI_ERR_FREE_THREADED,
+				"CPython %u.%u.%u is a free-threaded build: its objects have no "
+				"GC heads and its collector keeps no generation lists, so there "
+				"is nothing to walk (it would take enumerating mimalloc's GC "
+				"heaps of every thread state; not supported)",
+				(unsigned)(s->dbg.version >> 24), (unsigned)(s->dbg.version >> 16) & 0xff,
+				(unsigned)(s->dbg.version >> 8) & 0xff);
+			goto fail;
+		}
+	}
 	format_version(snap->version_hex, snap->version, sizeof(snap->version));
 	struct gci_symbol dbg;
 	snap->debug_build = gci_program_symbol(prog, "_Py_NegativeRefcount", &dbg);

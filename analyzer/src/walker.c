@@ -141,6 +141,8 @@ void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 
 void gci_walker_deinit(struct gci_walker *w)
 {
+	free(w->unnamed_why);
+	w->unnamed_why = NULL;
 	if (w->types) {
 		free(w->types->keys);
 		free(w->types->vals);
@@ -190,9 +192,13 @@ static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
 	if (err->code == GCI_ERR_NOMEM)
 		return err;
 	/* Built-in types' names live in read-only data that a core lacks;
-	 * say which type and why rather than inventing a name. */
-	int r = asprintf(&t->name, "<type at 0x%" PRIx64 ": name unreadable: %s>",
-			 addr, err->message);
+	 * name the type by address, keep the first reason for a warning. */
+	int r = asprintf(&t->name, "<type at 0x%" PRIx64 ": name unreadable>", addr);
+	w->unnamed++;
+	if (!w->unnamed_why) {
+		w->unnamed_why = err->message;
+		err->message = NULL;
+	}
 	gci_error_destroy(err);
 	return r < 0 ? &gci_enomem : NULL;
 }
@@ -263,13 +269,13 @@ static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
 		/*
 		 * Not every type with tp_itemsize keeps a count at ob_size
 		 * (3.11+ generators store a pointer there).  Believe the count
-		 * only if the object then fits in the memory that holds it.
+		 * only if the object's last byte is then mapped memory.
 		 */
-		uint64_t body;
-		const struct gci_segment *seg = gci_memory_find(w->mem, op, GCI_TIER_PRIMARY);
+		uint64_t body, last;
 		if (items <= UINT32_MAX &&
 		    !__builtin_mul_overflow(items, (uint64_t)t->itemsize, &body) &&
-		    seg && body <= seg->end - op && size <= seg->end - op - body)
+		    !__builtin_add_overflow(op, size + body - 1, &last) &&
+		    gci_memory_find(w->mem, last, GCI_TIER_PRIMARY))
 			size += body;
 	}
 	size += L->gc_head_size + L->debug_alloc_prefix;

@@ -34,6 +34,8 @@ struct gci_walker {
 	uint64_t max_objects;           /* bound on any one list */
 	bool keep_objects;              /* append to snap->objects */
 	const uint64_t *heads;          /* every list head (cross-link check) */
+	size_t unnamed;                 /* types whose tp_name was unreadable */
+	char *unnamed_why;              /* the first reason */
 	size_t nheads;
 };
 

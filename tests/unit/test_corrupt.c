@@ -189,6 +189,7 @@ static void test_random_corruption(void)
 		CU_ASSERT_EQUAL(gen.nobjects, NOBJ);
 		CU_ASSERT_EQUAL(snap->nproblems, 0);
 		CU_ASSERT_EQUAL(snap->ntypes, NTYPES);
+		gci_gen_data_destroy(gen.data);
 		gci_walker_deinit(&w);
 		snap_free(snap);
 	}
@@ -199,7 +200,7 @@ static void test_random_corruption(void)
 	uint64_t rng = SEED;
 	size_t n_complete = 0, n_incomplete = 0, n_changed = 0;
 	size_t bad_err = 0, bad_bound = 0, bad_dup = 0, bad_range = 0, bad_type = 0;
-	size_t bad_problem = 0, bad_gen = 0, bad_repeat = 0;
+	size_t bad_problem = 0, bad_gen = 0, bad_repeat = 0, bad_totals = 0;
 	uint64_t *addrs = malloc(sizeof(uint64_t) * (MAX_OBJECTS + 1));
 	CU_ASSERT_FATAL(addrs != NULL);
 	signal(SIGALRM, on_alarm);
@@ -254,6 +255,16 @@ static void test_random_corruption(void)
 		for (size_t i = 0; i < snap->ntypes; i++)
 			if (!snap->types[i].name)
 				bad_type++;
+		/* the totals agree with the objects */
+		uint64_t bytes = 0, per_type = 0;
+		for (size_t i = 0; i < n; i++)
+			bytes += snap->objects[i].size;
+		if (gen.data)
+			for (size_t i = 0; i < gen.data->type_cap; i++)
+				per_type += gen.data->type_objects[i];
+		if (!gen.data || bytes != gen.bytes || per_type != gen.nobjects ||
+		    gci_pageset_count(&gen.data->pages) > gen.nobjects)
+			bad_totals++;
 		/* walking the same bytes again gives the same answer */
 		if (it % 50 == 0) {
 			struct gci_snapshot *again = snap_new();
@@ -264,6 +275,7 @@ static void test_random_corruption(void)
 			struct gci_gen gen2 = {.name = "2", .head = m.head};
 			struct gci_error *err2 = gci_walk_list(&w2, &gen2);
 			gci_error_destroy(err2);
+			gci_gen_data_destroy(gen2.data);
 			if (gen2.nobjects != gen.nobjects || gen2.complete != gen.complete ||
 			    again->nproblems != snap->nproblems ||
 			    (gen.nobjects && memcmp(again->objects, snap->objects,
@@ -272,6 +284,7 @@ static void test_random_corruption(void)
 			gci_walker_deinit(&w2);
 			snap_free(again);
 		}
+		gci_gen_data_destroy(gen.data);
 		gci_walker_deinit(&w);
 		snap_free(snap);
 	}
@@ -286,6 +299,7 @@ static void test_random_corruption(void)
 	CU_ASSERT_EQUAL(bad_dup, 0);
 	CU_ASSERT_EQUAL(bad_type, 0);
 	CU_ASSERT_EQUAL(bad_repeat, 0);
+	CU_ASSERT_EQUAL(bad_totals, 0);
 	/* the corruption really did break lists, and not all of them */
 	CU_ASSERT(n_changed > ITERATIONS / 2);
 	CU_ASSERT(n_incomplete > ITERATIONS / 10);

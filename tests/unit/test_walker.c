@@ -22,6 +22,9 @@ struct fix {
 	struct gci_snapshot *snap;
 	struct gci_walker w;
 	bool mapped;
+	/* what walks left in their gci_gen, freed by fix_end */
+	struct gci_gen_data *data[16];
+	size_t ndata;
 };
 
 static void fix_init(struct fix *f)
@@ -43,8 +46,23 @@ static bool fix_start(struct fix *f, uint64_t max_objects)
 	return true;
 }
 
+/* Walk with the fixture's walker; the list's data is freed by fix_end. */
+static struct gci_error *walk(struct fix *f, struct gci_gen *gen)
+{
+	struct gci_error *err = gci_walk_list(&f->w, gen);
+	if (gen->data) {
+		if (f->ndata == sizeof(f->data) / sizeof(f->data[0]))
+			abort();
+		f->data[f->ndata++] = gen->data;
+	}
+	return err;
+}
+
 static void fix_end(struct fix *f)
 {
+	for (size_t i = 0; i < f->ndata; i++)
+		gci_gen_data_destroy(f->data[i]);
+	f->ndata = 0;
 	if (f->snap)
 		gci_walker_deinit(&f->w);
 	snap_free(f->snap);
@@ -119,6 +137,33 @@ static bool objects_are(const struct gci_snapshot *snap, size_t first,
 	return true;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The number of distinct 4 KiB pages the 16-byte GC heads at gcs touch. */
+static uint64_t distinct_pages(const uint64_t *gcs, size_t n)
+{
+	uint64_t *pages = calloc(2 * n + 1, sizeof(*pages));
+	size_t np = 0;
+	if (!pages)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		pages[np++] = gcs[i] >> 12;
+		if ((gcs[i] + 15) >> 12 != gcs[i] >> 12)
+			pages[np++] = (gcs[i] + 15) >> 12;
+	}
+	qsort(pages, np, sizeof(*pages), cmp_u64);
+	uint64_t count = 0;
+	for (size_t i = 0; i < np; i++)
+		if (i == 0 || pages[i] != pages[i - 1])
+			count++;
+	free(pages);
+	return count;
+}
+
 /* A list of n objects of one plain type at a fresh head. */
 static uint64_t simple_list(struct fix *f, size_t n, uint64_t *gcs)
 {
@@ -155,7 +200,7 @@ static void test_well_formed(void)
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_EQUAL(gen.first, 0);
 	CU_ASSERT_EQUAL(gen.nobjects, 6);
 	CU_ASSERT(gen.complete);
@@ -185,10 +230,21 @@ static void test_well_formed(void)
 	CU_ASSERT_EQUAL(T[0].flags, TPFLAGS_HAVE_GC);
 	CU_ASSERT_EQUAL(T[1].flags, TPFLAGS_HAVE_GC | TPFLAGS_HEAPTYPE | TPFLAGS_MANAGED_DICT);
 	CU_ASSERT_EQUAL(T[2].basicsize, 40);
+	/* totals: bytes, per type, and the pages holding the GC heads */
+	CU_ASSERT_EQUAL(gen.bytes, 64 + 48 + 56 + 56 + 48 + 40);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gen.data);
+	CU_ASSERT_FATAL(gen.data->type_cap >= 3);
+	CU_ASSERT_EQUAL(gen.data->type_objects[0], 3);
+	CU_ASSERT_EQUAL(gen.data->type_objects[1], 2);
+	CU_ASSERT_EQUAL(gen.data->type_objects[2], 1);
+	CU_ASSERT_EQUAL(gen.data->type_bytes[0], 64 + 56 + 40);
+	CU_ASSERT_EQUAL(gen.data->type_bytes[1], 48 + 48);
+	CU_ASSERT_EQUAL(gen.data->type_bytes[2], 56);
+	CU_ASSERT_EQUAL(gci_pageset_count(&gen.data->pages), distinct_pages(g, 6));
 
 	/* the second list is appended; types stay deduplicated */
 	struct gci_gen gen2 = gen_for(head2, "1");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen2)));
+	CU_ASSERT(OK(walk(&f, &gen2)));
 	CU_ASSERT_EQUAL(gen2.first, 6);
 	CU_ASSERT_EQUAL(gen2.nobjects, 2);
 	CU_ASSERT(gen2.complete);
@@ -201,8 +257,17 @@ static void test_well_formed(void)
 	CU_ASSERT_EQUAL(f.snap->objects[6].size, 48 + 16);
 	CU_ASSERT_EQUAL(f.snap->objects[7].type, 2);
 	CU_ASSERT_EQUAL(f.snap->objects[7].size, 40 + 16);
+	CU_ASSERT_EQUAL(gen2.bytes, 48 + 16 + 40 + 16);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gen2.data);
+	CU_ASSERT_FATAL(gen2.data->type_cap >= 4);
+	CU_ASSERT_EQUAL(gen2.data->type_objects[0], 0);
+	CU_ASSERT_EQUAL(gen2.data->type_objects[2], 1);
+	CU_ASSERT_EQUAL(gen2.data->type_objects[3], 1);
+	CU_ASSERT_EQUAL(gen2.data->type_bytes[3], 48 + 16);
 	/* the first generation's record is untouched */
 	CU_ASSERT_EQUAL(gen.nobjects, 6);
+	CU_ASSERT_EQUAL(gen.bytes, 64 + 48 + 56 + 56 + 48 + 40);
+	CU_ASSERT_EQUAL(gen.data->type_objects[0], 3);
 	CU_ASSERT_EQUAL(f.snap->nproblems, 0);
 	fix_end(&f);
 }
@@ -227,7 +292,7 @@ static void test_many_objects_and_types(void)
 	fake_link(&f.h, head, g, NO);
 	CU_ASSERT_FATAL(fix_start(&f, NO));
 	struct gci_gen gen = gen_for(head, "2");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, NO);
 	CU_ASSERT_EQUAL(f.snap->ntypes, NT);
@@ -248,7 +313,29 @@ static void test_many_objects_and_types(void)
 			bad++;
 	}
 	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT(gen.data && gci_pageset_count(&gen.data->pages) == distinct_pages(g, NO));
 	free(g);
+	fix_end(&f);
+}
+
+/* Without keep_objects the walk counts but does not list the objects. */
+static void test_keep_objects_off(void)
+{
+	struct fix f;
+	fix_init(&f);
+	uint64_t g[7];
+	uint64_t head = simple_list(&f, 7, g);
+	CU_ASSERT_FATAL(fix_start(&f, 1000));
+	f.w.keep_objects = false;
+	struct gci_gen gen = gen_for(head, "0");
+	CU_ASSERT(OK(walk(&f, &gen)));
+	CU_ASSERT(gen.complete);
+	CU_ASSERT_EQUAL(gen.nobjects, 7);
+	CU_ASSERT_EQUAL(gen.bytes, 7 * (32 + 16));
+	CU_ASSERT_EQUAL(f.snap->nobjects, 0);
+	CU_ASSERT_EQUAL(f.snap->ntypes, 1);
+	CU_ASSERT(gen.data && gen.data->type_objects && gen.data->type_objects[0] == 7);
+	CU_ASSERT(gen.data && gci_pageset_count(&gen.data->pages) == distinct_pages(g, 7));
 	fix_end(&f);
 }
 
@@ -263,12 +350,12 @@ static void test_empty(void)
 	fake_w64(&f.h, head2 + 8, head2 | 2);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_EQUAL(gen.nobjects, 0);
 	CU_ASSERT_EQUAL(gen.first, 0);
 	CU_ASSERT(gen.complete);
 	struct gci_gen gen2 = gen_for(head2, "1");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen2)));
+	CU_ASSERT(OK(walk(&f, &gen2)));
 	CU_ASSERT_EQUAL(gen2.nobjects, 0);
 	CU_ASSERT(gen2.complete);
 	CU_ASSERT_EQUAL(f.snap->nobjects, 0);
@@ -293,7 +380,7 @@ static void test_flag_bits(void)
 	fake_w64(&f.h, head + 8, fake_r64(&f.h, head + 8) | 1);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 5);
 	CU_ASSERT(objects_are(f.snap, 0, g, 5));
@@ -312,7 +399,7 @@ static void test_loop(void)
 	fake_w64(&f.h, g[3], g[0]);
 	CU_ASSERT_FATAL(fix_start(&f, UINT64_MAX));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 4);
 	CU_ASSERT(objects_are(f.snap, 0, g, 4));
@@ -330,7 +417,7 @@ static void test_loop_to_middle(void)
 	fake_w64(&f.h, g[4], g[2] | 1);
 	CU_ASSERT_FATAL(fix_start(&f, UINT64_MAX));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 5);
 	CU_ASSERT(has_problem(f.snap, 1, g[2], "back-link", hex(g[2]), NULL));
@@ -342,7 +429,7 @@ static void test_loop_to_middle(void)
 	fake_w64(&f2.h, g2[1], g2[1]);
 	CU_ASSERT_FATAL(fix_start(&f2, UINT64_MAX));
 	struct gci_gen gen2 = gen_for(head2, "0");
-	CU_ASSERT(OK(gci_walk_list(&f2.w, &gen2)));
+	CU_ASSERT(OK(walk(&f2, &gen2)));
 	CU_ASSERT_FALSE(gen2.complete);
 	CU_ASSERT_EQUAL(gen2.nobjects, 2);
 	CU_ASSERT(has_problem(f2.snap, 1, g2[1], "back-link", hex(g2[1]), NULL));
@@ -359,7 +446,7 @@ static void test_broken_backlink(void)
 	fake_w64(&f.h, g[3] + 8, g[1]);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 3);
 	CU_ASSERT(objects_are(f.snap, 0, g, 3));
@@ -372,7 +459,7 @@ static void test_broken_backlink(void)
 	fake_w64(&f2.h, g2[0] + 8, g2[2]);
 	CU_ASSERT_FATAL(fix_start(&f2, 1000));
 	struct gci_gen gen2 = gen_for(head2, "0");
-	CU_ASSERT(OK(gci_walk_list(&f2.w, &gen2)));
+	CU_ASSERT(OK(walk(&f2, &gen2)));
 	CU_ASSERT_FALSE(gen2.complete);
 	CU_ASSERT_EQUAL(gen2.nobjects, 0);
 	CU_ASSERT(has_problem(f2.snap, 1, g2[0], "back-link", hex(g2[0]), NULL));
@@ -389,7 +476,7 @@ static void test_head_prev_mismatch(void)
 	fake_w64(&f.h, head + 8, g[1]);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_EQUAL(gen.nobjects, 5);
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT(has_problem(f.snap, 1, head, hex(head), NULL, NULL));
@@ -405,7 +492,7 @@ static void test_next_unmapped(void)
 	fake_w64(&f.h, g[2], UNMAPPED);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 3);
 	CU_ASSERT(objects_are(f.snap, 0, g, 3));
@@ -418,7 +505,7 @@ static void test_next_unmapped(void)
 	fake_w64(&f.h, g[1], 0);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 2);
 	CU_ASSERT(has_problem(f.snap, 1, g[1], hex(g[1]), NULL, NULL));
@@ -430,7 +517,7 @@ static void test_next_unmapped(void)
 	fake_w64(&f.h, head, UNMAPPED + 0x1000);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 0);
 	CU_ASSERT(has_problem(f.snap, ANY_ADDRESS, 0, hex(UNMAPPED + 0x1000), NULL, NULL));
@@ -457,7 +544,7 @@ static void test_object_half_mapped(void)
 	f.mapped = true;
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 3);
 	CU_ASSERT(has_problem(f.snap, 1, edge, hex(edge + 16), NULL, NULL));
@@ -480,7 +567,7 @@ static void test_max_objects(void)
 		uint64_t head = simple_list(&f, N, g);
 		CU_ASSERT_FATAL(fix_start(&f, cases[c].max));
 		struct gci_gen gen = gen_for(head, "2");
-		CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+		CU_ASSERT(OK(walk(&f, &gen)));
 		CU_ASSERT_EQUAL(gen.nobjects, cases[c].want);
 		CU_ASSERT_EQUAL(gen.complete, cases[c].complete);
 		CU_ASSERT(objects_are(f.snap, 0, g, cases[c].want));
@@ -514,7 +601,7 @@ static void test_runs_into_other_head(void)
 	f.w.heads = heads;
 	f.w.nheads = 2;
 	struct gci_gen gen = gen_for(h1, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 3);
 	CU_ASSERT(objects_are(f.snap, 0, a, 3));
@@ -522,7 +609,7 @@ static void test_runs_into_other_head(void)
 	size_t np = f.snap->nproblems;
 	/* its own head in the list of heads is no problem */
 	struct gci_gen gen2 = gen_for(h2, "1");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen2)));
+	CU_ASSERT(OK(walk(&f, &gen2)));
 	CU_ASSERT(gen2.complete);
 	CU_ASSERT_EQUAL(gen2.nobjects, 2);
 	CU_ASSERT(objects_are(f.snap, 3, b, 2));
@@ -552,7 +639,7 @@ static void test_type_unreadable(void)
 	fake_link(&f.h, head, g, 5);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT(gen.complete);
 	CU_ASSERT_EQUAL_FATAL(gen.nobjects, 5);
 	CU_ASSERT(objects_are(f.snap, 0, g, 5));
@@ -592,7 +679,7 @@ static void test_misaligned_next(void)
 	fake_w64(&f.h, g[1], g[2] + 4);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 2);
 	CU_ASSERT(objects_are(f.snap, 0, g, 2));
@@ -605,7 +692,7 @@ static void test_misaligned_next(void)
 	fake_w64(&f.h, g[1], g[2] + 8);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 2);
 	CU_ASSERT(f.snap->nproblems >= 1);
@@ -620,7 +707,7 @@ static void test_head_unreadable(void)
 	(void)simple_list(&f, 2, g);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(UNMAPPED + 0x40, "permanent");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 0);
 	CU_ASSERT_EQUAL(gen.first, 0);
@@ -663,7 +750,7 @@ static void test_split_segments(void)
 	/* one segment */
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT(gen.complete);
 	CU_ASSERT_EQUAL_FATAL(gen.nobjects, 6);
 	CU_ASSERT_EQUAL(f.snap->objects[1].size, 24 + 40 + 16);
@@ -700,6 +787,7 @@ static void test_split_segments(void)
 		CU_ASSERT_EQUAL(snap2->objects[i].type, f.snap->objects[i].type);
 		CU_ASSERT_EQUAL(snap2->objects[i].size, f.snap->objects[i].size);
 	}
+	gci_gen_data_destroy(gen2.data);
 	gci_walker_deinit(&w2);
 	snap_free(snap2);
 	gci_memory_deinit(&split);
@@ -718,7 +806,7 @@ static void test_debug_prefix(void)
 	fake_link(&f.h, head, g, 2);
 	CU_ASSERT_FATAL(fix_start(&f, 1000));
 	struct gci_gen gen = gen_for(head, "0");
-	CU_ASSERT(OK(gci_walk_list(&f.w, &gen)));
+	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_EQUAL_FATAL(gen.nobjects, 2);
 	CU_ASSERT_EQUAL(f.snap->objects[0].size, 16 + 16 + 16 + 16);
 	CU_ASSERT_EQUAL(f.snap->objects[1].size, 33 + 7 + 16 + 16);
@@ -757,6 +845,7 @@ static void test_problem_bound(void)
 		if (err || gen.complete || gen.nobjects != 2)
 			bad++;
 		gci_error_destroy(err);
+		gci_gen_data_destroy(gen.data);
 	}
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT_EQUAL(f.snap->nproblems, 1000);
@@ -770,6 +859,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{"well-formed lists", test_well_formed},
 		{"10000 objects of 600 types", test_many_objects_and_types},
+		{"keep_objects off", test_keep_objects_off},
 		{"empty list", test_empty},
 		{"flag bits are masked", test_flag_bits},
 		{"loop back to the first object", test_loop},
