@@ -160,9 +160,13 @@ struct gci_error *gci_layout_from_dwarf(struct gci_program *prog, Dwarf *dw,
 				found[i] = false;
 		}
 	}
+	/* 3.6 keeps its GC state in file statics: no struct for it. */
 	static const int required[] = { T_OBJECT, T_VAROBJECT, T_TYPE, T_GCHEAD,
-					T_GCSTATE, T_GEN };
-	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
+					T_GEN, T_GCSTATE };
+	size_t nrequired = sizeof(required) / sizeof(required[0]);
+	if (base->state_kind == GCI_STATE_STATIC)
+		nrequired--;
+	for (size_t i = 0; i < nrequired; i++) {
 		if (!found[required[i]])
 			return gci_error_create(GCI_ERR_UNSUPPORTED,
 						"the DWARF has no definition of %s",
@@ -173,6 +177,9 @@ struct gci_error *gci_layout_from_dwarf(struct gci_program *prog, Dwarf *dw,
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
 		int32_t *slot = (int32_t *)((char *)&L + f->offset);
+		if (base->state_kind == GCI_STATE_STATIC &&
+		    (f->type == T_GCSTATE || f->type == T_RUNTIME || f->type == T_INTERP))
+			continue;
 		int64_t v = found[f->type] ? member_offset(&dies[f->type], f->path) : -1;
 		if (v < 0 && f->alt && found[f->type])
 			v = member_offset(&dies[f->type], f->alt);

@@ -24,6 +24,24 @@
 #define MANAGED_WEAKREF (1ULL << 3)
 
 static const struct gci_layout_table tables[] = {
+	{ PY_HEX(3, 6, 0), PY_HEX_END(3, 6, 255), false, {
+		.name = "CPython 3.6 release",
+		.provenance = "table derived from v3.6.15 DWARF",
+		.ob_refcnt = 0, .ob_type = 8, .ob_size = 16, .tp_name = 24,
+		.tp_basicsize = 32, .tp_itemsize = 40, .tp_flags = 168,
+		.gc_head_size = 32, .gc_next = 0, .gc_prev = 8, .gc_ptr_mask = ~(uint64_t)0,
+		/* file statics of Modules/gcmodule.c: the generations array is
+		 * found through the exported _PyGC_generation0, the rest by
+		 * symbol (enabled, collecting, long_lived_*). */
+		.state_kind = GCI_STATE_STATIC, .runtime_gc = -1,
+		.runtime_interp_head = -1, .runtime_interp_main = -1,
+		.interp_next = -1, .interp_id = -1, .interp_gc = -1,
+		.gc_enabled = -1, .gc_collecting = -1, .gc_generations = 0,
+		.gc_generation0 = -1, .gc_permanent = -1,
+		.gc_long_lived_total = -1, .gc_long_lived_pending = -1,
+		.ngens = 3, .gen_size = 48, .gen_head = 0, .gen_threshold = 32,
+		.gen_count = 36,
+	} },
 	{ PY_HEX(3, 7, 0), PY_HEX_END(3, 7, 255), false, {
 		.name = "CPython 3.7 release",
 		.provenance = "table derived from v3.7.16 DWARF",

@@ -571,6 +571,36 @@ static int module_rank(const struct gci_program *prog, Dwfl_Module *mod)
 	return 2;
 }
 
+/* A defined symbol of one module, local ones included. */
+static bool module_symbol(Dwfl_Module *mod, const char *name, struct gci_symbol *ret)
+{
+	int n = dwfl_module_getsymtab(mod);
+	for (int j = 1; j < n; j++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *s = dwfl_module_getsym_info(mod, j, &sym, &addr, NULL, NULL, NULL);
+		if (!s || strcmp(s, name) != 0 || sym.st_shndx == SHN_UNDEF)
+			continue;
+		ret->address = addr;
+		ret->size = sym.st_size;
+		ret->module = mod;
+		ret->module_name = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL,
+						    NULL);
+		return true;
+	}
+	return false;
+}
+
+bool gci_program_module_symbol(struct gci_program *prog, Dwfl_Module *mod,
+			       const char *name, struct gci_symbol *ret)
+{
+	struct gci_program *saved = dwfl_prog;
+	dwfl_prog = prog;
+	bool found = mod && module_symbol(mod, name, ret);
+	dwfl_prog = saved;
+	return found;
+}
+
 bool gci_program_symbol(struct gci_program *prog, const char *name,
 			struct gci_symbol *ret)
 {
@@ -580,29 +610,10 @@ bool gci_program_symbol(struct gci_program *prog, const char *name,
 	bool found = false;
 	struct gci_program *saved = dwfl_prog;
 	dwfl_prog = prog;
-	for (int rank = 0; rank <= 2 && !found; rank++) {
-		for (size_t i = 0; i < l.n && !found; i++) {
-			Dwfl_Module *mod = l.mods[i];
-			if (module_rank(prog, mod) != rank)
-				continue;
-			int n = dwfl_module_getsymtab(mod);
-			for (int j = 1; j < n; j++) {
-				GElf_Sym sym;
-				GElf_Addr addr;
-				const char *s = dwfl_module_getsym_info(mod, j, &sym, &addr,
-									NULL, NULL, NULL);
-				if (!s || strcmp(s, name) != 0 || sym.st_shndx == SHN_UNDEF)
-					continue;
-				ret->address = addr;
-				ret->size = sym.st_size;
-				ret->module = mod;
-				ret->module_name = dwfl_module_info(mod, NULL, NULL, NULL,
-								    NULL, NULL, NULL, NULL);
-				found = true;
-				break;
-			}
-		}
-	}
+	for (int rank = 0; rank <= 2 && !found; rank++)
+		for (size_t i = 0; i < l.n && !found; i++)
+			if (module_rank(prog, l.mods[i]) == rank)
+				found = module_symbol(l.mods[i], name, ret);
 	dwfl_prog = saved;
 	free(l.mods);
 	return found;

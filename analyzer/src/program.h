@@ -67,6 +67,10 @@ struct gci_symbol {
 bool gci_program_symbol(struct gci_program *prog, const char *name,
 			struct gci_symbol *ret);
 
+/* A symbol of one module (NULL module: not found). */
+bool gci_program_module_symbol(struct gci_program *prog, Dwfl_Module *mod,
+			       const char *name, struct gci_symbol *ret);
+
 /* The DWARF of a module, or NULL (no_dwarf, or none found); logs why. */
 Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 			 Dwarf_Addr *bias, const char **file);

@@ -22,6 +22,9 @@ struct snapshot {
 	struct gci_snapshot pub;
 	struct gci_layout layout;
 	bool have_dbg;                 /* a validated _Py_DebugOffsets */
+	bool static_gc;                /* 3.6: file statics, no _PyRuntime */
+	uint64_t static_generations;   /* 3.6: &generations[0] */
+	Dwfl_Module *module;           /* the module holding the interpreter */
 	struct gci_debug_offsets dbg;
 	size_t problems_cap;
 	char layout_name[512];
@@ -373,6 +376,39 @@ static struct gci_error *read_ssize(struct gci_program *prog, uint64_t base,
 	return gci_read_i64(&prog->mem, base + (uint64_t)off, ret);
 }
 
+/*
+ * 3.6: enabled, collecting and long_lived_* are file statics of
+ * gcmodule.c, found by name in the module's symbol table (unknown, not
+ * guessed, when it is stripped).
+ */
+static struct gci_error *read_static_state(struct gci_program *prog, struct snapshot *s,
+					   struct gci_interp *in)
+{
+	static const struct { const char *name; size_t size; } vars[] = {
+		{ "enabled", 4 }, { "collecting", 4 },
+		{ "long_lived_total", 8 }, { "long_lived_pending", 8 },
+	};
+	int64_t v[4];
+	for (size_t i = 0; i < 4; i++) {
+		struct gci_symbol sym;
+		v[i] = -1;
+		if (!gci_program_module_symbol(prog, s->module, vars[i].name, &sym)) {
+			gci_log(prog, GCI_LOG_INFO, "3.6: no symbol %s (stripped?); reported as "
+				"unknown", vars[i].name);
+			continue;
+		}
+		struct gci_error *err = gci_read_int(&prog->mem, sym.address, vars[i].size,
+						     true, &v[i]);
+		if (err)
+			return gci_error_prefix(err, "reading %s: ", vars[i].name);
+	}
+	in->enabled = v[0] < 0 ? -1 : v[0] != 0;
+	in->collecting = v[1] < 0 ? -1 : v[1] != 0;
+	in->long_lived_total = v[2];
+	in->long_lived_pending = v[3];
+	return NULL;
+}
+
 /* Read the GC state of one interpreter (not the lists). */
 static struct gci_error *read_gc_state(struct gci_program *prog, struct snapshot *s,
 				       struct gci_interp *in, bool is_main)
@@ -415,6 +451,9 @@ static struct gci_error *read_gc_state(struct gci_program *prog, struct snapshot
 	in->collecting = v < 0 ? -1 : v != 0;
 	if ((err = read_ssize(prog, gc, L->gc_long_lived_total, &in->long_lived_total)) ||
 	    (err = read_ssize(prog, gc, L->gc_long_lived_pending, &in->long_lived_pending)))
+		return err;
+	if (L->state_kind == GCI_STATE_STATIC &&
+	    (err = read_static_state(prog, s, in)))
 		return err;
 	in->ngens = L->ngens;
 	for (uint32_t i = 0; i < L->ngens && i < GCI_MAX_GENS; i++) {
@@ -465,6 +504,14 @@ static struct gci_error *find_interpreters(struct gci_program *prog, struct snap
 	size_t cap = 0;
 	uint64_t main_interp = 0, head = 0;
 
+	if (L->state_kind == GCI_STATE_STATIC) {
+		if ((err = add_interp(s, &cap, 0)))
+			return err;
+		struct gci_interp *in = &snap->interps[0];
+		in->id = 0;
+		in->gc_state = s->static_generations;
+		return read_gc_state(prog, s, in, true);
+	}
 	if (L->runtime_interp_main >= 0 &&
 	    (err = gci_read_u64(&prog->mem, snap->runtime + L->runtime_interp_main,
 				&main_interp)))
@@ -629,6 +676,47 @@ static bool scan_debug_offsets(struct gci_program *prog, struct gci_symbol *ret)
 	return true;
 }
 
+static bool anchor_runtime_symbol(struct gci_program *prog, struct snapshot *s,
+				  struct gci_symbol *ret)
+{
+	return gci_program_symbol(prog, "_PyRuntime", ret);
+}
+
+/* 3.6: the exported pointer to the first generation's head. */
+static bool anchor_generation0(struct gci_program *prog, struct snapshot *s,
+			       struct gci_symbol *ret)
+{
+	uint64_t gen0;
+	if (!gci_program_symbol(prog, "_PyGC_generation0", ret))
+		return false;
+	struct gci_error *err = gci_read_u64(&prog->mem, ret->address, &gen0);
+	if (err) {
+		gci_log(prog, GCI_LOG_INFO, "discovery: _PyGC_generation0 at 0x%" PRIx64
+			": %s", ret->address, err->message);
+		gci_error_destroy(err);
+		return false;
+	}
+	s->static_gc = true;
+	s->static_generations = gen0;
+	return true;
+}
+
+static bool anchor_cookie(struct gci_program *prog, struct snapshot *s,
+			  struct gci_symbol *ret)
+{
+	return scan_debug_offsets(prog, ret);
+}
+
+/* Discovery strategies, in order of trust. */
+static const struct {
+	const char *what;
+	bool (*find)(struct gci_program *, struct snapshot *, struct gci_symbol *);
+} anchors[] = {
+	{ "symbol _PyRuntime", anchor_runtime_symbol },
+	{ "symbol _PyGC_generation0 (3.6)", anchor_generation0 },
+	{ "_Py_DebugOffsets cookie in writable memory", anchor_cookie },
+};
+
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret)
 {
@@ -640,36 +728,31 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	snap->prog = prog;
 
 	struct gci_symbol rt;
-	struct gci_symbol g0;
-	if (!gci_program_symbol(prog, "_PyRuntime", &rt) &&
-	    !gci_program_symbol(prog, "_PyGC_generation0", &g0) &&
-	    scan_debug_offsets(prog, &rt)) {
-		gci_log(prog, GCI_LOG_INFO, "discovery: no _PyRuntime symbol; found the "
-			"_Py_DebugOffsets cookie at 0x%" PRIx64 " in writable memory",
-			rt.address);
-	} else if (!gci_program_symbol(prog, "_PyRuntime", &rt)) {
-		if (gci_program_symbol(prog, "_PyGC_generation0", &g0))
-			err = gci_error_create(GCI_ERR_UNSUPPORTED,
-					       "%s is CPython 3.6 (it exports "
-					       "_PyGC_generation0): not supported yet",
-					       g0.module_name);
+	const char *how = NULL;
+	for (size_t i = 0; i < sizeof(anchors) / sizeof(anchors[0]) && !how; i++) {
+		if (anchors[i].find(prog, s, &rt))
+			how = anchors[i].what;
 		else
-			err = gci_error_create(GCI_ERR_NOT_PYTHON,
-					       "no CPython interpreter found in %s: neither "
-					       "the executable%s%s nor any libpython defines "
-					       "_PyRuntime", prog->target_path,
-					       prog->exe_core_path ? " " : "",
-					       prog->exe_core_path ? prog->exe_core_path : "");
+			gci_log(prog, GCI_LOG_DEBUG, "discovery: %s: not found", anchors[i].what);
+	}
+	if (!how) {
+		err = gci_error_create(GCI_ERR_NOT_PYTHON,
+				       "no CPython interpreter found in %s: neither the "
+				       "executable%s%s nor any libpython defines _PyRuntime or "
+				       "_PyGC_generation0, and no _Py_DebugOffsets is in its "
+				       "memory", prog->target_path, prog->exe_core_path ? " " : "",
+				       prog->exe_core_path ? prog->exe_core_path : "");
 		goto fail;
 	}
-	snap->runtime = rt.address;
-	gci_log(prog, GCI_LOG_INFO, "discovery: _PyRuntime at 0x%" PRIx64 " in %s",
-		rt.address, rt.module_name);
+	snap->runtime = s->static_gc ? 0 : rt.address;
+	gci_log(prog, GCI_LOG_INFO, "discovery: %s: 0x%" PRIx64 " in %s", how, rt.address,
+		rt.module_name);
+	s->module = rt.module;
 
 	if ((err = find_version(prog, s, rt.module)))
 		goto fail;
 	uint64_t dbg_version;
-	if (gci_debug_offsets_present(&prog->mem, rt.address, &dbg_version)) {
+	if (!s->static_gc && gci_debug_offsets_present(&prog->mem, rt.address, &dbg_version)) {
 		err = gci_debug_offsets_read(&prog->mem, rt.address, &s->dbg);
 		if (!err) {
 			s->have_dbg = true;
