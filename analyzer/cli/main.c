@@ -9,7 +9,9 @@
 
 static const char usage_text[] =
 	"Usage: gcinspect [COMMAND] [OPTION]... CORE\n"
-	"Show a CPython process's garbage-collector generations, read from its core.\n"
+	"       gcinspect [COMMAND] [OPTION]... --pid PID\n"
+	"Show a CPython process's garbage-collector generations, read from its core\n"
+	"or from the running process.\n"
 	"\n"
 	"Commands:\n"
 	"  summary        the GC state: per generation threshold, count, objects,\n"
@@ -17,6 +19,10 @@ static const char usage_text[] =
 	"  types          type histogram (objects, bytes), largest first\n"
 	"\n"
 	"Options:\n"
+	"  -p, --pid PID         read the live process PID instead of a core; it is\n"
+	"                        stopped only while its GC lists are walked\n"
+	"      --no-stop         do not stop the live process (lists may change\n"
+	"                        under the walk; integrity problems say so)\n"
 	"  -g, --generation GEN  types: only generation GEN (0, 1, 2 or permanent);\n"
 	"                        default: every generation and the permanent one\n"
 	"      --limit N         types: rows shown in text output (default 40, 0: all)\n"
@@ -74,7 +80,7 @@ static int fail(struct gci_error *err)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_EXE, OPT_SYSROOT, OPT_DEBUG_DIR, OPT_NO_DWARF, OPT_LIMIT, OPT_NO_CACHE };
+	enum { OPT_JSON = 256, OPT_EXE, OPT_SYSROOT, OPT_DEBUG_DIR, OPT_NO_DWARF, OPT_LIMIT, OPT_NO_CACHE, OPT_NO_STOP };
 	static const struct option longopts[] = {
 		{ "generation", required_argument, NULL, 'g' },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
@@ -84,6 +90,8 @@ int main(int argc, char **argv)
 		{ "debug-dir", required_argument, NULL, OPT_DEBUG_DIR },
 		{ "no-dwarf", no_argument, NULL, OPT_NO_DWARF },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "no-stop", no_argument, NULL, OPT_NO_STOP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -93,10 +101,11 @@ int main(int argc, char **argv)
 	struct gci_report_options ropts = {
 		.kind = GCI_REPORT_SUMMARY, .format = GCI_FORMAT_TEXT, .limit = 40,
 	};
-	int c;
+	int c, pid = 0;
+	bool no_stop = false;
 	/* "+" would stop at the command; we accept options anywhere. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":g:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":g:p:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			ropts.generation = optarg;
@@ -124,6 +133,17 @@ int main(int argc, char **argv)
 		case OPT_NO_DWARF:
 			opts.no_dwarf = true;
 			break;
+		case 'p': {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || n <= 0 || n > INT32_MAX)
+				return usage_error("--pid takes a process id, not '%s'", optarg);
+			pid = (int)n;
+			break;
+		}
+		case OPT_NO_STOP:
+			no_stop = true;
+			break;
 		case OPT_NO_CACHE:
 			opts.no_cache = true;
 			break;
@@ -149,20 +169,35 @@ int main(int argc, char **argv)
 		ropts.kind = GCI_REPORT_TYPES;
 		i++;
 	}
-	if (i >= argc)
-		return usage_error("%s", "no core file given");
+	if (i >= argc && !pid)
+		return usage_error("%s", "no core file given (or --pid PID)");
+	if (i < argc && pid)
+		return usage_error("give a core file or --pid, not both ('%s')", argv[i]);
 	if (argc - i > 1)
 		return usage_error("unexpected argument '%s'", argv[i + 1]);
 	if (ropts.generation && ropts.kind != GCI_REPORT_TYPES)
 		return usage_error("%s", "--generation goes with the types command");
-	const char *path = argv[i];
+	if (no_stop && !pid)
+		return usage_error("%s", "--no-stop goes with --pid");
+	char pidname[32];
+	snprintf(pidname, sizeof(pidname), "pid %d", pid);
+	const char *path = pid ? pidname : argv[i];
 
 	struct gci_program *prog;
 	struct gci_snapshot *snap;
-	struct gci_error *err = gci_program_open_core(path, &opts, &prog);
+	struct gci_error *err = pid ? gci_program_open_pid(pid, &opts, &prog)
+				    : gci_program_open_core(path, &opts, &prog);
 	if (err)
 		return fail(err);
+	if (pid && !no_stop && (err = gci_program_stop(prog))) {
+		gci_program_destroy(prog);
+		return fail(err);
+	}
 	err = gci_snapshot_take(prog, 0, &snap);
+	if (pid) {
+		uint64_t usec;
+		gci_program_resume(prog, &usec);  /* before anything is printed */
+	}
 	if (err) {
 		gci_program_destroy(prog);
 		return fail(err);

@@ -107,19 +107,45 @@ GCI_API struct gci_error *gci_program_open_core(const char *path,
 
 /*
  * A caller-supplied memory source (the gdb plugin, tests): read size bytes at
- * address into buf; return 0, or -1 if the memory cannot be read.
+ * address into buf; return 0, or -1 if the memory cannot be read.  Reads
+ * come in blocks of up to 64 KiB, cached by the library: never one call
+ * per object.
  */
 typedef int gci_read_fn(void *arg, uint64_t address, void *buf, size_t size);
 
+/* A file mapped into the target, as /proc/PID/maps or a core's NT_FILE say. */
+struct gci_mapping {
+	uint64_t start, end;  /* [start, end) in the target */
+	uint64_t offset;      /* byte offset in the file */
+	const char *path;     /* the path as the target knew it */
+};
+
 /*
- * A program over a callback.  Files: modules[i] is the path of a loaded ELF
- * file (executable, libpython) and biases[i] its load bias.
+ * A program over a callback.  maps lists the files the target has mapped;
+ * the ELF ones (executable, libpython) are loaded for symbols and DWARF,
+ * found under opts->sysroot, with opts->exe for the executable.
  */
 GCI_API struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
-					    const char *const *modules,
-					    const uint64_t *biases, size_t nmodules,
+					    const struct gci_mapping *maps, size_t nmaps,
 					    const struct gci_options *opts,
 					    struct gci_program **ret);
+
+/*
+ * A live process: memory through /proc/PID/mem in cached blocks, files
+ * through /proc/PID/root (so a process in a container is read with its own
+ * files) unless opts->sysroot says otherwise.  Does not stop the process.
+ */
+GCI_API struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
+				       struct gci_program **ret);
+
+/*
+ * Stop every thread of a live target with PTRACE_SEIZE + PTRACE_INTERRUPT,
+ * which sends no signal: if gcinspect dies, the kernel detaches and the
+ * target runs on.  gci_program_resume detaches; *ret_usec is how long the
+ * target was stopped.  Reads after a stop see a consistent heap.
+ */
+GCI_API struct gci_error *gci_program_stop(struct gci_program *prog);
+GCI_API struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_usec);
 
 GCI_API void gci_program_destroy(struct gci_program *prog);
 
@@ -131,7 +157,9 @@ struct gci_process_info {
 	const char *command;    /* the command name (pr_fname) */
 	const char *args;       /* the command line (pr_psargs), as saved */
 	const char *path;       /* what the target was opened from */
-	const char *kind;       /* "core", "callback" */
+	const char *kind;       /* "core", "live", "callback" */
+	bool stopped;           /* live: the target was stopped for the walk */
+	uint64_t stopped_usec;  /* for how long (gci_program_resume) */
 };
 GCI_API void gci_program_process_info(const struct gci_program *prog,
 			      struct gci_process_info *ret);

@@ -67,7 +67,7 @@ static void parse_nt_file(struct gci_core *core, const unsigned char *d, size_t 
 	const char *names = (const char *)d + 16 + count * 24;
 	const char *end = (const char *)d + n;
 	for (uint64_t i = 0; i < count; i++) {
-		struct gci_core_file *f = &core->files[core->nfiles];
+		struct gci_mapping *f = &core->files[core->nfiles];
 		uint64_t pgoff;
 		memcpy(&f->start, d + 16 + i * 24, 8);
 		memcpy(&f->end, d + 16 + i * 24 + 8, 8);

@@ -11,11 +11,6 @@
 
 #include "memory.h"
 
-struct gci_core_file {
-	uint64_t start, end, offset; /* offset in bytes into the file */
-	const char *path;            /* points into the note data */
-};
-
 struct gci_core {
 	char *path;
 	int fd;
@@ -29,7 +24,7 @@ struct gci_core {
 	char fname[17];
 	char psargs[81];
 	uint64_t at_phdr;            /* from NT_AUXV, 0 if unknown */
-	struct gci_core_file *files;
+	struct gci_mapping *files;   /* NT_FILE; paths point into the note */
 	size_t nfiles;
 };
 

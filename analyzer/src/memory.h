@@ -40,6 +40,10 @@ struct gci_memory {
 	size_t nsegs[2], capsegs[2];
 	size_t last[2];             /* index of the last hit, per tier */
 	uint64_t pointer_mask;      /* unused bits never set: all ones */
+	/* Bytes a cache keeps for [win_start, win_end) (the peek fast path
+	 * for sources without a buffer of their own), or NULL. */
+	const unsigned char *win;
+	uint64_t win_start, win_end;
 };
 
 void gci_memory_init(struct gci_memory *mem);
@@ -61,6 +65,9 @@ struct gci_error *gci_memory_read(struct gci_memory *mem, uint64_t address,
 static inline const unsigned char *gci_memory_peek(struct gci_memory *mem,
 						   uint64_t address, size_t size)
 {
+	if (mem->win && address >= mem->win_start && address < mem->win_end &&
+	    size <= mem->win_end - address)
+		return mem->win + (address - mem->win_start);
 	size_t i = mem->last[GCI_TIER_PRIMARY];
 	if (i < mem->nsegs[GCI_TIER_PRIMARY]) {
 		const struct gci_segment *s = &mem->segs[GCI_TIER_PRIMARY][i];

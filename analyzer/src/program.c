@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blockcache.h"
 #include "program.h"
 
 struct module_list {
@@ -92,10 +93,10 @@ static struct gci_error *program_modules(struct gci_program *prog,
 static const char *module_core_path(const struct gci_program *prog, Dwfl_Module *mod)
 {
 	Dwarf_Addr low = 0, high = 0;
-	if (!prog->core || !dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL))
+	if (!dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL))
 		return NULL;
-	for (size_t i = 0; i < prog->core->nfiles; i++) {
-		const struct gci_core_file *e = &prog->core->files[i];
+	for (size_t i = 0; i < prog->nmaps; i++) {
+		const struct gci_mapping *e = &prog->maps[i];
 		if (e->start >= low && e->start < high)
 			return e->path;
 	}
@@ -122,8 +123,26 @@ static int expected_build_id(struct gci_program *prog, const char *core_path,
 	return mod ? dwfl_module_build_id(mod, bits, &vaddr) : 0;
 }
 
+static struct gci_file *program_file_impl(struct gci_program *prog, const char *core_path,
+					  Dwfl_Module *mod, const unsigned char *want_bits,
+					  int want_len);
+
 static struct gci_file *program_file(struct gci_program *prog, const char *core_path,
 				     Dwfl_Module *mod)
+{
+	return program_file_impl(prog, core_path, mod, NULL, 0);
+}
+
+/* The file, checked against a build-id read from the target's memory. */
+static struct gci_file *program_file_checked(struct gci_program *prog, const char *core_path,
+					     const unsigned char *want, int nwant)
+{
+	return program_file_impl(prog, core_path, NULL, want, nwant);
+}
+
+static struct gci_file *program_file_impl(struct gci_program *prog, const char *core_path,
+					  Dwfl_Module *mod, const unsigned char *want_bits,
+					  int want_len)
 {
 	struct gci_file *f = NULL;
 	for (size_t i = 0; i < prog->nfiles; i++)
@@ -172,8 +191,8 @@ static struct gci_file *program_file(struct gci_program *prog, const char *core_
 		free(path);
 		return f;
 	}
-	const unsigned char *want = NULL;
-	int nwant = expected_build_id(prog, core_path, mod, &want);
+	const unsigned char *want = want_bits;
+	int nwant = want_bits ? want_len : expected_build_id(prog, core_path, mod, &want);
 	const void *have = NULL;
 	ssize_t nhave = dwelf_elf_gnu_build_id(elf, &have);
 	if (nwant > 0 && (nhave != nwant || memcmp(have, want, (size_t)nwant) != 0)) {
@@ -243,8 +262,8 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 					    debuginfo_file_name);
 }
 
-static struct gci_error *program_create(const struct gci_options *opts,
-					struct gci_program **ret)
+struct gci_error *gci_program_create(const struct gci_options *opts,
+				     struct gci_program **ret)
 {
 	struct gci_program *prog = calloc(1, sizeof(*prog));
 	if (!prog)
@@ -252,6 +271,7 @@ static struct gci_error *program_create(const struct gci_options *opts,
 	if (opts)
 		prog->opts = *opts;
 	gci_memory_init(&prog->mem);
+	prog->memfd = -1;
 	bool oom = false;
 	if (prog->opts.sysroot) {
 		prog->sysroot = strdup(prog->opts.sysroot);
@@ -320,6 +340,19 @@ void gci_program_destroy(struct gci_program *prog)
 	}
 	free(prog->files);
 	free(prog->ranges);
+	gci_block_cache_destroy(prog->cache);
+	if (prog->own_maps) {
+		for (size_t i = 0; i < prog->nmaps; i++)
+			free((char *)prog->own_maps[i].path);
+		free(prog->own_maps);
+	}
+	if (prog->tids) {
+		uint64_t usec;
+		gci_program_resume(prog, &usec);
+	}
+	if (prog->memfd >= 0)
+		close(prog->memfd);
+	free(prog->cmdline);
 	for (size_t i = 0; i < prog->nwarnings; i++)
 		free(prog->warnings[i]);
 	free(prog->warnings);
@@ -337,7 +370,7 @@ void gci_program_destroy(struct gci_program *prog)
 /* A fallback segment: bytes of a file the target mapped read-only. */
 struct file_range {
 	struct gci_program *prog;
-	const struct gci_core_file *entry;
+	const struct gci_mapping *entry;
 	Dwfl_Module *mod;
 };
 
@@ -397,7 +430,7 @@ struct gci_error *gci_program_open_core(const char *path,
 					struct gci_program **ret)
 {
 	struct gci_program *prog;
-	struct gci_error *err = program_create(opts, &prog);
+	struct gci_error *err = gci_program_create(opts, &prog);
 	if (err)
 		return err;
 	prog->kind = "core";
@@ -410,6 +443,8 @@ struct gci_error *gci_program_open_core(const char *path,
 	if (err)
 		goto fail;
 	struct gci_core *core = prog->core;
+	prog->maps = core->files;
+	prog->nmaps = core->nfiles;
 	const char *abbrev = core->signal > 0 ? sigabbrev_np(core->signal) : NULL;
 	if (abbrev)
 		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
@@ -459,7 +494,7 @@ struct gci_error *gci_program_open_core(const char *path,
 		goto fail;
 	}
 	for (size_t i = 0; i < core->nfiles; i++) {
-		struct gci_core_file *e = &core->files[i];
+		struct gci_mapping *e = &core->files[i];
 		Dwfl_Module *mod = dwfl_addrmodule(prog->dwfl, e->start);
 		if (!mod)
 			continue;  /* not an ELF object: nothing we need */
@@ -485,51 +520,175 @@ fail:
 	return err;
 }
 
-static struct gci_error *callback_read(void *arg, uint64_t address, void *buf,
-				       size_t size)
+/*
+ * The build-id of the ELF object mapped at start, from the target's own
+ * memory (its headers and notes are in the first mapped page or so), or 0.
+ */
+static int memory_build_id(struct gci_program *prog, uint64_t start, unsigned char *out,
+			   size_t max)
+{
+	Elf64_Ehdr eh;
+	struct gci_error *err = gci_memory_read(&prog->mem, start, &eh, sizeof(eh));
+	if (err || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum == 0 || eh.e_phnum > 64) {
+		gci_error_destroy(err);
+		return 0;
+	}
+	Elf64_Phdr ph[64];
+	err = gci_memory_read(&prog->mem, start + eh.e_phoff, ph, eh.e_phnum * sizeof(ph[0]));
+	if (err) {
+		gci_error_destroy(err);
+		return 0;
+	}
+	uint64_t bias = start;
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		if (ph[i].p_type == PT_LOAD) {
+			bias = start - (ph[i].p_vaddr & ~(uint64_t)4095);
+			break;
+		}
+	}
+	for (unsigned i = 0; i < eh.e_phnum; i++) {
+		unsigned char note[512];
+		if (ph[i].p_type != PT_NOTE || ph[i].p_filesz > sizeof(note))
+			continue;
+		err = gci_memory_read(&prog->mem, bias + ph[i].p_vaddr, note, ph[i].p_filesz);
+		if (err) {
+			gci_error_destroy(err);
+			continue;
+		}
+		for (size_t off = 0; off + 12 <= ph[i].p_filesz;) {
+			uint32_t nsz, dsz, type;
+			memcpy(&nsz, note + off, 4);
+			memcpy(&dsz, note + off + 4, 4);
+			memcpy(&type, note + off + 8, 4);
+			size_t name = off + 12, desc = name + ((nsz + 3) & ~3u);
+			if (desc > ph[i].p_filesz || dsz > ph[i].p_filesz - desc)
+				break;
+			if (type == NT_GNU_BUILD_ID && nsz == 4 && !memcmp(note + name, "GNU", 4) &&
+			    dsz <= max) {
+				memcpy(out, note + desc, dsz);
+				return (int)dsz;
+			}
+			off = desc + ((dsz + 3) & ~3u);
+		}
+	}
+	return 0;
+}
+
+struct gci_error *gci_program_report_maps(struct gci_program *prog)
+{
+	struct gci_error *err = NULL;
+	dwfl_prog = prog;
+	dwfl_report_begin(prog->dwfl);
+	for (size_t i = 0; i < prog->nmaps; i++) {
+		const struct gci_mapping *m = &prog->maps[i];
+		/* An ELF object starts where its file offset 0 is mapped. */
+		if (m->offset != 0 || m->path[0] != '/')
+			continue;
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = prog->maps[j].offset == 0 && !strcmp(prog->maps[j].path, m->path);
+		if (seen)
+			continue;
+		unsigned char want[64];
+		int nwant = memory_build_id(prog, m->start, want, sizeof(want));
+		if (nwant <= 0)
+			continue;  /* not an ELF object, or its headers are gone */
+		struct gci_file *f = program_file_checked(prog, m->path, want, nwant);
+		if (!f) {
+			err = &gci_enomem;
+			break;
+		}
+		if (!f->path)
+			continue;  /* said why in program_file_checked */
+		Dwfl_Module *mod = dwfl_report_elf(prog->dwfl, m->path, f->path, -1,
+						   m->start, true);
+		if (!mod)
+			gci_log(prog, GCI_LOG_INFO, "%s: dwfl_report_elf: %s", m->path,
+				dwfl_errmsg(-1));
+	}
+	dwfl_report_end(prog->dwfl, NULL, NULL);
+	dwfl_prog = NULL;
+	return err;
+}
+
+static int callback_block_read(void *arg, uint64_t address, void *buf, size_t size)
 {
 	struct gci_program *prog = arg;
-	if (prog->read_cb(prog->read_arg, address, buf, size) != 0)
-		return gci_error_at(GCI_ERR_FAULT, address,
-				    "cannot read %zu bytes at 0x%" PRIx64, size, address);
+	return prog->read_cb(prog->read_arg, address, buf, size);
+}
+
+static struct gci_error *copy_maps(struct gci_program *prog, const struct gci_mapping *maps,
+				   size_t n)
+{
+	prog->own_maps = calloc(n ? n : 1, sizeof(*prog->own_maps));
+	if (!prog->own_maps)
+		return &gci_enomem;
+	for (size_t i = 0; i < n; i++) {
+		prog->own_maps[i] = maps[i];
+		prog->own_maps[i].path = strdup(maps[i].path ? maps[i].path : "");
+		if (!prog->own_maps[i].path)
+			return &gci_enomem;
+		prog->nmaps = i + 1;
+	}
+	prog->maps = prog->own_maps;
 	return NULL;
 }
 
+/* The executable: a mapping of an ET_EXEC/ET_DYN file with an interpreter. */
+static void find_exe_path(struct gci_program *prog)
+{
+	for (size_t i = 0; i < prog->nmaps && !prog->exe_core_path; i++) {
+		const struct gci_mapping *m = &prog->maps[i];
+		Elf64_Ehdr eh;
+		Elf64_Phdr ph;
+		struct gci_error *err;
+		if (m->offset || m->path[0] != '/' ||
+		    (err = gci_memory_read(&prog->mem, m->start, &eh, sizeof(eh)))) {
+			continue;
+		}
+		if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(ph))
+			continue;
+		for (unsigned j = 0; j < eh.e_phnum && j < 64; j++) {
+			if ((err = gci_memory_read(&prog->mem, m->start + eh.e_phoff + j * sizeof(ph),
+						   &ph, sizeof(ph)))) {
+				gci_error_destroy(err);
+				break;
+			}
+			if (ph.p_type == PT_INTERP) {
+				prog->exe_core_path = strdup(m->path);
+				break;
+			}
+		}
+	}
+}
+
 struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
-					    const char *const *modules,
-					    const uint64_t *biases, size_t nmodules,
+					    const struct gci_mapping *maps, size_t nmaps,
 					    const struct gci_options *opts,
 					    struct gci_program **ret)
 {
 	struct gci_program *prog;
-	struct gci_error *err = program_create(opts, &prog);
+	struct gci_error *err = gci_program_create(opts, &prog);
 	if (err)
 		return err;
 	prog->kind = "callback";
 	prog->read_cb = read;
 	prog->read_arg = arg;
+	prog->cache = gci_block_cache_create(&prog->mem, callback_block_read, prog, 128);
+	if (!prog->cache || (err = copy_maps(prog, maps, nmaps))) {
+		err = err ? err : &gci_enomem;
+		goto fail;
+	}
 	struct gci_segment seg = {
 		.start = 0, .end = UINT64_MAX, .saved_end = UINT64_MAX,
-		.read = callback_read, .arg = prog, .what = "target",
+		.read = gci_block_cache_read, .arg = prog->cache, .what = "target",
 	};
-	err = gci_memory_add(&prog->mem, GCI_TIER_PRIMARY, &seg);
-	if (err)
+	if ((err = gci_memory_add(&prog->mem, GCI_TIER_PRIMARY, &seg)))
 		goto fail;
-	dwfl_prog = prog;
-	dwfl_report_begin(prog->dwfl);
-	for (size_t i = 0; i < nmodules; i++) {
-		if (!dwfl_report_elf(prog->dwfl, modules[i], modules[i], -1, biases[i],
-				     false)) {
-			err = gci_error_create(GCI_ERR_INPUT, "%s: %s", modules[i],
-					       dwfl_errmsg(-1));
-			dwfl_prog = NULL;
-			goto fail;
-		}
-		if (i == 0)
-			prog->exe_core_path = strdup(modules[0]);
-	}
-	dwfl_report_end(prog->dwfl, NULL, NULL);
-	dwfl_prog = NULL;
+	find_exe_path(prog);
+	if ((err = gci_program_report_maps(prog)))
+		goto fail;
 	*ret = prog;
 	return NULL;
 fail:
@@ -545,6 +704,13 @@ void gci_program_process_info(const struct gci_program *prog,
 	ret->signal = -1;
 	ret->kind = prog->kind;
 	ret->path = prog->target_path;
+	ret->stopped = prog->was_stopped;
+	ret->stopped_usec = prog->stopped_usec;
+	if (prog->pid > 0) {
+		ret->pid = prog->pid;
+		ret->command = prog->comm[0] ? prog->comm : NULL;
+		ret->args = prog->cmdline;
+	}
 	if (prog->core) {
 		ret->pid = prog->core->pid;
 		ret->signal = prog->core->signal;

@@ -39,9 +39,25 @@ struct gci_program {
 	struct gci_file *files;
 	size_t nfiles;
 	void *ranges;          /* struct file_range[], args of fallback segments */
+	/* the files the target mapped: a core's NT_FILE, /proc/PID/maps, or
+	 * what a callback's caller said */
+	const struct gci_mapping *maps;
+	size_t nmaps;
+	struct gci_mapping *own_maps;  /* maps, when the program owns them */
+	struct gci_block_cache *cache; /* live and callback memory */
 	/* callback programs */
 	gci_read_fn *read_cb;
 	void *read_arg;
+	/* live programs */
+	int pid;
+	int memfd;
+	int *tids;                     /* threads seized by gci_program_stop */
+	size_t ntids;
+	uint64_t stop_start_usec;
+	bool was_stopped;
+	uint64_t stopped_usec;
+	char comm[17];
+	char *cmdline;
 	/* warnings found while opening (build-id mismatches, truncation) */
 	char **warnings;
 	size_t nwarnings;
@@ -74,6 +90,12 @@ bool gci_program_module_symbol(struct gci_program *prog, Dwfl_Module *mod,
 /* The DWARF of a module, or NULL (no_dwarf, or none found); logs why. */
 Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 			 Dwarf_Addr *bias, const char **file);
+
+/* Shared by the program kinds (program.c), used by live.c. */
+struct gci_error *gci_program_create(const struct gci_options *opts,
+				     struct gci_program **ret);
+/* Report the ELF files of prog->maps to libdwfl (live and callback targets). */
+struct gci_error *gci_program_report_maps(struct gci_program *prog);
 
 /* Total bytes the primary tier can read (a bound for walks). */
 uint64_t gci_program_saved_bytes(const struct gci_program *prog);

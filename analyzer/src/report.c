@@ -98,6 +98,8 @@ static json_object *header_json(const struct gci_snapshot *snap)
 	json_object_object_add(t, "signal", pi.signal > 0 ? json_object_new_int(pi.signal) : NULL);
 	json_object_object_add(t, "signal_name",
 			       pi.signal_name ? json_object_new_string(pi.signal_name) : NULL);
+	json_object_object_add(t, "stopped_ms", pi.stopped ?
+			       json_object_new_double(pi.stopped_usec / 1000.0) : NULL);
 	json_object_object_add(root, "target", t);
 
 	json_object *py = json_object_new_object();
@@ -258,6 +260,10 @@ static void text_header(const struct gci_snapshot *snap, FILE *f)
 	if (pi.signal > 0)
 		fprintf(f, ", signal %d%s%s%s", pi.signal, pi.signal_name ? " (" : "",
 			pi.signal_name ? pi.signal_name : "", pi.signal_name ? ")" : "");
+	if (pi.stopped)
+		fprintf(f, ", stopped for %.1f ms", pi.stopped_usec / 1000.0);
+	else if (!strcmp(pi.kind, "live"))
+		fprintf(f, ", read while running (--no-stop)");
 	fprintf(f, "\n");
 	if (pi.args)
 		fprintf(f, "  command line: %s\n", pi.args);

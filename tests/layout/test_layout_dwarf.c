@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 		b->path = eq + 1;
 		nbuilds++;
 	}
-	struct gci_error *err = gci_program_open_callback(read_cb, NULL, NULL, NULL, 0,
+	struct gci_error *err = gci_program_open_callback(read_cb, NULL, NULL, 0,
 							  NULL, &prog);
 	if (err) {
 		fprintf(stderr, "%s\n", err->message);

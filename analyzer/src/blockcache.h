@@ -1,0 +1,33 @@
+/*
+ * A block cache in front of a slow memory source (/proc/PID/mem, a gdb
+ * callback): 64 KiB blocks, each page of which is known readable or not, so
+ * a walk makes one read call per block, not one per object.  The block last
+ * used is published as the memory's peek window, which keeps the walker's
+ * fast path.
+ */
+#ifndef GCI_BLOCKCACHE_H
+#define GCI_BLOCKCACHE_H
+
+#include "memory.h"
+
+#define GCI_BLOCK_SHIFT 16
+#define GCI_BLOCK_SIZE (1u << GCI_BLOCK_SHIFT)
+
+/* Read exactly size bytes; 0 or -1 (then the cache retries page by page). */
+typedef int gci_block_read_fn(void *arg, uint64_t address, void *buf, size_t size);
+
+struct gci_block_cache;
+
+struct gci_block_cache *gci_block_cache_create(struct gci_memory *mem,
+					       gci_block_read_fn *read, void *arg,
+					       size_t nblocks);
+void gci_block_cache_destroy(struct gci_block_cache *c);
+/* Forget everything read so far (the target ran). */
+void gci_block_cache_invalidate(struct gci_block_cache *c);
+/* A gci_segment_read_fn: arg is the cache. */
+struct gci_error *gci_block_cache_read(void *arg, uint64_t address, void *buf,
+				       size_t size);
+/* Read calls made so far (for tests and --stats). */
+uint64_t gci_block_cache_reads(const struct gci_block_cache *c);
+
+#endif

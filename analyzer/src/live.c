@@ -1,0 +1,325 @@
+/*
+ * Live processes: memory through /proc/PID/mem in cached blocks, the
+ * mappings from /proc/PID/maps, files through /proc/PID/root, and a brief
+ * stop of every thread with PTRACE_SEIZE + PTRACE_INTERRUPT.  Nothing is
+ * ever written to the target, and a seized target that loses its tracer
+ * (gcinspect killed) is detached by the kernel and runs on.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blockcache.h"
+#include "program.h"
+
+#define MAX_THREADS 65536
+
+static uint64_t now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static const char *ptrace_advice(int err)
+{
+	if (err != EPERM && err != EACCES)
+		return "";
+	return " (reading another process needs the right to ptrace it: run as its "
+	       "user or as root, check /proc/sys/kernel/yama/ptrace_scope (1 allows "
+	       "only descendants; 0 allows any process of the same user), and in a "
+	       "container grant CAP_SYS_PTRACE)";
+}
+
+/*
+ * process_vm_readv copies without the page-by-page remote access of
+ * /proc/PID/mem; the latter is the fallback where the former is refused.
+ */
+static int mem_read(void *arg, uint64_t address, void *buf, size_t size)
+{
+	struct gci_program *prog = arg;
+	if (address > INT64_MAX)
+		return -1;
+	struct iovec local = { buf, size };
+	struct iovec remote = { (void *)(uintptr_t)address, size };
+	ssize_t n = process_vm_readv(prog->pid, &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)size)
+		return 0;
+	if (n < 0 && errno != ENOSYS && errno != EPERM)
+		return -1;
+	n = pread(prog->memfd, buf, size, (off_t)address);
+	return n == (ssize_t)size ? 0 : -1;
+}
+
+static char *read_small_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *b = realloc(buf, cap = cap ? 2 * cap : 8192);
+			if (!b) {
+				free(buf);
+				fclose(f);
+				return NULL;
+			}
+			buf = b;
+		}
+		size_t r = fread(buf + n, 1, 4096, f);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* /proc/PID/maps: a primary segment per mapping, a gci_mapping per file. */
+static struct gci_error *read_maps(struct gci_program *prog)
+{
+	char path[64];
+	size_t len;
+	snprintf(path, sizeof(path), "/proc/%d/maps", prog->pid);
+	char *text = read_small_file(path, &len);
+	if (!text)
+		return gci_error_create(errno == ENOENT ? GCI_ERR_INPUT : GCI_ERR_INPUT,
+					"cannot read %s: %s%s", path, strerror(errno),
+					ptrace_advice(errno));
+	size_t cap = 0, n = 0;
+	struct gci_mapping *maps = NULL;
+	struct gci_error *err = NULL;
+	for (char *line = text, *next; *line && !err; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		unsigned long long start, end, offset;
+		char perms[8];
+		int name_at = 0;
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset,
+			   &name_at) < 4 || end <= start)
+			continue;
+		const char *name = name_at ? line + name_at : "";
+		if (perms[0] != 'r' || !strcmp(name, "[vvar]") || !strcmp(name, "[vsyscall]"))
+			continue;  /* not readable through /proc/PID/mem */
+		struct gci_segment seg = {
+			.start = start, .end = end, .saved_end = end,
+			.read = gci_block_cache_read, .arg = prog->cache,
+			.what = "live memory",
+		};
+		if ((err = gci_memory_add(&prog->mem, GCI_TIER_PRIMARY, &seg)))
+			break;
+		if (name[0] != '/')
+			continue;
+		if (n == cap) {
+			struct gci_mapping *m = gci_reallocarray(maps, cap = cap ? 2 * cap : 64,
+								 sizeof(*m));
+			if (!m) {
+				err = &gci_enomem;
+				break;
+			}
+			maps = m;
+		}
+		/* A file deleted since it was mapped: its path says so. */
+		size_t nl = strlen(name);
+		char *p = strndup(name, nl > 10 && !strcmp(name + nl - 10, " (deleted)") ?
+				  nl - 10 : nl);
+		if (!p) {
+			err = &gci_enomem;
+			break;
+		}
+		maps[n++] = (struct gci_mapping){ start, end, offset, p };
+	}
+	free(text);
+	prog->own_maps = maps;
+	prog->maps = maps;
+	prog->nmaps = n;
+	return err;
+}
+
+struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
+				       struct gci_program **ret)
+{
+	struct gci_program *prog;
+	struct gci_options o = opts ? *opts : (struct gci_options){ 0 };
+	char root[64], path[64];
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	/* The target's own files, as it sees them (containers, chroots). */
+	if (!o.sysroot)
+		o.sysroot = root;
+	struct gci_error *err = gci_program_create(&o, &prog);
+	if (err)
+		return err;
+	prog->kind = "live";
+	prog->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	if (asprintf(&prog->target_path, "pid %d", pid) < 0) {
+		prog->target_path = NULL;
+		err = &gci_enomem;
+		goto fail;
+	}
+	if (kill(pid, 0) < 0 && errno == ESRCH) {
+		err = gci_error_create(GCI_ERR_INPUT, "no process %d", pid);
+		goto fail;
+	}
+	prog->memfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (prog->memfd < 0) {
+		int e = errno;
+		err = gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s%s", path,
+				       strerror(e), ptrace_advice(e));
+		goto fail;
+	}
+	prog->cache = gci_block_cache_create(&prog->mem, mem_read, prog, 128);
+	if (!prog->cache) {
+		err = &gci_enomem;
+		goto fail;
+	}
+	if ((err = read_maps(prog)))
+		goto fail;
+	size_t len;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	char *comm = read_small_file(path, &len);
+	if (comm) {
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(prog->comm, sizeof(prog->comm), "%s", comm);
+		free(comm);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	prog->cmdline = read_small_file(path, &len);
+	for (size_t i = 0; prog->cmdline && i + 1 < len; i++)
+		if (prog->cmdline[i] == '\0')
+			prog->cmdline[i] = ' ';
+	/* The executable: /proc/PID/exe names it as the target sees it. */
+	char exe[4096];
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	ssize_t n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		size_t el = strlen(exe);
+		if (el > 10 && !strcmp(exe + el - 10, " (deleted)"))
+			exe[el - 10] = '\0';
+		prog->exe_core_path = strdup(exe);
+	}
+	gci_log(prog, GCI_LOG_INFO, "pid %d (%s): %zu file mappings, executable %s", pid,
+		prog->comm, prog->nmaps, prog->exe_core_path ? prog->exe_core_path : "?");
+	if ((err = gci_program_report_maps(prog)))
+		goto fail;
+	*ret = prog;
+	return NULL;
+fail:
+	gci_program_destroy(prog);
+	return err;
+}
+
+static int collect_tids(int pid, int **tids, size_t *n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return -1;
+	size_t cap = *n;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int tid = atoi(e->d_name);
+		if (tid <= 0)
+			continue;
+		bool have = false;
+		for (size_t i = 0; i < *n && !have; i++)
+			have = (*tids)[i] == tid;
+		if (have)
+			continue;
+		if (*n == cap) {
+			cap = cap ? 2 * cap : 16;
+			int *t = gci_reallocarray(*tids, cap, sizeof(int));
+			if (!t || cap > MAX_THREADS) {
+				closedir(d);
+				return -1;
+			}
+			*tids = t;
+		}
+		(*tids)[(*n)++] = tid;
+	}
+	closedir(d);
+	return 0;
+}
+
+struct gci_error *gci_program_stop(struct gci_program *prog)
+{
+	if (prog->pid <= 0)
+		return gci_error_create(GCI_ERR_USAGE, "only a live process can be stopped");
+	if (prog->tids)
+		return NULL;
+	prog->stop_start_usec = now_usec();
+	size_t seized = 0;
+	/* Threads may start while we seize: repeat until none is new. */
+	for (int round = 0; round < 100; round++) {
+		size_t before = prog->ntids;
+		if (collect_tids(prog->pid, &prog->tids, &prog->ntids) < 0) {
+			uint64_t usec;
+			gci_program_resume(prog, &usec);
+			return gci_error_create(GCI_ERR_INPUT, "cannot list the threads of "
+						"pid %d: %s", prog->pid, strerror(errno));
+		}
+		for (size_t i = seized; i < prog->ntids; i++) {
+			int tid = prog->tids[i];
+			if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
+				int e = errno;
+				if (e == ESRCH) {  /* the thread ended meanwhile */
+					prog->tids[i] = -1;
+					continue;
+				}
+				prog->ntids = i;
+				uint64_t usec;
+				gci_program_resume(prog, &usec);
+				return gci_error_create(GCI_ERR_INPUT, "cannot stop pid %d "
+							"(PTRACE_SEIZE of thread %d): %s%s",
+							prog->pid, tid, strerror(e),
+							ptrace_advice(e));
+			}
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0) {
+				int status;
+				while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR)
+					;
+			}
+		}
+		seized = prog->ntids;
+		if (prog->ntids == before && round > 0)
+			break;
+	}
+	/* What was read before the stop may have changed. */
+	gci_block_cache_invalidate(prog->cache);
+	gci_log(prog, GCI_LOG_INFO, "pid %d: stopped %zu thread%s", prog->pid, prog->ntids,
+		prog->ntids == 1 ? "" : "s");
+	return NULL;
+}
+
+struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_usec)
+{
+	for (size_t i = 0; i < prog->ntids; i++)
+		if (prog->tids[i] > 0)
+			ptrace(PTRACE_DETACH, prog->tids[i], 0, 0);
+	*ret_usec = prog->tids ? now_usec() - prog->stop_start_usec : 0;
+	if (prog->tids) {
+		prog->was_stopped = true;
+		prog->stopped_usec = *ret_usec;
+	}
+	free(prog->tids);
+	prog->tids = NULL;
+	prog->ntids = 0;
+	return NULL;
+}
