@@ -4,11 +4,13 @@
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
+chroots=/var/cache/gcinspect/chroots
+"$top/scripts/make-chroots.sh" "$chroots"
 status=0
 for variant in release sanitize; do
 	dir="$top/build-test-$variant"
-	args=""
-	[ "$variant" = sanitize ] && args="-DGCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	args="-DGCI_CHROOTS=$chroots"
+	[ "$variant" = sanitize ] && args="$args -DGCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
 	echo "== $variant build"
 	# shellcheck disable=SC2086
 	"$top/scripts/build.sh" "$dir" $args

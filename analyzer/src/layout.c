@@ -215,3 +215,15 @@ void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int6
 	case GCI_FIELD_KIND: *(enum gci_state_kind *)p = (enum gci_state_kind)v; break;
 	}
 }
+
+int gci_layout_diff(const struct gci_layout *table, const struct gci_layout *layout)
+{
+	int n = 0;
+	for (size_t i = 0; i < gci_layout_nfields; i++) {
+		const struct gci_layout_field *f = &gci_layout_fields[i];
+		int64_t t = gci_layout_get(table, f), l = gci_layout_get(layout, f);
+		if (t != l && !(f->kind == GCI_FIELD_I32 && t < 0))
+			n++;
+	}
+	return n;
+}

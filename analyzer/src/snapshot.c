@@ -249,6 +249,23 @@ static struct gci_error *find_version(struct gci_program *prog, struct snapshot 
 				"Py_Version, no _Py_DebugOffsets, and ");
 }
 
+/*
+ * A layout from DWARF against the built-in table, for the report: computed
+ * from the two layouts, so a layout from the cache says the same.
+ */
+static void dwarf_vs_table(struct gci_program *prog, struct snapshot *s,
+			   const struct gci_layout *table, const char *file)
+{
+	int n = gci_layout_diff(table, &s->layout);
+	gci_log(prog, GCI_LOG_INFO, "layout: from %s (%d difference%s from the built-in "
+		"table%s)", s->layout_name, n, n == 1 ? "" : "s",
+		n && s->pub.debug_build ? ", expected for a debug build" : "");
+	if (n && !s->pub.debug_build)
+		gci_program_warn(prog, "the DWARF of %s disagrees with the built-in %s table "
+				 "in %d place%s (see -v); DWARF was used", file, table->name,
+				 n, n == 1 ? "" : "s");
+}
+
 /* Where DWARF and the target's _Py_DebugOffsets both speak, they must agree. */
 static void dwarf_vs_debug_offsets(struct gci_program *prog, struct snapshot *s)
 {
@@ -285,6 +302,8 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 		snap->layout_source = GCI_LAYOUT_DWARF;
 		snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s (cached)",
 			 cached_from);
+		/* Say what the DWARF said of the table, cached or not. */
+		dwarf_vs_table(prog, s, table, cached_from);
 		free(cached_from);
 		if (s->have_dbg)
 			dwarf_vs_debug_offsets(prog, s);
@@ -306,16 +325,7 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 						       file ? file : rt->module_name);
 			if (s->have_dbg)
 				dwarf_vs_debug_offsets(prog, s);
-			gci_log(prog, GCI_LOG_INFO, "layout: from %s (%d difference%s from "
-				"the built-in table%s)", s->layout_name, disagree,
-				disagree == 1 ? "" : "s",
-				disagree && snap->debug_build ? ", expected for a debug build" : "");
-			if (disagree && !snap->debug_build)
-				gci_program_warn(prog, "the DWARF of %s disagrees with the "
-						 "built-in %s table in %d place%s (see -v); "
-						 "DWARF was used",
-						 file ? file : rt->module_name, table->name,
-						 disagree, disagree == 1 ? "" : "s");
+			dwarf_vs_table(prog, s, table, file ? file : rt->module_name);
 			goto done;
 		}
 		gci_program_warn(prog, "DWARF of %s unusable: %s", file ? file : "?",

@@ -8,7 +8,22 @@ core and compares what gcinspect reports with the truth, exactly.
 Usage:
     check_core.py --gcinspect BIN --python INTERP [--freeze] [--scale N]
                   [--extra-arg ARG ...] [--expect-layout dwarf|table]
+                  [--chroot DIR [--gcore-inside]] [--remove-binaries]
                   [--workdir DIR] [--keep] [--target FILE]
+
+--chroot DIR runs the target as `chroot DIR INTERP` (INTERP is then a path
+inside DIR); the target script is copied into DIR/tmp and writes its truth
+there.  The core is taken by gcore from outside, so its NT_FILE note names
+host paths (DIR/usr/bin/...); with --gcore-inside, gcore runs inside the
+chroot (with /proc mounted in a private mount namespace), the core names the
+inner paths, and gcinspect needs --sysroot DIR (give it with --extra-arg).
+
+--remove-binaries copies the core elsewhere and analyses the copy with
+--sysroot pointing at an empty directory, so that none of the interpreter's
+files (executable, libraries, debug info) can be found: gcinspect has only the
+core's memory.  Type names that lived only in those files may then be
+unreadable (name_known false): the histograms are compared on the types whose
+name is known, and in their totals.
 
 Exit status: 0 pass, 1 fail, 77 skip (only when this machine cannot take a
 core: gcore missing, or ptrace not allowed).
@@ -88,8 +103,20 @@ PTRACE_REFUSED_MARKERS = (
 # The target process.
 
 class Target(object):
-    def __init__(self, python, script, truth, freeze, scale, workdir):
+    def __init__(self, python, script, truth, freeze, scale, workdir, chroot=None,
+                 own_mount_ns=False):
         self.argv = [python, script, "--truth", truth]
+        if chroot is not None and own_mount_ns:
+            # A mount namespace of its own with /proc mounted inside the
+            # chroot, as in a container: a gcore that joins it (take_core)
+            # sees the inner paths.  unshare, sh and chroot all exec: the pid
+            # stays the interpreter's.  The mount goes with the namespace.
+            self.argv = (["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                          'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', chroot]
+                         + self.argv)
+        elif chroot is not None:
+            # chroot(8) execs the interpreter: the pid stays the target's.
+            self.argv = ["chroot", chroot] + self.argv
         if freeze:
             self.argv.append("--freeze")
         if scale is not None:
@@ -179,12 +206,30 @@ class Target(object):
                 pass
 
 
-def take_core(pid, workdir):
-    gcore = shutil.which("gcore")
-    if gcore is None:
-        raise Skip("gcore is not installed")
-    prefix = os.path.join(workdir, "core")
-    argv = [gcore, "-o", prefix, str(pid)]
+def take_core(pid, workdir, inside=None):
+    """Core of pid, as workdir/core.PID.
+
+    inside: None (host gcore), or (chroot dir, a directory inside it given as
+    (host path, inner path)) to run the chroot's own gcore in there, in the
+    target's mount namespace and root directory.
+    """
+    if inside is None:
+        gcore = shutil.which("gcore")
+        if gcore is None:
+            raise Skip("gcore is not installed")
+        prefix = os.path.join(workdir, "core")
+        argv = [gcore, "-o", prefix, str(pid)]
+        core = "%s.%d" % (prefix, pid)
+    else:
+        root, (host_dir, inner_dir) = inside
+        if not os.path.isfile(os.path.join(root, "usr/bin/gcore")):
+            raise Fail("the chroot %s has no /usr/bin/gcore (Debian package gdb)" % root)
+        # Join the target's mount namespace (its /proc) and root: the kernel
+        # then names the mapped files by their inner paths.  (From a mount
+        # namespace of its own, /proc/PID/maps would show the host paths.)
+        argv = ["nsenter", "--target", str(pid), "--mount", "--root",
+                "gcore", "-o", inner_dir + "/core", str(pid)]
+        core = os.path.join(host_dir, "core.%d" % pid)
     log("+ " + shell_join(argv))
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -192,13 +237,64 @@ def take_core(pid, workdir):
     except subprocess.TimeoutExpired:
         raise Fail("gcore did not finish within %d s" % GCORE_TIMEOUT)
     out = p.stdout.decode("utf-8", "replace")
-    core = "%s.%d" % (prefix, pid)
     if p.returncode != 0 or not os.path.isfile(core):
         for m in PTRACE_REFUSED_MARKERS:
             if m in out:
                 raise Skip("gcore cannot attach (%s):\n%s" % (m, out.strip()))
         raise Fail("gcore failed with status %d:\n%s" % (p.returncode, out.strip()))
+    if inside is not None:
+        moved = os.path.join(workdir, os.path.basename(core))
+        shutil.move(core, moved)
+        core = moved
     return core
+
+
+def core_mapped_files(core):
+    """The file names in the core's NT_FILE note (ELF64 little endian)."""
+    import struct
+    with open(core, "rb") as f:
+        ehdr = f.read(64)
+        if ehdr[:4] != b"\x7fELF" or ehdr[4] != 2 or ehdr[5] != 1:
+            raise Fail("%s is not a 64-bit little-endian ELF file" % core)
+        phoff, = struct.unpack_from("<Q", ehdr, 32)
+        phentsize, phnum = struct.unpack_from("<HH", ehdr, 54)
+        f.seek(phoff)
+        phdrs = f.read(phentsize * phnum)
+        for i in range(phnum):
+            p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(
+                "<IIQQQQ", phdrs, i * phentsize)
+            if p_type != 4:     # PT_NOTE
+                continue
+            f.seek(p_offset)
+            notes = f.read(p_filesz)
+            pos = 0
+            while pos + 12 <= len(notes):
+                namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+                pos += 12 + ((namesz + 3) & ~3)
+                desc = notes[pos:pos + descsz]
+                pos += (descsz + 3) & ~3
+                if ntype == 0x46494c45:     # NT_FILE
+                    count, = struct.unpack_from("<Q", desc, 0)
+                    names = desc[16 + 24 * count:].split(b"\0")[:count]
+                    return [n.decode("utf-8", "replace") for n in names]
+    raise Fail("%s has no NT_FILE note" % core)
+
+
+def check_core_paths(core, chroot, python, inside):
+    """The core names the interpreter as the kernel showed it to gcore."""
+    files = set(core_mapped_files(core))
+    host = os.path.join(chroot, python.lstrip("/"))
+    if inside:
+        if python not in files:
+            raise Fail("core taken inside the chroot does not name %s; it names:\n  %s"
+                       % (python, "\n  ".join(sorted(files))))
+        outer = [n for n in files if n.startswith(chroot + "/")]
+        if outer:
+            raise Fail("core taken inside the chroot names host paths:\n  %s"
+                       % "\n  ".join(sorted(outer)))
+    elif host not in files:
+        raise Fail("core taken from outside the chroot does not name %s; it names:\n  %s"
+                   % (host, "\n  ".join(sorted(files))))
 
 
 # ---------------------------------------------------------------------------
@@ -281,7 +377,7 @@ def histogram_diff(got, want, limit=40):
     return "\n".join(lines)
 
 
-def compare(truth, summary, types_docs, expect_layout, ck):
+def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
     py = get(summary, ["python"])
     ck.eq("python.version", py.get("version"), truth["version"])
@@ -351,21 +447,67 @@ def compare(truth, summary, types_docs, expect_layout, ck):
         if not ck.true("types %s: list of types" % gen, isinstance(entries, list)):
             continue
         hist = {}
+        by_addr = {}    # type address -> [name or None when unknown, objects]
+        unknown = 0
         tbytes = 0
         for e in entries:
             name = e.get("name")
+            known = e.get("name_known") is True
             hist[name] = hist.get(name, 0) + e.get("objects", 0)
             tbytes += e.get("bytes", 0)
+            if not known:
+                unknown += 1
+            if not names_may_be_unknown:
+                ck.true("types %s: %r has name_known true" % (gen, name), known,
+                        repr(e.get("name_known")))
             addr = e.get("address")
-            ck.true("types %s: %r has a hex address" % (gen, name),
-                    isinstance(addr, str) and addr.startswith("0x"), repr(addr))
+            if ck.true("types %s: %r has a hex address" % (gen, name),
+                       isinstance(addr, str) and addr.startswith("0x"), repr(addr)):
+                key = "0x%x" % int(addr, 16)
+                ck.true("types %s: address %s listed once" % (gen, key), key not in by_addr)
+                by_addr[key] = [name if known else None, e.get("objects", 0)]
         g = gens[int(gen)]
         ck.eq("types %s: sum of objects vs summary generation %s" % (gen, gen),
               sum(hist.values()), g.get("objects"))
         if tbytes != g.get("bytes"):
             log("note: types %s: sum of bytes %d != summary generation bytes %r"
                 % (gen, tbytes, g.get("bytes")))
-        if truth["types"]:
+        if unknown:
+            log("note: types %s: %d of %d types have no readable name (%d objects)"
+                % (gen, unknown, len(by_addr),
+                   sum(c for n, c in by_addr.values() if n is None)))
+        if not truth["types"]:
+            continue
+        # By type object: every type with exactly its objects, and its name
+        # whenever gcinspect could read it.  (Names alone are ambiguous: enum
+        # defines a class named "property", as the built-in type is.)
+        want_addr = truth.get("types_by_address", {}).get(gen)
+        if not ck.true("truth has types_by_address for generation %s" % gen,
+                       isinstance(want_addr, dict)):
+            continue
+        want_addr = dict(("0x%x" % int(a, 16), v) for a, v in want_addr.items())
+        diff = []
+        for a in sorted(set(by_addr) | set(want_addr)):
+            got_name, got_n = by_addr.get(a, (None, None))
+            w = want_addr.get(a)
+            want_name, want_n = (w["name"], w["objects"]) if w else (None, None)
+            if got_n != want_n or (got_name is not None and got_name != want_name) or (
+                    got_name is None and a in by_addr and not names_may_be_unknown):
+                diff.append("    %-18s gcinspect %-8s %-30s truth %-8s %s"
+                            % (a, got_n if got_n is not None else "-",
+                               got_name if got_name is not None
+                               else ("(name unreadable)" if a in by_addr else "-"),
+                               want_n if want_n is not None else "-", want_name or "-"))
+        ck.checked += 1
+        if diff:
+            if len(diff) > 40:
+                diff = diff[:40] + ["    ... %d more" % (len(diff) - 40)]
+            ck.failures.append("types of generation %s by type address differ (%d types in "
+                               "gcinspect, %d in truth):\n%s"
+                               % (gen, len(by_addr), len(want_addr), "\n".join(diff)))
+        ck.eq("types %s: total objects vs truth" % gen, sum(hist.values()),
+              sum(truth["types"][gen].values()))
+        if not names_may_be_unknown:
             want = truth["types"][gen]
             ck.checked += 1
             if hist != want:
@@ -388,7 +530,17 @@ def parse_args(argv):
     ap.add_argument("--workdir", default=None, help="directory for the core and outputs")
     ap.add_argument("--keep", action="store_true", help="keep the core and outputs")
     ap.add_argument("--target", default=DEFAULT_TARGET, help="the target script")
-    return ap.parse_args(argv)
+    ap.add_argument("--chroot", default=None, metavar="DIR",
+                    help="run the target inside this chroot (--python is a path inside it)")
+    ap.add_argument("--gcore-inside", action="store_true",
+                    help="take the core with the chroot's own gcore (inner paths in the core)")
+    ap.add_argument("--remove-binaries", action="store_true",
+                    help="analyse a copy of the core with none of the interpreter's files "
+                         "findable (--sysroot of an empty directory)")
+    args = ap.parse_args(argv)
+    if args.gcore_inside and args.chroot is None:
+        ap.error("--gcore-inside needs --chroot")
+    return args
 
 
 def on_term(signum, frame):
@@ -399,7 +551,22 @@ def main(argv):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
-    for path, what in ((args.gcinspect, "gcinspect binary"), (args.python, "interpreter"),
+    python_host = args.python
+    if args.chroot is not None:
+        # A missing chroot is a failure, not a skip: the test was asked for.
+        args.chroot = os.path.abspath(args.chroot)
+        if not os.path.isdir(args.chroot):
+            log("FAIL: chroot %s does not exist (scripts/make-chroots.sh builds it)"
+                % args.chroot)
+            return EXIT_FAIL
+        if not os.path.isabs(args.python):
+            log("FAIL: with --chroot, --python must be an absolute path inside the chroot")
+            return EXIT_FAIL
+        python_host = os.path.join(args.chroot, args.python.lstrip("/"))
+        if os.geteuid() != 0:
+            log("SKIP: --chroot needs root")
+            return EXIT_SKIP
+    for path, what in ((args.gcinspect, "gcinspect binary"), (python_host, "interpreter"),
                        (args.target, "target script")):
         if not os.path.isfile(path):
             log("FAIL: %s %s does not exist" % (what, path))
@@ -418,18 +585,34 @@ def main(argv):
     else:
         workdir = os.path.abspath(args.workdir)
         os.makedirs(workdir, exist_ok=True)
-    truth_path = os.path.join(workdir, "truth.json")
-    if os.path.exists(truth_path):
-        os.unlink(truth_path)
-
-    target = Target(args.python, args.target, truth_path, args.freeze, args.scale, workdir)
+    inner = None    # (host path, path inside the chroot) of the target's directory
+    if args.chroot is None:
+        truth_path = os.path.join(workdir, "truth.json")
+        if os.path.exists(truth_path):
+            os.unlink(truth_path)
+        target = Target(args.python, args.target, truth_path, args.freeze, args.scale, workdir)
+    else:
+        # The script and its truth live inside the chroot, in a directory of
+        # this run's own.
+        tmp_root = os.path.join(args.chroot, "tmp")
+        host_dir = tempfile.mkdtemp(prefix="gcinspect-target.", dir=tmp_root)
+        os.chmod(host_dir, 0o755)
+        inner = (host_dir, "/tmp/" + os.path.basename(host_dir))
+        shutil.copy(args.target, os.path.join(host_dir, "gc_target.py"))
+        truth_path = os.path.join(host_dir, "truth.json")
+        target = Target(args.python, inner[1] + "/gc_target.py", inner[1] + "/truth.json",
+                        args.freeze, args.scale, workdir, chroot=args.chroot,
+                        own_mount_ns=args.gcore_inside)
     status = EXIT_FAIL
     core = None
     try:
         target.start()
         target.wait_ready(READY_TIMEOUT)
-        core = take_core(target.proc.pid, workdir)
+        core = take_core(target.proc.pid, workdir,
+                         (args.chroot, inner) if args.gcore_inside else None)
         target.release(EXIT_TIMEOUT)
+        if args.chroot is not None:
+            check_core_paths(core, args.chroot, args.python, args.gcore_inside)
         with open(truth_path) as f:
             truth = json.load(f)
         log("truth: python %s, generations %s (total %d), count %s, threshold %s, "
@@ -439,6 +622,18 @@ def main(argv):
                os.path.getsize(core) / 1e6))
 
         extra = list(args.extra_arg)
+        if args.remove_binaries:
+            # As if the core had been moved to a machine that has none of the
+            # interpreter's files: a copy, and an empty sysroot.
+            moved_dir = os.path.join(workdir, "moved")
+            empty = os.path.join(workdir, "empty-sysroot")
+            os.makedirs(moved_dir, exist_ok=True)
+            os.makedirs(empty, exist_ok=True)
+            moved = os.path.join(moved_dir, os.path.basename(core))
+            shutil.copyfile(core, moved)
+            os.unlink(core)
+            core = moved
+            extra += ["--sysroot", empty]
         outputs = {}
         # A layout cache of the test's own: the first run reads DWARF and
         # fills it, the later ones use it, and both must give one answer.
@@ -470,7 +665,8 @@ def main(argv):
                 json.dump(doc, f, indent=1, sort_keys=True)
 
         ck = Checker()
-        compare(truth, summary, types_docs, args.expect_layout, ck)
+        compare(truth, summary, types_docs, args.expect_layout, ck,
+                names_may_be_unknown=args.remove_binaries)
         if ck.failures:
             log("FAIL: %d of %d checks failed:" % (len(ck.failures), ck.checked))
             for f in ck.failures:
@@ -492,6 +688,11 @@ def main(argv):
         status = EXIT_FAIL
     finally:
         target.close()
+        if inner is not None:
+            if args.keep:
+                log("kept: %s" % inner[0])
+            else:
+                shutil.rmtree(inner[0], ignore_errors=True)
         if args.keep:
             log("kept: %s" % workdir)
         elif made_workdir:

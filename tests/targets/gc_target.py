@@ -45,10 +45,14 @@ Truth JSON (one object):
                                     # len(gc.get_objects()))
       "freeze_count": n,            # gc.get_freeze_count(); null on 3.6
       "types": {"1": {tp_name: objects, ...},
-                "2": {tp_name: objects, ...}}   # {} before 3.8
+                "2": {tp_name: objects, ...}},  # {} before 3.8
+      "types_by_address": {"1": {"0x7f...": {"name": tp_name, "objects": n}, ...},
+                           "2": {...}}          # by type object; {} before 3.8
     }
     The names in "types" are the C-level tp_name strings read from the type
     objects in memory (so "collections.OrderedDict", not "OrderedDict").
+    Two types can share a name (enum's "property" and the built-in one):
+    "types_by_address" keeps them apart.
 
 The script must run unchanged on CPython 3.6 to 3.15: no f-strings, no
 walrus, version-dependent APIs are guarded.
@@ -142,9 +146,13 @@ TP_NAME_OFFSET = find_tp_name_offset()
 
 
 def histogram(generation):
-    """(number of objects, {tp_name: objects}) of one generation."""
+    """(number of objects, {tp_name: objects}, {id(type): objects},
+    {id(type): tp_name}) of one generation.  The last two are keyed by
+    int and hold ints and strs: the collector does not track them."""
     names = {}
     hist = {}
+    by_addr = {}
+    addr_names = {}
     objs = gc.get_objects(generation=generation)
     o = t = None
     for o in objs:
@@ -154,10 +162,12 @@ def histogram(generation):
             raw = ctypes.c_char_p.from_address(id(t) + TP_NAME_OFFSET).value
             name = raw.decode("utf-8", "replace")
             names[t] = name
+            addr_names[id(t)] = name
         hist[name] = hist.get(name, 0) + 1
+        by_addr[id(t)] = by_addr.get(id(t), 0) + 1
     n = len(objs)
     del objs, o, t, names
-    return n, hist
+    return n, hist, by_addr, addr_names
 
 
 # ---------------------------------------------------------------------------
@@ -269,15 +279,18 @@ def version_full():
 
 
 def older_generations():
-    """Histograms of generations 2 and 1 (in that order) and the freeze count."""
+    """Histograms of generations 2 and 1 (in that order) and the freeze count;
+    last, the histograms by type address (a pair of dicts per generation)."""
     if HAVE_GEN_OBJECTS:
-        n2, h2 = histogram(2)
-        n1, h1 = histogram(1)
+        n2, h2, a2, an2 = histogram(2)
+        n1, h1, a1, an1 = histogram(1)
+        by_addr = {"1": (a1, an1), "2": (a2, an2)}
     else:
         n2 = n1 = None
         h2 = h1 = None
+        by_addr = None
     freeze_count = gc.get_freeze_count() if HAVE_FREEZE else None
-    return n1, n2, h1, h2, freeze_count
+    return n1, n2, h1, h2, freeze_count, by_addr
 
 
 def self_exclusion_ok():
@@ -303,7 +316,7 @@ def main(argv):
     # Everything that can be measured with allocations, before generation 0:
     # the collector is disabled, so new objects only ever enter generation 0
     # and the older lists cannot change from here on.
-    n1, n2, h1, h2, freeze_count = older_generations()
+    n1, n2, h1, h2, freeze_count, by_addr = older_generations()
     threshold = list(gc.get_threshold())
     enabled = gc.isenabled()
     problems = []
@@ -367,7 +380,7 @@ def main(argv):
                             % ("len(gc.get_objects(generation=0))" if HAVE_GEN_OBJECTS
                                else "len(gc.get_objects())", n0, m0))
         again = older_generations()
-        if again != (n1, n2, h1, h2, freeze_count):
+        if again != (n1, n2, h1, h2, freeze_count, by_addr):
             problems.append("generations 1/2 or the freeze count changed: %r -> %r"
                             % ((n1, n2, freeze_count), again[0:2] + again[4:5]))
         if list(gc.get_threshold()) != threshold or gc.isenabled() != enabled:
@@ -386,10 +399,17 @@ def main(argv):
         generations = [n0, n1, n2]
         total = n0 + n1 + n2
         types = {"1": h1, "2": h2}
+        types_by_address = {}
+        for gen in ("1", "2"):
+            counts, addr_names = by_addr[gen]
+            types_by_address[gen] = dict(
+                ("0x%x" % a, {"name": addr_names[a], "objects": c})
+                for a, c in counts.items())
     else:
         generations = None
         total = n0
         types = {}
+        types_by_address = {}
     truth = {
         "version": version_string(),
         "version_full": version_full(),
@@ -407,6 +427,7 @@ def main(argv):
         "total": total,
         "freeze_count": freeze_count,
         "types": types,
+        "types_by_address": types_by_address,
     }
     if opts["truth"] is not None:
         data = (json.dumps(truth, indent=1, sort_keys=True) + "\n").encode("utf-8")

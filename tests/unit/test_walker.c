@@ -164,6 +164,18 @@ static uint64_t distinct_pages(const uint64_t *gcs, size_t n)
 	return count;
 }
 
+/* Whether the page set holds this page number. */
+static bool pageset_has(const struct gci_pageset *ps, uint64_t page)
+{
+	for (size_t i = 0; i < ps->cap; i++) {
+		if (ps->chunks[i].key != (page >> 12) + 1)
+			continue;
+		uint64_t bit = page & (GCI_CHUNK_PAGES - 1);
+		return (ps->chunks[i].bits[bit / 64] >> (bit % 64)) & 1;
+	}
+	return false;
+}
+
 /* A list of n objects of one plain type at a fresh head. */
 static uint64_t simple_list(struct fix *f, size_t n, uint64_t *gcs)
 {
@@ -315,6 +327,37 @@ static void test_many_objects_and_types(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	CU_ASSERT(gen.data && gci_pageset_count(&gen.data->pages) == distinct_pages(g, NO));
 	free(g);
+	fix_end(&f);
+}
+
+/* A list's pages are those of its GC heads, not of the object bodies. */
+static void test_pages_of_heads(void)
+{
+	struct fix f;
+	fix_init(&f);
+	uint64_t t = fake_type(&f.h, "big", 8000, 0, TPFLAGS_HAVE_GC);
+	uint64_t head = fake_head(&f.h);
+	/* a GC head in the last 16 bytes of a page, its body on the next two */
+	size_t page = (f.h.used + 64 + 4095) & ~(size_t)4095;
+	f.h.used = page - 16;
+	uint64_t g[2];
+	g[0] = fake_object(&f.h, t, 0);
+	g[1] = fake_object(&f.h, t, 0);
+	fake_link(&f.h, head, g, 2);
+	CU_ASSERT_FATAL(fix_start(&f, 1000));
+	struct gci_gen gen = gen_for(head, "0");
+	CU_ASSERT(OK(walk(&f, &gen)));
+	CU_ASSERT_EQUAL(gen.nobjects, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gen.data);
+	const struct gci_pageset *ps = &gen.data->pages;
+	uint64_t p0 = g[0] >> 12, p1 = g[1] >> 12;
+	CU_ASSERT_EQUAL(p1, p0 + 2);
+	CU_ASSERT_EQUAL(gci_pageset_count(ps), 2);
+	CU_ASSERT(pageset_has(ps, p0));
+	CU_ASSERT_FALSE(pageset_has(ps, p0 + 1));
+	CU_ASSERT(pageset_has(ps, p1));
+	CU_ASSERT_FALSE(pageset_has(ps, p1 + 1));
+	CU_ASSERT_EQUAL(gen.bytes, 2 * (8000 + 16));
 	fix_end(&f);
 }
 
@@ -605,7 +648,7 @@ static void test_runs_into_other_head(void)
 	CU_ASSERT_FALSE(gen.complete);
 	CU_ASSERT_EQUAL(gen.nobjects, 3);
 	CU_ASSERT(objects_are(f.snap, 0, a, 3));
-	CU_ASSERT(has_problem(f.snap, ANY_ADDRESS, 0, "head", hex(h2), NULL));
+	CU_ASSERT(has_problem(f.snap, 1, a[2], "another list", hex(h2), NULL));
 	size_t np = f.snap->nproblems;
 	/* its own head in the list of heads is no problem */
 	struct gci_gen gen2 = gen_for(h2, "1");
@@ -665,6 +708,9 @@ static void test_type_unreadable(void)
 	CU_ASSERT_FALSE(T[3].name_known);
 	CU_ASSERT(T[3].name && strstr(T[3].name, hex(ghost)));
 	CU_ASSERT_EQUAL(O[4].size, 16);
+	/* the two unnamed types are counted, with the first reason */
+	CU_ASSERT_EQUAL(f.w.unnamed, 2);
+	CU_ASSERT(f.w.unnamed_why && strstr(f.w.unnamed_why, "0x7fff00001000"));
 	CU_ASSERT(has_problem(f.snap, 1, ghost, hex(ghost), NULL, NULL));
 	fix_end(&f);
 }
@@ -756,6 +802,13 @@ static void test_split_segments(void)
 	CU_ASSERT_EQUAL(f.snap->objects[1].size, 24 + 40 + 16);
 	CU_ASSERT_EQUAL(f.snap->objects[2].size, 16 + 16 + 16);
 	CU_ASSERT_EQUAL(f.snap->objects[4].size, 24 + 16 + 16);
+	/* the pages are those of the GC heads, not of the objects */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gen.data);
+	CU_ASSERT_EQUAL(gci_pageset_count(&gen.data->pages), distinct_pages(g, 6));
+	CU_ASSERT(pageset_has(&gen.data->pages, g[1] >> 12));
+	CU_ASSERT(pageset_has(&gen.data->pages, g[3] >> 12));
+	for (int i = 0; i < 6; i++)
+		CU_ASSERT(pageset_has(&gen.data->pages, g[i] >> 12));
 
 	/* four segments split at the page boundaries */
 	struct gci_memory split;
@@ -860,6 +913,7 @@ int main(void)
 		{"well-formed lists", test_well_formed},
 		{"10000 objects of 600 types", test_many_objects_and_types},
 		{"keep_objects off", test_keep_objects_off},
+		{"pages are those of the GC heads", test_pages_of_heads},
 		{"empty list", test_empty},
 		{"flag bits are masked", test_flag_bits},
 		{"loop back to the first object", test_loop},
