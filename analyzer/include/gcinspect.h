@@ -163,6 +163,14 @@ struct gci_process_info {
 };
 GCI_API void gci_program_process_info(const struct gci_program *prog,
 			      struct gci_process_info *ret);
+
+/*
+ * For callback programs: what the caller knows of the target (a gdb session
+ * knows the core file, pid, command line and signal), so that reports say
+ * the same as the CLI's.  Strings are copied; NULL fields stay unknown.
+ */
+GCI_API struct gci_error *gci_program_set_process_info(struct gci_program *prog,
+					       const struct gci_process_info *info);
 /** @} */
 
 /** @defgroup snapshot Snapshots: the GC state as found and walked

@@ -353,6 +353,8 @@ void gci_program_destroy(struct gci_program *prog)
 	if (prog->memfd >= 0)
 		close(prog->memfd);
 	free(prog->cmdline);
+	for (int i = 0; i < 4; i++)
+		free(prog->info_strings[i]);
 	for (size_t i = 0; i < prog->nwarnings; i++)
 		free(prog->warnings[i]);
 	free(prog->warnings);
@@ -696,9 +698,46 @@ fail:
 	return err;
 }
 
+struct gci_error *gci_program_set_process_info(struct gci_program *prog,
+					       const struct gci_process_info *info)
+{
+	if (!prog->read_cb)
+		return gci_error_create(GCI_ERR_USAGE, "only a callback program takes "
+					"process information from its caller");
+	const char *in[4] = { info->kind, info->path, info->command, info->args };
+	char *out[4] = { NULL };
+	for (int i = 0; i < 4; i++) {
+		if (in[i] && !(out[i] = strdup(in[i]))) {
+			for (int j = 0; j < i; j++)
+				free(out[j]);
+			return &gci_enomem;
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		free(prog->info_strings[i]);
+		prog->info_strings[i] = out[i];
+	}
+	prog->info = *info;
+	prog->info.kind = out[0] ? out[0] : prog->kind;
+	prog->info.path = out[1];
+	prog->info.command = out[2];
+	prog->info.args = out[3];
+	prog->info.signal_name = NULL;
+	const char *abbrev = info->signal > 0 ? sigabbrev_np(info->signal) : NULL;
+	if (abbrev)
+		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
+	prog->have_info = true;
+	return NULL;
+}
+
 void gci_program_process_info(const struct gci_program *prog,
 			      struct gci_process_info *ret)
 {
+	if (prog->have_info) {
+		*ret = prog->info;
+		ret->signal_name = ret->signal > 0 && prog->signame[0] ? prog->signame : NULL;
+		return;
+	}
 	memset(ret, 0, sizeof(*ret));
 	ret->pid = -1;
 	ret->signal = -1;

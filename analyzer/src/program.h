@@ -58,6 +58,10 @@ struct gci_program {
 	uint64_t stopped_usec;
 	char comm[17];
 	char *cmdline;
+	/* callback programs: what the caller said (gci_program_set_process_info) */
+	bool have_info;
+	struct gci_process_info info;
+	char *info_strings[4];
 	/* warnings found while opening (build-id mismatches, truncation) */
 	char **warnings;
 	size_t nwarnings;
