@@ -182,6 +182,12 @@ enum gci_layout_source {
 	GCI_LAYOUT_TABLE,
 };
 
+/* Memory of the mappings holding GC heads, from /proc/PID/smaps (kB). */
+struct gci_smaps {
+	bool known;
+	uint64_t mappings, rss, shared_clean, shared_dirty, private_clean, private_dirty;
+};
+
 struct gci_gen_data;
 
 /* One list the collector keeps: a generation or the permanent generation. */
@@ -193,6 +199,7 @@ struct gci_gen {
 	size_t nobjects;      /* objects found on the list */
 	uint64_t bytes;       /* their bytes (body, GC head, pre-header, prefix) */
 	bool complete;        /* false: the walk stopped at a broken link */
+	uint64_t last_head;   /* GC head of its last object (0: empty) */
 	/* With GCI_SNAPSHOT_OBJECTS: its objects are snap->objects[first..] */
 	size_t first;
 	struct gci_gen_data *data; /* private: page set, per-type totals */
@@ -252,6 +259,8 @@ struct gci_snapshot {
 	struct gci_type *types;
 	size_t nproblems;
 	struct gci_problem *problems;
+	/* Live targets: the mappings holding GC heads (smaps), at the walk. */
+	struct gci_smaps smaps;
 };
 
 /* Flags for gci_snapshot_take. */
@@ -259,6 +268,9 @@ enum {
 	/* Keep a record per object (snap->objects); without it only per-list
 	 * totals are kept, in memory independent of the object count. */
 	GCI_SNAPSHOT_OBJECTS = 1 << 0,
+	/* Keep a page set per type and list (which types hold the most
+	 * pages a collection would touch). */
+	GCI_SNAPSHOT_TYPE_PAGES = 1 << 1,
 };
 
 /* Find the interpreter(s), choose the layout and walk every GC list. */
@@ -293,17 +305,51 @@ GCI_API struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 				     struct gci_type_count **ret, size_t *ret_count);
 /** @} */
 
+/*
+ * What a collection of one generation would write (the touch model,
+ * docs/touch-model.md): the GC heads of every object in generations
+ * 0..generation, the last object of the next older generation (the merge
+ * writes it), and the GC state itself.
+ */
+struct gci_touch {
+	int generation;
+	uint64_t objects;       /* objects whose GC head is written */
+	uint64_t object_bytes;  /* their bytes */
+	uint64_t pages;         /* distinct 4 KiB pages written */
+	uint64_t state_pages;   /* of which pages of the GC state */
+	/* Live targets (pagemap): of those pages, how many are still shared
+	 * with another process (a write copies them), exclusive, absent. */
+	bool sharing_known;
+	uint64_t shared_pages, exclusive_pages, absent_pages;
+	uint64_t packed_pages;  /* what-if: heads packed densely in pages of their own */
+};
+GCI_API struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
+				    const struct gci_interp *in, int generation,
+				    struct gci_touch *ret);
+
+/* Which generation the next automatic collection will collect. */
+struct gci_next_collection {
+	int generation;        /* -1: none (disabled, or unknown) */
+	int64_t allocations;   /* net GC allocations until it runs (-1 unknown) */
+	const char *reason;    /* a sentence: why this generation */
+};
+GCI_API void gci_next_collection(const struct gci_snapshot *snap,
+				 const struct gci_interp *in,
+				 struct gci_next_collection *ret);
+
 /** @defgroup reports Reports
  * @{ */
 
-enum gci_report_kind { GCI_REPORT_SUMMARY, GCI_REPORT_TYPES };
+enum gci_report_kind { GCI_REPORT_SUMMARY, GCI_REPORT_TYPES, GCI_REPORT_TOUCH };
 enum gci_report_format { GCI_FORMAT_TEXT, GCI_FORMAT_JSON };
 
 struct gci_report_options {
 	enum gci_report_kind kind;
 	enum gci_report_format format;
-	/* types: which list ("0", "1", "2", "permanent"), NULL = all together */
+	/* types: which list ("0", "1", "2", "permanent"), NULL = all together;
+	 * touch: which collection ("0", "1", "2"), NULL = each */
 	const char *generation;
+	bool pages;     /* touch: list every page (needs GCI_SNAPSHOT_OBJECTS) */
 	size_t limit;   /* text types: rows shown (0: all) */
 };
 

@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "blockcache.h"
+#include "pageset.h"
 #include "program.h"
 
 #define MAX_THREADS 65536
@@ -40,22 +40,18 @@ static const char *ptrace_advice(int err)
 }
 
 /*
- * process_vm_readv copies without the page-by-page remote access of
- * /proc/PID/mem; the latter is the fallback where the former is refused.
+ * Reads go through /proc/PID/mem, never process_vm_readv: the latter pins
+ * the pages it reads (FOLL_PIN), and since Linux 5.19 a read-only pin of an
+ * anonymous page shared after fork() unshares it - copies it - which in a
+ * pre-fork worker destroys exactly the sharing gcinspect measures.
+ * /proc/PID/mem takes plain page references and leaves sharing alone.
  */
 static int mem_read(void *arg, uint64_t address, void *buf, size_t size)
 {
 	struct gci_program *prog = arg;
 	if (address > INT64_MAX)
 		return -1;
-	struct iovec local = { buf, size };
-	struct iovec remote = { (void *)(uintptr_t)address, size };
-	ssize_t n = process_vm_readv(prog->pid, &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)size)
-		return 0;
-	if (n < 0 && errno != ENOSYS && errno != EPERM)
-		return -1;
-	n = pread(prog->memfd, buf, size, (off_t)address);
+	ssize_t n = pread(prog->memfd, buf, size, (off_t)address);
 	return n == (ssize_t)size ? 0 : -1;
 }
 
@@ -321,5 +317,108 @@ struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_use
 	free(prog->tids);
 	prog->tids = NULL;
 	prog->ntids = 0;
+	return NULL;
+}
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_EXCLUSIVE (1ULL << 56)
+
+struct gci_error *gci_program_page_sharing(struct gci_program *prog,
+					   const struct gci_pageset *pages,
+					   struct gci_pageset *shared,
+					   struct gci_pageset *exclusive, uint64_t *absent)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->pid);
+	int fd = prog->pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s", path,
+					prog->pid > 0 ? strerror(errno) : "not a live target");
+	uint64_t *list;
+	size_t n;
+	if (!gci_pageset_list(pages, &list, &n)) {
+		close(fd);
+		return &gci_enomem;
+	}
+	struct gci_error *err = NULL;
+	uint64_t buf[512];
+	*absent = 0;
+	/* One read per run of consecutive pages. */
+	for (size_t i = 0; i < n && !err;) {
+		size_t run = 1;
+		while (i + run < n && run < 512 && list[i + run] == list[i] + run)
+			run++;
+		ssize_t r = pread(fd, buf, run * 8, (off_t)(list[i] * 8));
+		if (r != (ssize_t)(run * 8)) {
+			err = gci_error_create(GCI_ERR_INPUT, "reading %s at page 0x%" PRIx64
+					       ": %s", path, list[i] << 12,
+					       r < 0 ? strerror(errno) : "short read");
+			break;
+		}
+		for (size_t j = 0; j < run; j++) {
+			uint64_t e = buf[j], page = list[i + j];
+			bool ok = true;
+			if (!(e & PM_PRESENT) || (e & PM_SWAPPED))
+				(*absent)++;
+			else if (e & PM_EXCLUSIVE)
+				ok = gci_pageset_add_range(exclusive, page << 12, 1);
+			else
+				ok = gci_pageset_add_range(shared, page << 12, 1);
+			if (!ok)
+				err = &gci_enomem;
+		}
+		i += run;
+	}
+	free(list);
+	close(fd);
+	return err;
+}
+
+struct gci_error *gci_program_smaps(struct gci_program *prog,
+				    const struct gci_pageset *pages,
+				    struct gci_smaps *ret)
+{
+	char path[64];
+	size_t len;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", prog->pid);
+	char *text = prog->pid > 0 ? read_small_file(path, &len) : NULL;
+	if (!text)
+		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s", path,
+					prog->pid > 0 ? strerror(errno) : "not a live target");
+	memset(ret, 0, sizeof(*ret));
+	bool counting = false;
+	for (char *line = text, *next; *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		unsigned long long start, end, kb;
+		char key[32];
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, ' ') &&
+		    line[strcspn(line, " ")] == ' ' && strchr(line, '-') < strchr(line, ' ')) {
+			/* A mapping header: count it if it holds any of pages. */
+			counting = false;
+			for (uint64_t p = start >> 12; p < end >> 12 && !counting; p++)
+				counting = gci_pageset_has(pages, p);
+			ret->mappings += counting;
+			continue;
+		}
+		if (!counting || sscanf(line, "%31[^:]: %llu kB", key, &kb) != 2)
+			continue;
+		if (!strcmp(key, "Rss"))
+			ret->rss += kb;
+		else if (!strcmp(key, "Shared_Clean"))
+			ret->shared_clean += kb;
+		else if (!strcmp(key, "Shared_Dirty"))
+			ret->shared_dirty += kb;
+		else if (!strcmp(key, "Private_Clean"))
+			ret->private_clean += kb;
+		else if (!strcmp(key, "Private_Dirty"))
+			ret->private_dirty += kb;
+	}
+	free(text);
+	ret->known = true;
 	return NULL;
 }

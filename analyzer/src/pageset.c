@@ -93,3 +93,76 @@ uint64_t gci_pageset_count(const struct gci_pageset *ps)
 	}
 	return n;
 }
+
+static const struct gci_pageset_chunk *chunk_find(const struct gci_pageset *ps, uint64_t key)
+{
+	if (!ps->cap)
+		return NULL;
+	const struct gci_pageset_chunk *c = slot_for(ps->chunks, ps->cap, key);
+	return c->key ? c : NULL;
+}
+
+bool gci_pageset_merge(struct gci_pageset *dst, const struct gci_pageset *src)
+{
+	for (size_t i = 0; i < src->cap; i++) {
+		const struct gci_pageset_chunk *s = &src->chunks[i];
+		if (!s->key)
+			continue;
+		struct gci_pageset_chunk *d = chunk_get(dst, s->key);
+		if (!d)
+			return false;
+		for (size_t w = 0; w < GCI_CHUNK_PAGES / 64; w++)
+			d->bits[w] |= s->bits[w];
+	}
+	return true;
+}
+
+uint64_t gci_pageset_count_and(const struct gci_pageset *a, const struct gci_pageset *b)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < a->cap; i++) {
+		const struct gci_pageset_chunk *x = &a->chunks[i];
+		const struct gci_pageset_chunk *y = x->key ? chunk_find(b, x->key) : NULL;
+		if (!y)
+			continue;
+		for (size_t w = 0; w < GCI_CHUNK_PAGES / 64; w++)
+			n += (uint64_t)__builtin_popcountll(x->bits[w] & y->bits[w]);
+	}
+	return n;
+}
+
+bool gci_pageset_has(const struct gci_pageset *ps, uint64_t page)
+{
+	const struct gci_pageset_chunk *c = chunk_find(ps, (page >> 12) + 1);
+	uint64_t bit = page & (GCI_CHUNK_PAGES - 1);
+	return c && (c->bits[bit / 64] >> (bit % 64)) & 1;
+}
+
+static int u64_compare(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+bool gci_pageset_list(const struct gci_pageset *ps, uint64_t **ret, size_t *ret_count)
+{
+	size_t n = (size_t)gci_pageset_count(ps), k = 0;
+	uint64_t *out = malloc((n ? n : 1) * sizeof(*out));
+	if (!out)
+		return false;
+	for (size_t i = 0; i < ps->cap; i++) {
+		const struct gci_pageset_chunk *c = &ps->chunks[i];
+		if (!c->key)
+			continue;
+		for (size_t w = 0; w < GCI_CHUNK_PAGES / 64; w++) {
+			for (uint64_t bits = c->bits[w]; bits; bits &= bits - 1) {
+				unsigned b = (unsigned)__builtin_ctzll(bits);
+				out[k++] = ((c->key - 1) << 12) | (w * 64 + b);
+			}
+		}
+	}
+	qsort(out, k, sizeof(*out), u64_compare);
+	*ret = out;
+	*ret_count = k;
+	return true;
+}

@@ -30,5 +30,16 @@ void gci_pageset_deinit(struct gci_pageset *ps);
 /* Add the pages of [address, address + size); false if out of memory. */
 bool gci_pageset_add_range(struct gci_pageset *ps, uint64_t address, uint64_t size);
 uint64_t gci_pageset_count(const struct gci_pageset *ps);
+/* dst |= src; false if out of memory. */
+bool gci_pageset_merge(struct gci_pageset *dst, const struct gci_pageset *src);
+/* |a & b| */
+uint64_t gci_pageset_count_and(const struct gci_pageset *a, const struct gci_pageset *b);
+/* Whether page number p (address >> 12) is in the set. */
+bool gci_pageset_has(const struct gci_pageset *ps, uint64_t page);
+/*
+ * Every page number in the set, ascending, into a malloc'd array (*ret,
+ * *ret_count); false if out of memory.
+ */
+bool gci_pageset_list(const struct gci_pageset *ps, uint64_t **ret, size_t *ret_count);
 
 #endif

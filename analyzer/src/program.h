@@ -101,6 +101,21 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 /* Report the ELF files of prog->maps to libdwfl (live and callback targets). */
 struct gci_error *gci_program_report_maps(struct gci_program *prog);
 
+struct gci_pageset;
+/*
+ * Live targets: sort the pages of `pages` by /proc/PID/pagemap into shared
+ * with another process (present, not exclusively mapped), exclusive, and
+ * absent (not present or swapped).  GCI_ERR_INPUT if pagemap is unreadable.
+ */
+struct gci_error *gci_program_page_sharing(struct gci_program *prog,
+					   const struct gci_pageset *pages,
+					   struct gci_pageset *shared,
+					   struct gci_pageset *exclusive, uint64_t *absent);
+/* Live targets: smaps totals (kB) over the mappings holding any of pages. */
+struct gci_error *gci_program_smaps(struct gci_program *prog,
+				    const struct gci_pageset *pages,
+				    struct gci_smaps *ret);
+
 /* Total bytes the primary tier can read (a bound for walks). */
 uint64_t gci_program_saved_bytes(const struct gci_program *prog);
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "error.h"
+#include "pageset.h"
 #include "snapshot.h"
+#include "walker.h"
 
 #define SCHEMA "gcinspect/1"
 
@@ -216,10 +218,269 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 	for (size_t i = 0; i < snap->ninterps && !err; i++)
 		json_object_array_add(all, interp_json(snap, &snap->interps[i], &err));
 	json_object_object_add(root, "interpreters", all);
+	json_object *cols = json_object_new_array();
+	for (size_t g = 0; g < snap->interps[0].ngens && !err; g++) {
+		struct gci_touch t;
+		if ((err = gci_touch_compute(snap, &snap->interps[0], (int)g, &t)))
+			break;
+		json_object *c = json_object_new_object();
+		json_object_object_add(c, "generation", json_object_new_int((int)g));
+		json_object_object_add(c, "objects", json_object_new_int64((int64_t)t.objects));
+		json_object_object_add(c, "pages", json_object_new_int64((int64_t)t.pages));
+		json_object_object_add(c, "bytes", json_object_new_int64((int64_t)t.pages * 4096));
+		json_object_array_add(cols, c);
+	}
+	json_object_object_add(root, "collections", cols);
 	if (err) {
 		json_object_put(root);
 		return err;
 	}
+	add_integrity(snap, root);
+	return json_finish(root, ret);
+}
+
+/* The collections a touch report covers: one, or each generation. */
+static struct gci_error *touch_range(const struct gci_snapshot *snap, const char *which,
+				     int *first, int *last)
+{
+	const struct gci_interp *in = &snap->interps[0];
+	*first = 0;
+	*last = (int)in->ngens - 1;
+	if (!which)
+		return NULL;
+	char *end;
+	long g = strtol(which, &end, 10);
+	if (*which == '\0' || *end || g < 0 || (size_t)g >= in->ngens)
+		return gci_error_create(GCI_ERR_USAGE, "no collection of generation \"%s\" "
+					"in CPython %s (choose 0-%zu)", which, snap->version,
+					in->ngens - 1);
+	*first = *last = (int)g;
+	return NULL;
+}
+
+struct type_pages {
+	uint32_t type;
+	uint64_t pages, objects;
+};
+
+static int type_pages_compare(const void *a, const void *b)
+{
+	const struct type_pages *x = a, *y = b;
+	if (x->pages != y->pages)
+		return x->pages > y->pages ? -1 : 1;
+	return x->objects > y->objects ? -1 : x->objects < y->objects;
+}
+
+/* Types by distinct pages of their heads in generations 0..N (top n). */
+static struct gci_error *top_type_pages(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct type_pages **ret, size_t *ret_n)
+{
+	*ret = NULL;
+	*ret_n = 0;
+	if (!in->gens[0].data || !in->gens[0].data->type_pages)
+		return NULL;  /* not kept: GCI_SNAPSHOT_TYPE_PAGES */
+	struct type_pages *tp = calloc(snap->ntypes ? snap->ntypes : 1, sizeof(*tp));
+	if (!tp)
+		return &gci_enomem;
+	size_t n = 0;
+	for (size_t t = 0; t < snap->ntypes; t++) {
+		struct gci_pageset ps;
+		gci_pageset_init(&ps);
+		uint64_t objects = 0;
+		bool ok = true;
+		for (int g = 0; g <= generation && ok; g++) {
+			const struct gci_gen_data *d = in->gens[g].data;
+			if (!d || t >= d->type_cap || !d->type_objects[t])
+				continue;
+			objects += d->type_objects[t];
+			ok = gci_pageset_merge(&ps, &d->type_pages[t]);
+		}
+		if (!ok) {
+			gci_pageset_deinit(&ps);
+			free(tp);
+			return &gci_enomem;
+		}
+		if (objects)
+			tp[n++] = (struct type_pages){ (uint32_t)t, gci_pageset_count(&ps), objects };
+		gci_pageset_deinit(&ps);
+	}
+	qsort(tp, n, sizeof(*tp), type_pages_compare);
+	*ret = tp;
+	*ret_n = n;
+	return NULL;
+}
+
+struct page_row {
+	uint64_t page;
+	uint32_t type;
+};
+
+static int page_row_compare(const void *a, const void *b)
+{
+	const struct page_row *x = a, *y = b;
+	if (x->page != y->page)
+		return x->page < y->page ? -1 : 1;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
+/* --pages: every page with heads of generations 0..N, sorted (needs objects). */
+static struct gci_error *page_rows(const struct gci_snapshot *snap, const struct gci_interp *in,
+				   int generation, struct page_row **ret, size_t *ret_n)
+{
+	const struct gci_layout *L = gci_snapshot_layout(snap);
+	size_t n = 0;
+	for (int g = 0; g <= generation; g++)
+		n += in->gens[g].nobjects;
+	if (n && !snap->objects)
+		return gci_error_create(GCI_ERR_USAGE, "listing pages needs the object "
+					"records (GCI_SNAPSHOT_OBJECTS)");
+	struct page_row *rows = malloc((n ? n : 1) * sizeof(*rows));
+	if (!rows)
+		return &gci_enomem;
+	size_t k = 0;
+	for (int g = 0; g <= generation; g++) {
+		const struct gci_gen *gen = &in->gens[g];
+		for (size_t i = gen->first; i < gen->first + gen->nobjects; i++)
+			rows[k++] = (struct page_row){
+				(snap->objects[i].address - L->gc_head_size) >> GCI_PAGE_SHIFT,
+				snap->objects[i].type };
+	}
+	qsort(rows, k, sizeof(*rows), page_row_compare);
+	*ret = rows;
+	*ret_n = k;
+	return NULL;
+}
+
+static json_object *touch_json(const struct gci_snapshot *snap, const struct gci_interp *in,
+			       int generation, bool list_pages, struct gci_error **err)
+{
+	struct gci_touch t;
+	if ((*err = gci_touch_compute(snap, in, generation, &t)))
+		return NULL;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "generation", json_object_new_int(generation));
+	json_object_object_add(o, "objects", json_object_new_int64((int64_t)t.objects));
+	json_object_object_add(o, "object_bytes", json_object_new_int64((int64_t)t.object_bytes));
+	json_object_object_add(o, "pages", json_object_new_int64((int64_t)t.pages));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)t.pages * 4096));
+	json_object_object_add(o, "state_pages", json_object_new_int64((int64_t)t.state_pages));
+	json_object_object_add(o, "packed_pages", json_object_new_int64((int64_t)t.packed_pages));
+	json_object *sh = NULL;
+	if (t.sharing_known) {
+		sh = json_object_new_object();
+		json_object_object_add(sh, "shared_pages", json_object_new_int64((int64_t)t.shared_pages));
+		json_object_object_add(sh, "exclusive_pages",
+				       json_object_new_int64((int64_t)t.exclusive_pages));
+		json_object_object_add(sh, "absent_pages", json_object_new_int64((int64_t)t.absent_pages));
+	}
+	json_object_object_add(o, "sharing", sh);
+	struct type_pages *tp;
+	size_t ntp;
+	if ((*err = top_type_pages(snap, in, generation, &tp, &ntp))) {
+		json_object_put(o);
+		return NULL;
+	}
+	if (tp) {
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < ntp && i < 10; i++) {
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "name",
+					       json_object_new_string(snap->types[tp[i].type].name));
+			json_object_object_add(e, "pages", json_object_new_int64((int64_t)tp[i].pages));
+			json_object_object_add(e, "objects", json_object_new_int64((int64_t)tp[i].objects));
+			json_object_array_add(arr, e);
+		}
+		json_object_object_add(o, "top_types", arr);
+		free(tp);
+	}
+	if (list_pages) {
+		struct page_row *rows;
+		size_t nrows;
+		if ((*err = page_rows(snap, in, generation, &rows, &nrows))) {
+			json_object_put(o);
+			return NULL;
+		}
+		json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < nrows;) {
+			size_t j = i;
+			while (j < nrows && rows[j].page == rows[i].page)
+				j++;
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "address", hex_json(rows[i].page << GCI_PAGE_SHIFT));
+			json_object_object_add(e, "heads", json_object_new_int64((int64_t)(j - i)));
+			json_object_array_add(arr, e);
+			i = j;
+		}
+		free(rows);
+		json_object_object_add(o, "page_list", arr);
+	}
+	return o;
+}
+
+static json_object *what_if_json(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 struct gci_error **err)
+{
+	json_object *o = json_object_new_object();
+	struct gci_touch full;
+	if ((*err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full))) {
+		json_object_put(o);
+		return NULL;
+	}
+	/* After gc.freeze() every tracked object is permanent: a full
+	 * collection then writes only the GC state. */
+	json_object *fz = json_object_new_object();
+	json_object_object_add(fz, "pages", json_object_new_int64((int64_t)full.state_pages));
+	json_object_object_add(fz, "pages_saved",
+			       json_object_new_int64((int64_t)(full.pages - full.state_pages)));
+	json_object_object_add(fz, "shared_pages_kept", full.sharing_known ?
+			       json_object_new_int64((int64_t)full.shared_pages) : NULL);
+	json_object_object_add(o, "freeze_now", fz);
+	struct gci_next_collection nc;
+	gci_next_collection(snap, in, &nc);
+	json_object *n = json_object_new_object();
+	json_object_object_add(n, "generation", nc.generation >= 0 ?
+			       json_object_new_int(nc.generation) : NULL);
+	json_object_object_add(n, "allocations", opt_int(nc.allocations));
+	json_object_object_add(n, "reason", json_object_new_string(nc.reason));
+	json_object_object_add(o, "next_collection", n);
+	return o;
+}
+
+static json_object *smaps_json(const struct gci_snapshot *snap)
+{
+	if (!snap->smaps.known)
+		return NULL;
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "mappings", json_object_new_int64((int64_t)snap->smaps.mappings));
+	json_object_object_add(o, "rss_kb", json_object_new_int64((int64_t)snap->smaps.rss));
+	json_object_object_add(o, "shared_clean_kb", json_object_new_int64((int64_t)snap->smaps.shared_clean));
+	json_object_object_add(o, "shared_dirty_kb", json_object_new_int64((int64_t)snap->smaps.shared_dirty));
+	json_object_object_add(o, "private_clean_kb", json_object_new_int64((int64_t)snap->smaps.private_clean));
+	json_object_object_add(o, "private_dirty_kb", json_object_new_int64((int64_t)snap->smaps.private_dirty));
+	return o;
+}
+
+static struct gci_error *touch_report_json(const struct gci_snapshot *snap,
+					   const struct gci_report_options *opts, char **ret)
+{
+	int first, last;
+	struct gci_error *err = touch_range(snap, opts->generation, &first, &last);
+	if (err)
+		return err;
+	const struct gci_interp *in = &snap->interps[0];
+	json_object *root = header_json(snap);
+	json_object *arr = json_object_new_array();
+	json_object_object_add(root, "collections", arr);
+	for (int g = first; g <= last && !err; g++)
+		json_object_array_add(arr, touch_json(snap, in, g, opts->pages, &err));
+	if (!err)
+		json_object_object_add(root, "what_if", what_if_json(snap, in, &err));
+	if (err) {
+		json_object_put(root);
+		return err;
+	}
+	json_object_object_add(root, "smaps", smaps_json(snap));
 	add_integrity(snap, root);
 	return json_finish(root, ret);
 }
@@ -362,6 +623,102 @@ static struct gci_error *types_text(const struct gci_snapshot *snap,
 	return NULL;
 }
 
+static struct gci_error *touch_text(const struct gci_snapshot *snap,
+				    const struct gci_report_options *opts, FILE *f)
+{
+	int first, last;
+	struct gci_error *err = touch_range(snap, opts->generation, &first, &last);
+	if (err)
+		return err;
+	const struct gci_interp *in = &snap->interps[0];
+	char a[32], b[32], c[32];
+	text_header(snap, f);
+	for (int g = first; g <= last; g++) {
+		struct gci_touch t;
+		if ((err = gci_touch_compute(snap, in, g, &t)))
+			return err;
+		fmt_count(a, sizeof(a), (int64_t)t.objects);
+		fmt_count(b, sizeof(b), (int64_t)t.pages);
+		fmt_count(c, sizeof(c), (int64_t)t.pages * 4);
+		fprintf(f, "\ncollection of generation %d: writes %s GC heads on %s pages (%s KiB), "
+			"%" PRIu64 " of them the GC state\n", g, a, b, c, t.state_pages);
+		if (t.sharing_known) {
+			fmt_count(a, sizeof(a), (int64_t)t.shared_pages);
+			fmt_count(b, sizeof(b), (int64_t)t.shared_pages * 4);
+			fmt_count(c, sizeof(c), (int64_t)t.exclusive_pages);
+			fprintf(f, "  still shared with another process: %s pages (%s KiB): "
+				"the collection would copy them; %s already private\n", a, b, c);
+		}
+		fmt_count(a, sizeof(a), (int64_t)t.packed_pages);
+		fprintf(f, "  if the GC heads were packed in pages of their own: %s pages\n", a);
+		struct type_pages *tp;
+		size_t ntp;
+		if ((err = top_type_pages(snap, in, g, &tp, &ntp)))
+			return err;
+		if (tp && ntp) {
+			fprintf(f, "  types holding the most of those pages:\n");
+			for (size_t i = 0; i < ntp && i < 8; i++) {
+				fmt_count(a, sizeof(a), (int64_t)tp[i].pages);
+				fmt_count(b, sizeof(b), (int64_t)tp[i].objects);
+				fprintf(f, "    %10s pages %12s objects  %s\n", a, b,
+					snap->types[tp[i].type].name);
+			}
+		}
+		free(tp);
+		if (opts->pages) {
+			struct page_row *rows;
+			size_t nrows;
+			if ((err = page_rows(snap, in, g, &rows, &nrows)))
+				return err;
+			fprintf(f, "  pages (address, heads, most common type):\n");
+			for (size_t i = 0; i < nrows;) {
+				size_t j = i, best = i, run = 0, best_run = 0;
+				for (; j < nrows && rows[j].page == rows[i].page; j++) {
+					run = j > i && rows[j].type == rows[j - 1].type ? run + 1 : 1;
+					if (run > best_run) {
+						best_run = run;
+						best = j;
+					}
+				}
+				fprintf(f, "    0x%012" PRIx64 " %5zu  %s\n",
+					rows[i].page << GCI_PAGE_SHIFT, j - i,
+					snap->types[rows[best].type].name);
+				i = j;
+			}
+			free(rows);
+		}
+	}
+	struct gci_touch full;
+	if ((err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full)))
+		return err;
+	fmt_count(a, sizeof(a), (int64_t)full.pages);
+	fprintf(f, "\nwhat if:\n  gc.freeze() now: a full collection would write %" PRIu64
+		" page%s (the GC state) instead of %s", full.state_pages,
+		full.state_pages == 1 ? "" : "s", a);
+	if (full.sharing_known) {
+		fmt_count(b, sizeof(b), (int64_t)full.shared_pages);
+		fprintf(f, "; %s shared pages would stay shared", b);
+	}
+	fprintf(f, "\n");
+	struct gci_next_collection nc;
+	gci_next_collection(snap, in, &nc);
+	if (nc.generation >= 0) {
+		fmt_count(a, sizeof(a), nc.allocations);
+		fprintf(f, "  next automatic collection: generation %d, after %s more net GC "
+			"allocations (%s)\n", nc.generation, a, nc.reason);
+	} else {
+		fprintf(f, "  next automatic collection: none (%s)\n", nc.reason);
+	}
+	if (snap->smaps.known)
+		fprintf(f, "\nmappings holding GC heads (smaps): %" PRIu64 ", Rss %" PRIu64
+			" kB: Shared_Clean %" PRIu64 ", Shared_Dirty %" PRIu64 ", Private_Clean %"
+			PRIu64 ", Private_Dirty %" PRIu64 " kB\n", snap->smaps.mappings,
+			snap->smaps.rss, snap->smaps.shared_clean, snap->smaps.shared_dirty,
+			snap->smaps.private_clean, snap->smaps.private_dirty);
+	text_integrity(snap, f);
+	return NULL;
+}
+
 struct gci_error *gci_report(const struct gci_snapshot *snap,
 			     const struct gci_report_options *opts, char **ret)
 {
@@ -369,6 +726,7 @@ struct gci_error *gci_report(const struct gci_snapshot *snap,
 		return gci_error_create(GCI_ERR_NOT_PYTHON, "no interpreter in the snapshot");
 	if (opts->format == GCI_FORMAT_JSON)
 		return opts->kind == GCI_REPORT_TYPES ? types_json(snap, opts, ret)
+		     : opts->kind == GCI_REPORT_TOUCH ? touch_report_json(snap, opts, ret)
 						      : summary_json(snap, ret);
 	char *buf = NULL;
 	size_t len = 0;
@@ -376,6 +734,7 @@ struct gci_error *gci_report(const struct gci_snapshot *snap,
 	if (!f)
 		return &gci_enomem;
 	struct gci_error *err = opts->kind == GCI_REPORT_TYPES ? types_text(snap, opts, f)
+			      : opts->kind == GCI_REPORT_TOUCH ? touch_text(snap, opts, f)
 							       : summary_text(snap, f);
 	if (fclose(f) != 0 && !err)
 		err = &gci_enomem;

@@ -12,6 +12,7 @@
 #include "dwarf_layout.h"
 #include "layout.h"
 #include "layout_cache.h"
+#include "pageset.h"
 #include "program.h"
 #include "snapshot.h"
 #include "walker.h"
@@ -25,6 +26,8 @@ struct snapshot {
 	bool static_gc;                /* 3.6: file statics, no _PyRuntime */
 	uint64_t static_generations;   /* 3.6: &generations[0] */
 	Dwfl_Module *module;           /* the module holding the interpreter */
+	bool sharing_known;            /* live: pagemap was read */
+	struct gci_pageset shared, exclusive;
 	struct gci_debug_offsets dbg;
 	size_t problems_cap;
 	char layout_name[512];
@@ -46,10 +49,79 @@ size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const 
 	return snap->prog->nwarnings;
 }
 
+bool gci_snapshot_sharing(const struct gci_snapshot *snap,
+			  const struct gci_pageset **shared,
+			  const struct gci_pageset **exclusive)
+{
+	const struct snapshot *s = to_private(snap);
+	*shared = &s->shared;
+	*exclusive = &s->exclusive;
+	return s->sharing_known;
+}
+
+void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_interp *in,
+			      uint64_t *start, uint64_t *end)
+{
+	const struct gci_layout *L = &to_private(snap)->layout;
+	int64_t hi = (int64_t)L->gc_generations + (int64_t)L->ngens * L->gen_size;
+	const int32_t more[] = { L->gc_permanent >= 0 ? L->gc_permanent + (int32_t)L->gen_size : -1,
+				 L->gc_long_lived_pending + 8, L->gc_long_lived_total + 8,
+				 L->gc_collecting + 4, L->gc_enabled + 4 };
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		if (more[i] > hi)
+			hi = more[i];
+	*start = in->gc_state;
+	*end = in->gc_state + (uint64_t)hi;
+}
+
+/*
+ * Live targets, while still stopped: which pages holding GC heads (and the
+ * GC state) are still shared with another process, and the smaps totals
+ * of their mappings.  Failure is a warning: the rest of the report stands.
+ */
+static struct gci_error *read_sharing(struct gci_program *prog, struct snapshot *s)
+{
+	struct gci_snapshot *snap = &s->pub;
+	struct gci_pageset all;
+	gci_pageset_init(&all);
+	bool ok = true;
+	for (size_t i = 0; i < snap->ninterps && ok; i++) {
+		struct gci_interp *in = &snap->interps[i];
+		for (size_t g = 0; g <= in->ngens && ok; g++) {
+			const struct gci_gen *gen = g < in->ngens ? &in->gens[g] : &in->permanent;
+			if (gen->data)
+				ok = gci_pageset_merge(&all, &gen->data->pages);
+		}
+		uint64_t a, b;
+		gci_snapshot_state_range(snap, in, &a, &b);
+		ok = ok && gci_pageset_add_range(&all, a, b - a);
+	}
+	if (!ok) {
+		gci_pageset_deinit(&all);
+		return &gci_enomem;
+	}
+	uint64_t absent;
+	struct gci_error *err = gci_program_page_sharing(prog, &all, &s->shared, &s->exclusive,
+							 &absent);
+	if (!err) {
+		s->sharing_known = true;
+		err = gci_program_smaps(prog, &all, &snap->smaps);
+	}
+	gci_pageset_deinit(&all);
+	if (err && err->code != GCI_ERR_NOMEM) {
+		gci_program_warn(prog, "copy-on-write state unknown: %s", err->message);
+		gci_error_destroy(err);
+		err = NULL;
+	}
+	return err;
+}
+
 void gci_snapshot_destroy(struct gci_snapshot *snap)
 {
 	if (!snap)
 		return;
+	gci_pageset_deinit(&to_private(snap)->shared);
+	gci_pageset_deinit(&to_private(snap)->exclusive);
 	for (size_t i = 0; i < snap->ntypes; i++)
 		free(snap->types[i].name);
 	free(snap->types);
@@ -608,6 +680,7 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s,
 	}
 	gci_walker_init(&w, &prog->mem, &s->layout, snap, bound);
 	w.keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
+	w.keep_type_pages = flags & GCI_SNAPSHOT_TYPE_PAGES;
 	w.problems_cap = s->problems_cap;
 	w.heads = heads;
 	w.nheads = nheads;
@@ -795,6 +868,8 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 
 	if ((err = choose_layout(prog, s, &rt)) || (err = find_interpreters(prog, s)) ||
 	    (err = walk_all(prog, s, flags)))
+		goto fail;
+	if (prog->pid > 0 && (err = read_sharing(prog, s)))
 		goto fail;
 	*ret = snap;
 	return NULL;

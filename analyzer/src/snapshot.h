@@ -9,4 +9,14 @@ const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap);
 /* Warnings the program collected while opening (build-id mismatches, ...). */
 size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const **ret);
 
+struct gci_pageset;
+/* Live targets: pages shared with another process / exclusive (pagemap),
+ * or false when not known. */
+bool gci_snapshot_sharing(const struct gci_snapshot *snap,
+			  const struct gci_pageset **shared,
+			  const struct gci_pageset **exclusive);
+/* [start, end) of the GC state of an interpreter that collections write. */
+void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_interp *in,
+			      uint64_t *start, uint64_t *end);
+
 #endif

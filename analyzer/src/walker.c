@@ -98,12 +98,15 @@ void gci_gen_data_destroy(struct gci_gen_data *d)
 	if (!d)
 		return;
 	gci_pageset_deinit(&d->pages);
+	for (size_t i = 0; d->type_pages && i < d->type_cap; i++)
+		gci_pageset_deinit(&d->type_pages[i]);
+	free(d->type_pages);
 	free(d->type_objects);
 	free(d->type_bytes);
 	free(d);
 }
 
-static bool gen_data_reserve(struct gci_gen_data *d, size_t ntypes)
+static bool gen_data_reserve(struct gci_gen_data *d, size_t ntypes, bool type_pages)
 {
 	if (ntypes <= d->type_cap)
 		return true;
@@ -118,6 +121,13 @@ static bool gen_data_reserve(struct gci_gen_data *d, size_t ntypes)
 	if (!b)
 		return false;
 	d->type_bytes = b;
+	if (type_pages) {
+		struct gci_pageset *p = gci_reallocarray(d->type_pages, cap, sizeof(*p));
+		if (!p)
+			return false;
+		d->type_pages = p;
+		memset(p + d->type_cap, 0, (cap - d->type_cap) * sizeof(*p));
+	}
 	memset(o + d->type_cap, 0, (cap - d->type_cap) * sizeof(*o));
 	memset(b + d->type_cap, 0, (cap - d->type_cap) * sizeof(*b));
 	d->type_cap = cap;
@@ -285,7 +295,10 @@ static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
 		size = UINT32_MAX;
 
 	struct gci_gen_data *d = gen->data;
-	if (ti >= d->type_cap && !gen_data_reserve(d, (size_t)ti + 1))
+	if (ti >= d->type_cap && !gen_data_reserve(d, (size_t)ti + 1, w->keep_type_pages))
+		return &gci_enomem;
+	if (w->keep_type_pages &&
+	    !gci_pageset_add_range(&d->type_pages[ti], op - L->gc_head_size, L->gc_head_size))
 		return &gci_enomem;
 	d->type_objects[ti]++;
 	d->type_bytes[ti] += size;
@@ -329,6 +342,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 	gen->first = w->snap->nobjects;
 	gen->nobjects = 0;
 	gen->bytes = 0;
+	gen->last_head = 0;
 	gen->complete = false;
 	gci_gen_data_destroy(gen->data);
 	gen->data = calloc(1, sizeof(*gen->data));
@@ -411,6 +425,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 			return err;
 		n++;
 		prev = g;
+		gen->last_head = g;
 		g = gnext & mask;
 	}
 	gen->complete = true;

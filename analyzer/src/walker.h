@@ -20,6 +20,7 @@ struct gci_gen_data {
 	struct gci_pageset pages;  /* pages holding the list's GC heads */
 	uint64_t *type_objects;    /* per type index */
 	uint64_t *type_bytes;
+	struct gci_pageset *type_pages; /* with keep_type_pages */
 	size_t type_cap;
 };
 
@@ -33,6 +34,7 @@ struct gci_walker {
 	struct gci_type_cache *types;   /* type address -> index */
 	uint64_t max_objects;           /* bound on any one list */
 	bool keep_objects;              /* append to snap->objects */
+	bool keep_type_pages;           /* a page set per type and list */
 	const uint64_t *heads;          /* every list head (cross-link check) */
 	size_t unnamed;                 /* types whose tp_name was unreadable */
 	char *unnamed_why;              /* the first reason */
