@@ -355,6 +355,11 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 {
 	struct gci_snapshot *snap = &s->pub;
 	const struct gci_layout *table = gci_layout_table_find(snap->version_hex, false);
+	if (!table && (snap->version_hex >> 16) == 0x030e)
+		return gci_error_create(GCI_ERR_UNSUPPORTED,
+					"CPython %s has the incremental collector of "
+					"3.14.0-3.14.4 (young and two old spaces, not three "
+					"generations): not supported yet", snap->version);
 	if (!table)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
 					"CPython %s is not supported: no layout for it",
