@@ -271,6 +271,9 @@ enum {
 	/* Keep a page set per type and list (which types hold the most
 	 * pages a collection would touch). */
 	GCI_SNAPSHOT_TYPE_PAGES = 1 << 1,
+	/* Live targets: stop the target (gci_program_stop) for the walk only,
+	 * after discovery and layout, and resume it before returning. */
+	GCI_SNAPSHOT_STOP = 1 << 2,
 };
 
 /* Find the interpreter(s), choose the layout and walk every GC list. */

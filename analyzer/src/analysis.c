@@ -61,9 +61,28 @@ struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 		return gci_error_create(GCI_ERR_USAGE, "no generation %d to collect in "
 					"CPython %s (choose 0-%zu)", generation,
 					snap->version, in->ngens - 1);
-	const struct gci_layout *L = gci_snapshot_layout(snap);
 	struct gci_pageset ps;
 	gci_pageset_init(&ps);
+	struct gci_error *err = gci_touch_pages(snap, in, generation, &ps, ret);
+	if (err) {
+		gci_pageset_deinit(&ps);
+		return err;
+	}
+	const struct gci_pageset *shared, *exclusive;
+	if (gci_snapshot_sharing(snap, &shared, &exclusive)) {
+		ret->sharing_known = true;
+		ret->shared_pages = gci_pageset_count_and(&ps, shared);
+		ret->exclusive_pages = gci_pageset_count_and(&ps, exclusive);
+		ret->absent_pages = ret->pages - ret->shared_pages - ret->exclusive_pages;
+	}
+	gci_pageset_deinit(&ps);
+	return NULL;
+}
+
+struct gci_error *gci_touch_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
+				  int generation, struct gci_pageset *ps, struct gci_touch *ret)
+{
+	const struct gci_layout *L = gci_snapshot_layout(snap);
 	memset(ret, 0, sizeof(*ret));
 	ret->generation = generation;
 	bool ok = true;
@@ -73,35 +92,25 @@ struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 		ret->objects += gen->nobjects;
 		ret->object_bytes += gen->bytes;
 		if (gen->data)
-			ok = gci_pageset_merge(&ps, &gen->data->pages);
+			ok = gci_pageset_merge(ps, &gen->data->pages);
 	}
 	/* Survivors are merged onto the next older list: its last object's
 	 * _gc_next is written. */
 	if (ok && (size_t)generation + 1 < in->ngens && in->gens[generation + 1].last_head) {
 		ret->objects++;
-		ok = gci_pageset_add_range(&ps, in->gens[generation + 1].last_head, L->gc_head_size);
+		ok = gci_pageset_add_range(ps, in->gens[generation + 1].last_head, L->gc_head_size);
 	}
-	uint64_t heads_pages = ok ? gci_pageset_count(&ps) : 0;
+	uint64_t heads_pages = ok ? gci_pageset_count(ps) : 0;
 	/* Counts, list heads, long_lived_*: the GC state itself. */
 	uint64_t a, b;
 	gci_snapshot_state_range(snap, in, &a, &b);
-	ok = ok && gci_pageset_add_range(&ps, a, b - a);
-	if (!ok) {
-		gci_pageset_deinit(&ps);
+	ok = ok && gci_pageset_add_range(ps, a, b - a);
+	if (!ok)
 		return &gci_enomem;
-	}
-	ret->pages = gci_pageset_count(&ps);
+	ret->pages = gci_pageset_count(ps);
 	ret->state_pages = ret->pages - heads_pages;
 	uint64_t head_bytes = ret->objects * L->gc_head_size;
 	ret->packed_pages = (head_bytes + 4095) / 4096 + ret->state_pages;
-	const struct gci_pageset *shared, *exclusive;
-	if (gci_snapshot_sharing(snap, &shared, &exclusive)) {
-		ret->sharing_known = true;
-		ret->shared_pages = gci_pageset_count_and(&ps, shared);
-		ret->exclusive_pages = gci_pageset_count_and(&ps, exclusive);
-		ret->absent_pages = ret->pages - ret->shared_pages - ret->exclusive_pages;
-	}
-	gci_pageset_deinit(&ps);
 	return NULL;
 }
 

@@ -152,16 +152,23 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 {
 	struct gci_program *prog;
 	struct gci_options o = opts ? *opts : (struct gci_options){ 0 };
-	char root[64], path[64];
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	/* The target's own files, as it sees them (containers, chroots). */
-	if (!o.sysroot)
-		o.sysroot = root;
+	char path[64];
 	struct gci_error *err = gci_program_create(&o, &prog);
 	if (err)
 		return err;
 	prog->kind = "live";
 	prog->pid = pid;
+	/* Files are looked for in the target's own mappings and root too
+	 * (candidate_paths); so is detached debug info. */
+	if (!o.sysroot && !o.debug_dir) {
+		char *dp;
+		if (asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid) < 0) {
+			err = &gci_enomem;
+			goto fail;
+		}
+		free(prog->debuginfo_path);
+		prog->debuginfo_path = dp;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	if (asprintf(&prog->target_path, "pid %d", pid) < 0) {
 		prog->target_path = NULL;

@@ -69,18 +69,43 @@ static char *hex_string(const unsigned char *b, size_t n)
 	return s;
 }
 
-/* Where to look for a file the target knew as core_path. */
-static char *resolve_path(const struct gci_program *prog, const char *core_path)
+/*
+ * Where to look for a file the target knew as core_path, in order.  A live
+ * target's own mapping (/proc/PID/map_files) is the very file, even if it
+ * was deleted or lives in a container; /proc/PID/maps shows paths as the
+ * reader sees them, so the plain path comes next, then the path inside the
+ * target's root (a chroot or container seen from outside).
+ */
+static size_t candidate_paths(const struct gci_program *prog, const char *core_path,
+			      char *out[4])
 {
-	char *p;
-	if (prog->exe && prog->exe_core_path && !strcmp(core_path, prog->exe_core_path))
-		return strdup(prog->exe);
-	if (prog->sysroot && core_path[0] == '/') {
-		if (asprintf(&p, "%s%s", prog->sysroot, core_path) < 0)
-			return NULL;
-		return p;
+	size_t n = 0;
+	if (prog->exe && prog->exe_core_path && !strcmp(core_path, prog->exe_core_path)) {
+		out[n++] = strdup(prog->exe);
+		return out[0] ? 1 : 0;
 	}
-	return strdup(core_path);
+	if (prog->sysroot && core_path[0] == '/') {
+		if (asprintf(&out[n], "%s%s", prog->sysroot, core_path) >= 0)
+			n++;
+		return n;
+	}
+	if (prog->pid > 0) {
+		for (size_t i = 0; i < prog->nmaps; i++) {
+			const struct gci_mapping *m = &prog->maps[i];
+			if (strcmp(m->path, core_path) != 0)
+				continue;
+			if (asprintf(&out[n], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, prog->pid,
+				     m->start, m->end) >= 0)
+				n++;
+			break;
+		}
+	}
+	if ((out[n] = strdup(core_path)))
+		n++;
+	if (prog->pid > 0 && core_path[0] == '/' &&
+	    asprintf(&out[n], "/proc/%d/root%s", prog->pid, core_path) >= 0)
+		n++;
+	return n;
 }
 
 static struct gci_error *program_modules(struct gci_program *prog,
@@ -166,49 +191,69 @@ static struct gci_file *program_file_impl(struct gci_program *prog, const char *
 		return f;
 	f->tried = true;
 
-	char *path = resolve_path(prog, core_path);
-	if (!path)
-		return f;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (asprintf(&f->why, "cannot open %s: %s", path, strerror(errno)) < 0)
-			f->why = NULL;
-		gci_log(prog, GCI_LOG_INFO, "file %s: %s", core_path,
-			f->why ? f->why : "cannot open");
-		free(path);
-		return f;
-	}
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	size_t size = 0;
-	const unsigned char *raw = elf ? (const unsigned char *)elf_rawfile(elf, &size) : NULL;
-	if (!elf || !raw || elf_kind(elf) != ELF_K_ELF) {
-		if (asprintf(&f->why, "%s is not a readable ELF file", path) < 0)
-			f->why = NULL;
-		gci_program_warn(prog, "%s", f->why ? f->why : path);
-		if (elf)
-			elf_end(elf);
-		close(fd);
-		free(path);
-		return f;
-	}
 	const unsigned char *want = want_bits;
 	int nwant = want_bits ? want_len : expected_build_id(prog, core_path, mod, &want);
-	const void *have = NULL;
-	ssize_t nhave = dwelf_elf_gnu_build_id(elf, &have);
-	if (nwant > 0 && (nhave != nwant || memcmp(have, want, (size_t)nwant) != 0)) {
-		char *w = hex_string(want, (size_t)nwant);
-		char *h = nhave > 0 ? hex_string(have, (size_t)nhave) : strdup("none");
-		if (asprintf(&f->why, "build-id mismatch: %s has build-id %s, the core "
-			     "expects %s", path, h ? h : "?", w ? w : "?") < 0)
-			f->why = NULL;
-		gci_program_warn(prog, "%s; not using it", f->why ? f->why : path);
-		free(w);
-		free(h);
-		elf_end(elf);
-		close(fd);
-		free(path);
+	char *cands[4] = { NULL };
+	size_t ncands = candidate_paths(prog, core_path, cands);
+	char *path = NULL;
+	int fd = -1;
+	Elf *elf = NULL;
+	size_t size = 0;
+	const unsigned char *raw = NULL;
+	for (size_t c = 0; c < ncands && !path; c++) {
+		char *why = NULL;
+		fd = open(cands[c], O_RDONLY | O_CLOEXEC);
+		elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+		raw = elf ? (const unsigned char *)elf_rawfile(elf, &size) : NULL;
+		const void *have = NULL;
+		ssize_t nhave = raw ? dwelf_elf_gnu_build_id(elf, &have) : -1;
+		if (fd < 0) {
+			if (asprintf(&why, "cannot open %s: %s", cands[c], strerror(errno)) < 0)
+				why = NULL;
+		} else if (!raw || elf_kind(elf) != ELF_K_ELF) {
+			if (asprintf(&why, "%s is not a readable ELF file", cands[c]) < 0)
+				why = NULL;
+		} else if (nwant > 0 && (nhave != nwant || memcmp(have, want, (size_t)nwant))) {
+			char *w = hex_string(want, (size_t)nwant);
+			char *h = nhave > 0 ? hex_string(have, (size_t)nhave) : strdup("none");
+			if (asprintf(&why, "build-id mismatch: %s has build-id %s, the target "
+				     "expects %s", cands[c], h ? h : "?", w ? w : "?") < 0)
+				why = NULL;
+			free(w);
+			free(h);
+		} else {
+			path = cands[c];
+			cands[c] = NULL;
+			break;
+		}
+		gci_log(prog, GCI_LOG_DEBUG, "file %s: %s", core_path, why ? why : "unusable");
+		/* Keep the reason that says most: a mismatch over a missing file. */
+		if (why && (!f->why || strstr(why, "build-id"))) {
+			free(f->why);
+			f->why = why;
+		} else {
+			free(why);
+		}
+		if (elf)
+			elf_end(elf);
+		if (fd >= 0)
+			close(fd);
+		elf = NULL;
+		fd = -1;
+		raw = NULL;
+	}
+	for (size_t c = 0; c < ncands; c++)
+		free(cands[c]);
+	if (!path) {
+		if (f->why && strstr(f->why, "build-id"))
+			gci_program_warn(prog, "%s; not using it", f->why);
+		else
+			gci_log(prog, GCI_LOG_INFO, "file %s: %s", core_path,
+				f->why ? f->why : "not found");
 		return f;
 	}
+	free(f->why);
+	f->why = NULL;
 	if (nwant <= 0)
 		gci_log(prog, GCI_LOG_DEBUG, "%s: the core records no build-id; using %s "
 			"unchecked", core_path, path);
@@ -675,6 +720,7 @@ struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 	if (err)
 		return err;
 	prog->kind = "callback";
+	prog->target_path = strdup("target");
 	prog->read_cb = read;
 	prog->read_arg = arg;
 	prog->cache = gci_block_cache_create(&prog->mem, callback_block_read, prog, 128);
@@ -723,6 +769,14 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 	prog->info.command = out[2];
 	prog->info.args = out[3];
 	prog->info.signal_name = NULL;
+	if (out[1]) {
+		/* Messages name the target by what the caller calls it. */
+		char *p = strdup(out[1]);
+		if (p) {
+			free(prog->target_path);
+			prog->target_path = p;
+		}
+	}
 	const char *abbrev = info->signal > 0 ? sigabbrev_np(info->signal) : NULL;
 	if (abbrev)
 		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "pageset.h"
+#include "program.h"
 #include "snapshot.h"
 #include "walker.h"
 
@@ -352,6 +353,21 @@ static struct gci_error *page_rows(const struct gci_snapshot *snap, const struct
 	return NULL;
 }
 
+/* Every page a collection writes (heads, tail object, GC state), ascending. */
+static struct gci_error *touched_pages(const struct gci_snapshot *snap,
+				       const struct gci_interp *in, int generation,
+				       uint64_t **ret, size_t *ret_n)
+{
+	struct gci_pageset ps;
+	struct gci_touch t;
+	gci_pageset_init(&ps);
+	struct gci_error *err = gci_touch_pages(snap, in, generation, &ps, &t);
+	if (!err && !gci_pageset_list(&ps, ret, ret_n))
+		err = &gci_enomem;
+	gci_pageset_deinit(&ps);
+	return err;
+}
+
 static json_object *touch_json(const struct gci_snapshot *snap, const struct gci_interp *in,
 			       int generation, bool list_pages, struct gci_error **err)
 {
@@ -401,17 +417,27 @@ static json_object *touch_json(const struct gci_snapshot *snap, const struct gci
 			json_object_put(o);
 			return NULL;
 		}
-		json_object *arr = json_object_new_array();
-		for (size_t i = 0; i < nrows;) {
-			size_t j = i;
-			while (j < nrows && rows[j].page == rows[i].page)
-				j++;
-			json_object *e = json_object_new_object();
-			json_object_object_add(e, "address", hex_json(rows[i].page << GCI_PAGE_SHIFT));
-			json_object_object_add(e, "heads", json_object_new_int64((int64_t)(j - i)));
-			json_object_array_add(arr, e);
-			i = j;
+		uint64_t *pages;
+		size_t npages;
+		if ((*err = touched_pages(snap, in, generation, &pages, &npages))) {
+			free(rows);
+			json_object_put(o);
+			return NULL;
 		}
+		json_object *arr = json_object_new_array();
+		size_t r = 0;
+		for (size_t k = 0; k < npages; k++) {
+			size_t heads = 0;
+			while (r < nrows && rows[r].page < pages[k])
+				r++;
+			for (; r < nrows && rows[r].page == pages[k]; r++)
+				heads++;
+			json_object *e = json_object_new_object();
+			json_object_object_add(e, "address", hex_json(pages[k] << GCI_PAGE_SHIFT));
+			json_object_object_add(e, "heads", json_object_new_int64((int64_t)heads));
+			json_object_array_add(arr, e);
+		}
+		free(pages);
 		free(rows);
 		json_object_object_add(o, "page_list", arr);
 	}
@@ -523,7 +549,7 @@ static void text_header(const struct gci_snapshot *snap, FILE *f)
 			pi.signal_name ? pi.signal_name : "", pi.signal_name ? ")" : "");
 	if (pi.stopped)
 		fprintf(f, ", stopped for %.1f ms", pi.stopped_usec / 1000.0);
-	else if (!strcmp(pi.kind, "live"))
+	else if (!strcmp(pi.kind, "live") && !snap->prog->read_cb)
 		fprintf(f, ", read while running (--no-stop)");
 	fprintf(f, "\n");
 	if (pi.args)
@@ -670,21 +696,30 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 			size_t nrows;
 			if ((err = page_rows(snap, in, g, &rows, &nrows)))
 				return err;
+			uint64_t *pages;
+			size_t npages;
+			if ((err = touched_pages(snap, in, g, &pages, &npages))) {
+				free(rows);
+				return err;
+			}
 			fprintf(f, "  pages (address, heads, most common type):\n");
-			for (size_t i = 0; i < nrows;) {
-				size_t j = i, best = i, run = 0, best_run = 0;
-				for (; j < nrows && rows[j].page == rows[i].page; j++) {
-					run = j > i && rows[j].type == rows[j - 1].type ? run + 1 : 1;
+			size_t r = 0;
+			for (size_t k = 0; k < npages; k++) {
+				while (r < nrows && rows[r].page < pages[k])
+					r++;
+				size_t i = r, best = r, run = 0, best_run = 0;
+				for (; r < nrows && rows[r].page == pages[k]; r++) {
+					run = r > i && rows[r].type == rows[r - 1].type ? run + 1 : 1;
 					if (run > best_run) {
 						best_run = run;
-						best = j;
+						best = r;
 					}
 				}
-				fprintf(f, "    0x%012" PRIx64 " %5zu  %s\n",
-					rows[i].page << GCI_PAGE_SHIFT, j - i,
-					snap->types[rows[best].type].name);
-				i = j;
+				fprintf(f, "    0x%012" PRIx64 " %5zu  %s\n", pages[k] << GCI_PAGE_SHIFT,
+					r - i, r > i ? snap->types[rows[best].type].name
+						     : "(GC state, or the next list's tail)");
 			}
+			free(pages);
 			free(rows);
 		}
 	}
@@ -724,6 +759,9 @@ struct gci_error *gci_report(const struct gci_snapshot *snap,
 {
 	if (snap->ninterps == 0)
 		return gci_error_create(GCI_ERR_NOT_PYTHON, "no interpreter in the snapshot");
+	if (opts->kind != GCI_REPORT_SUMMARY && opts->kind != GCI_REPORT_TYPES &&
+	    opts->kind != GCI_REPORT_TOUCH)
+		return gci_error_create(GCI_ERR_USAGE, "unknown report kind %d", (int)opts->kind);
 	if (opts->format == GCI_FORMAT_JSON)
 		return opts->kind == GCI_REPORT_TYPES ? types_json(snap, opts, ret)
 		     : opts->kind == GCI_REPORT_TOUCH ? touch_report_json(snap, opts, ret)

@@ -871,10 +871,23 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	gci_log(prog, GCI_LOG_INFO, "version: CPython %s (from %s)%s", snap->version,
 		snap->version_source, snap->debug_build ? ", debug build" : "");
 
-	if ((err = choose_layout(prog, s, &rt)) || (err = find_interpreters(prog, s)) ||
-	    (err = walk_all(prog, s, flags)))
+	if ((err = choose_layout(prog, s, &rt)))
 		goto fail;
-	if (prog->pid > 0 && (err = read_sharing(prog, s)))
+	/* Everything above reads data that does not change while the target
+	 * runs; from here on it must hold still. */
+	bool stop = (flags & GCI_SNAPSHOT_STOP) && prog->pid > 0;
+	if (stop && (err = gci_program_stop(prog)))
+		goto fail;
+	if (!(err = find_interpreters(prog, s)) && !(err = walk_all(prog, s, flags)) &&
+	    prog->pid > 0)
+		err = read_sharing(prog, s);
+	if (stop) {
+		uint64_t usec;
+		gci_program_resume(prog, &usec);
+		gci_log(prog, GCI_LOG_INFO, "pid %d: resumed after %.1f ms", prog->pid,
+			usec / 1000.0);
+	}
+	if (err)
 		goto fail;
 	*ret = snap;
 	return NULL;

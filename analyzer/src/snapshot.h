@@ -19,4 +19,11 @@ bool gci_snapshot_sharing(const struct gci_snapshot *snap,
 void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_interp *in,
 			      uint64_t *start, uint64_t *end);
 
+/*
+ * The pages a collection of generation writes, into ps (which the caller
+ * inits and deinits); fills the counts of ret but not the sharing.
+ */
+struct gci_error *gci_touch_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
+				  int generation, struct gci_pageset *ps, struct gci_touch *ret);
+
 #endif
