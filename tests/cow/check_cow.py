@@ -1,0 +1,502 @@
+#!/usr/bin/python3
+"""check_cow.py: gcinspect's touch model against a real copy-on-write.
+
+A master process, run under the interpreter under test, disables the
+collector, builds a heap of tracked objects (dicts holding lists and strings),
+moves it into generation 2 with gc.collect(), optionally calls gc.freeze(),
+and forks a child.  The child measures its own Private_Dirty
+(/proc/self/smaps_rollup), says it is ready and waits.  Then:
+
+  1. the harness counts the child's pages that are still shared (pagemap:
+     present, not exclusively mapped) over its private writable mappings;
+  2. it runs `gcinspect touch -g 2 --json --pages --pid CHILD`;
+  3. it checks that the child is not left stopped, and counts the shared
+     pages again: gcinspect must not have unshared them (a read through
+     process_vm_readv would, on Linux 5.19 and later);
+  4. it tells the child to run gc.collect(); the child reports how much its
+     Private_Dirty grew.
+
+Pass when the predicted copy (sharing.shared_pages x 4 kB) and the measured
+growth agree within 5 % (and 64 kB, for small values), or, with --freeze, when
+both are near zero (prediction <= 128 kB, growth <= 256 kB).
+
+Besides the child's own measurement, the harness also records the pages that
+the collection actually unshared (pagemap before and after) and compares that
+set with the pages gcinspect listed, so that a disagreement can be explained
+page by page.
+
+Usage:
+    check_cow.py --gcinspect BIN --python INTERP [--chroot DIR] [--freeze]
+                 [--objects N] [--extra-arg ARG ...]
+
+With --chroot DIR the master runs as `chroot DIR INTERP -c SOURCE` (INTERP is
+a path inside DIR); the chroot needs no /proc: the master inherits a
+descriptor of the host's /proc and the child opens self/smaps_rollup under it.
+
+Exit status: 0 pass, 1 fail, 77 skip (only when this machine does not let us
+read another process's pagemap or attach to it with ptrace).
+"""
+
+import argparse
+import array
+import errno
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+READY_TIMEOUT = 180      # building the heap under a debug-less 3.15 is quick; be generous
+COLLECT_TIMEOUT = 120
+GCINSPECT_TIMEOUT = 120
+EXIT_TIMEOUT = 30
+
+PAGE = 4096
+REL_TOLERANCE = 0.05     # |predicted - measured| <= 5 % of measured ...
+ABS_SLACK_KB = 64        # ... or 64 kB, whichever is larger
+FREEZE_PREDICTED_MAX_KB = 128
+FREEZE_GROWTH_MAX_KB = 256
+UNSHARE_MAX_PAGES = 16   # shared pages that may vanish while gcinspect runs
+
+# The master and its child, run with -c under the interpreter under test.
+# argv: PROC_FD REPORT_FD COMMAND_FD OBJECTS FREEZE(0/1)
+# It writes lines to REPORT_FD and reads commands from COMMAND_FD:
+#   master: "master PID TRACKED FROZEN"                (before the fork)
+#   child:  "ready PID PRIVATE_DIRTY_KB"              (then waits)
+#   harness -> child: "collect"
+#   child:  "collected BEFORE_KB AFTER_KB UNREACHABLE" (then waits for EOF)
+TARGET = r'''
+import gc, os, sys
+
+proc_fd, report_fd, command_fd = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+n_objects, freeze = int(sys.argv[4]), sys.argv[5] == "1"
+
+def private_dirty_kb():
+    fd = os.open("self/smaps_rollup", os.O_RDONLY, dir_fd=proc_fd)
+    try:
+        data = os.read(fd, 1 << 16)
+    finally:
+        os.close(fd)
+    for line in data.split(b"\n"):
+        if line.startswith(b"Private_Dirty:"):
+            return int(line.split()[1])
+    raise SystemExit("cow target: no Private_Dirty in smaps_rollup")
+
+def say(line):
+    os.write(report_fd, (line + "\n").encode())
+
+def command():
+    buf = b""
+    while not buf.endswith(b"\n"):
+        c = os.read(command_fd, 1)
+        if not c:
+            return ""
+        buf += c
+    return buf.decode().strip()
+
+gc.disable()
+STATE = [{"name": "item%d" % i, "tags": ["t%d" % i, str(i)], "n": i}
+         for i in range(n_objects)]
+gc.collect()
+if freeze:
+    gc.freeze()
+tracked = sum(len(gc.get_objects(g)) for g in range(3))
+frozen = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else 0
+say("master %d %d %d" % (os.getpid(), tracked, frozen))
+
+pid = os.fork()
+if pid == 0:
+    # Warm up everything the measurement uses, so that measuring allocates
+    # from pages the child already owns.
+    for _ in range(3):
+        private_dirty_kb()
+    say("ready %d %d" % (os.getpid(), private_dirty_kb()))
+    if command() == "collect":
+        before = private_dirty_kb()
+        unreachable = gc.collect()
+        after = private_dirty_kb()
+        say("collected %d %d %d" % (before, after, unreachable))
+        command()
+    os._exit(0)
+
+# The master keeps its pages (and so the sharing) until the child is gone.
+os.close(report_fd)
+os.close(command_fd)
+os.waitpid(pid, 0)
+'''
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+# ---------------------------------------------------------------------------
+# /proc of the child, from outside.
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def smaps_private_dirty_kb(pid):
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            if line.startswith("Private_Dirty:"):
+                return int(line.split()[1])
+    raise Fail("no Private_Dirty in /proc/%d/smaps_rollup" % pid)
+
+
+def writable_private_ranges(pid):
+    """(start, end, name) of every private writable mapping: the anonymous
+    ones (heap, arenas, stack) and the written pages of file-backed .data/.bss
+    (the GC state lives there for the main interpreter)."""
+    ranges = []
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            fields = line.split(None, 5)
+            perms = fields[1]
+            if perms[0] != "r" or perms[1] != "w" or perms[3] != "p":
+                continue
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            name = fields[5].strip() if len(fields) > 5 else "[anon]"
+            ranges.append((start, end, name))
+    return ranges
+
+
+PM_PRESENT = 1 << 63
+PM_EXCLUSIVE = 1 << 56
+
+
+def shared_pages(pid):
+    """{page address: mapping name} of the pages that are present and not
+    exclusively mapped: still shared with another process."""
+    out = {}
+    try:
+        fd = os.open("/proc/%d/pagemap" % pid, os.O_RDONLY)
+    except OSError as e:
+        if e.errno in (errno.EPERM, errno.EACCES):
+            raise Skip("cannot open /proc/%d/pagemap: %s" % (pid, e.strerror))
+        raise
+    try:
+        for start, end, name in writable_private_ranges(pid):
+            first = start // PAGE
+            npages = (end - start) // PAGE
+            done = 0
+            while done < npages:
+                chunk = min(npages - done, 1 << 16)
+                try:
+                    data = os.pread(fd, chunk * 8, (first + done) * 8)
+                except OSError as e:
+                    if e.errno in (errno.EPERM, errno.EACCES):
+                        raise Skip("cannot read /proc/%d/pagemap: %s" % (pid, e.strerror))
+                    raise
+                entries = array.array("Q")
+                entries.frombytes(data[:len(data) // 8 * 8])
+                for i, e in enumerate(entries):
+                    if e & PM_PRESENT and not e & PM_EXCLUSIVE:
+                        out[(first + done + i) * PAGE] = name
+                if len(entries) < chunk:
+                    break
+                done += chunk
+    finally:
+        os.close(fd)
+    return out
+
+
+def ptrace_blocker():
+    """A reason why no process may ptrace-attach another here, or None."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            if f.read().strip() == "3":
+                return "kernel.yama.ptrace_scope is 3: ptrace attach is disabled"
+    except OSError:
+        pass
+    return None
+
+
+# ---------------------------------------------------------------------------
+# The master and its child.
+
+class Target(object):
+    def __init__(self, python, chroot, objects, freeze):
+        self.proc = None
+        self.report_r = self.command_w = None
+        self.child = None
+        self.buf = b""
+        report_r, report_w = os.pipe()
+        command_r, command_w = os.pipe()
+        proc_fd = os.open("/proc", os.O_RDONLY | os.O_DIRECTORY)
+        # A file, not a pipe: the child inherits it and may outlive the master.
+        self.stderr = tempfile.TemporaryFile()
+        argv = [python, "-c", TARGET, str(proc_fd), str(report_w), str(command_r),
+                str(objects), "1" if freeze else "0"]
+        if chroot is not None:
+            argv = ["chroot", chroot] + argv   # chroot(8) execs: same pid
+        try:
+            self.proc = subprocess.Popen(argv, pass_fds=(proc_fd, report_w, command_r),
+                                         stdin=subprocess.DEVNULL,
+                                         stderr=self.stderr,
+                                         start_new_session=True)
+        finally:
+            os.close(proc_fd)
+            os.close(report_w)
+            os.close(command_r)
+        self.report_r, self.command_w = report_r, command_w
+
+    def read_line(self, timeout, what):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fail("timed out after %d s waiting for %s" % (timeout, what))
+            r, _, _ = select.select([self.report_r], [], [], left)
+            if not r:
+                continue
+            data = os.read(self.report_r, 4096)
+            if not data:
+                time.sleep(0.2)
+                self.stderr.seek(0)
+                err = self.stderr.read().strip()
+                raise Fail("the target closed its report pipe before %s (exit %s)%s"
+                           % (what, self.proc.poll(),
+                              ":\n" + err.decode(errors="replace") if err else ""))
+            self.buf += data
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line.decode().split()
+
+    def send(self, line):
+        os.write(self.command_w, (line + "\n").encode())
+
+    def finish(self):
+        """Let the child and the master exit; kill them if they do not."""
+        if self.command_w is not None:
+            os.close(self.command_w)
+            self.command_w = None
+        ok = True
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                self.proc.wait(EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                ok = False
+        self.kill()
+        return ok
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self.proc.wait()
+        # The child is in the master's process group; it may outlive the master.
+        if self.child is not None:
+            try:
+                os.kill(self.child, signal.SIGKILL)
+            except OSError:
+                pass
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for fd in (self.report_r, self.command_w):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self.report_r = self.command_w = None
+
+
+# ---------------------------------------------------------------------------
+
+def run(args):
+    blocker = ptrace_blocker()
+    if blocker:
+        raise Skip(blocker)
+    if not os.access(args.gcinspect, os.X_OK):
+        raise Fail("%s is not executable" % args.gcinspect)
+    host_python = (os.path.join(args.chroot, args.python.lstrip("/"))
+                   if args.chroot else args.python)
+    if not os.access(host_python, os.X_OK):
+        raise Fail("interpreter %s does not exist" % host_python)
+    if args.chroot and not os.path.isdir(args.chroot):
+        raise Fail("chroot %s does not exist (scripts/make-chroots.sh builds it)" % args.chroot)
+
+    label = ("chroot %s %s" % (args.chroot, args.python)) if args.chroot else args.python
+    label += " --freeze" if args.freeze else ""
+    t = Target(args.python, args.chroot, args.objects, args.freeze)
+    try:
+        kind, master, tracked, frozen = t.read_line(READY_TIMEOUT, "the master")
+        assert kind == "master", kind
+        kind, child, dirty0 = t.read_line(READY_TIMEOUT, "the child")
+        assert kind == "ready", kind
+        master, child = int(master), int(child)
+        t.child = child
+        log("%s: master %d (%s tracked objects, %s frozen), child %d (Private_Dirty %s kB)"
+            % (label, master, tracked, frozen, child, dirty0))
+        if proc_status(child).get("PPid") != str(master):
+            raise Fail("pid %d is not the master's child" % child)
+
+        shared_before = shared_pages(child)
+        dirty_outer0 = smaps_private_dirty_kb(child)
+
+        cmd = ([args.gcinspect, "touch", "-g", "2", "--json", "--pages"] + args.extra_arg
+               + ["--pid", str(child)])
+        log("$ " + " ".join(cmd))
+        started = time.monotonic()
+        try:
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               timeout=GCINSPECT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise Fail("gcinspect did not finish in %d s" % GCINSPECT_TIMEOUT)
+        elapsed = time.monotonic() - started
+        state = proc_status(child)["State"]
+        if r.returncode != 0:
+            err = r.stderr.decode(errors="replace").strip()
+            if "ptrace" in err.lower() and ("not permitted" in err.lower()
+                                            or "EPERM" in err):
+                raise Skip("gcinspect cannot attach: %s" % err)
+            raise Fail("gcinspect exited %d: %s" % (r.returncode, err))
+        if state[:1] in ("t", "T"):
+            raise Fail("the child is left stopped after gcinspect exits: State %s" % state)
+        shared_after = shared_pages(child)
+
+        report = json.loads(r.stdout.decode())
+        if report["target"]["pid"] != child:
+            raise Fail("gcinspect reports pid %r, not %d" % (report["target"]["pid"], child))
+        coll = report["collections"]
+        if len(coll) != 1 or coll[0]["generation"] != 2:
+            raise Fail("expected one collection of generation 2, got %r"
+                       % [c.get("generation") for c in coll])
+        coll = coll[0]
+        sharing = coll.get("sharing")
+        if not sharing:
+            raise Fail("no sharing in gcinspect's report of a live process")
+        predicted_pages = sharing["shared_pages"]
+        predicted_kb = predicted_pages * 4
+        listed = set(int(p["address"], 16) for p in coll["page_list"])
+        # page_list holds the pages of GC heads; pages also counts the GC
+        # state's page(s), which may or may not hold heads as well.
+        if not coll["pages"] - coll["state_pages"] <= len(listed) <= coll["pages"]:
+            raise Fail("page_list has %d pages, pages says %d (%d of the GC state)"
+                       % (len(listed), coll["pages"], coll["state_pages"]))
+        log("gcinspect: %.2f s, target stopped %.1f ms; %d objects on %d pages, "
+            "%d shared, %d exclusive, %d absent"
+            % (elapsed, report["target"]["stopped_ms"], coll["objects"], coll["pages"],
+               predicted_pages, sharing["exclusive_pages"], sharing["absent_pages"]))
+
+        lost = sorted(set(shared_before) - set(shared_after))
+        log("shared pages of the child: %d before gcinspect, %d after (%d no longer shared)"
+            % (len(shared_before), len(shared_after), len(lost)))
+        if len(lost) > UNSHARE_MAX_PAGES:
+            by_map = {}
+            for p in lost:
+                by_map[shared_before[p]] = by_map.get(shared_before[p], 0) + 1
+            raise Fail("gcinspect unshared %d of the child's pages (at most %d allowed): %s"
+                       % (len(lost), UNSHARE_MAX_PAGES,
+                          ", ".join("%d in %s" % (n, m) for m, n in sorted(by_map.items()))))
+
+        # The collection.
+        t.send("collect")
+        kind, before_kb, after_kb, unreachable = t.read_line(COLLECT_TIMEOUT, "the collection")
+        assert kind == "collected", kind
+        growth_kb = int(after_kb) - int(before_kb)
+        dirty_outer1 = smaps_private_dirty_kb(child)
+        shared_final = shared_pages(child)
+        copied = set(shared_after) - set(shared_final)
+        copied_listed = copied & listed
+        copied_other = copied - listed
+        predicted_not_copied = (listed & set(shared_after)) - copied
+        log("collection: gc.collect() = %s; Private_Dirty %s -> %s kB in the child (+%d kB); "
+            "from outside %d -> %d kB (+%d kB, includes the pipe traffic)"
+            % (unreachable, before_kb, after_kb, growth_kb,
+               dirty_outer0, dirty_outer1, dirty_outer1 - dirty_outer0))
+        log("pagemap: %d pages became private: %d of them listed by gcinspect, %d not; "
+            "%d listed shared pages stayed shared"
+            % (len(copied), len(copied_listed), len(copied_other), len(predicted_not_copied)))
+        if copied_other:
+            by_map = {}
+            for p in copied_other:
+                by_map[shared_after[p]] = by_map.get(shared_after[p], 0) + 1
+            log("  not listed, by mapping: " + ", ".join(
+                "%d in %s" % (n, m) for m, n in sorted(by_map.items(), key=lambda x: -x[1])))
+
+        diff = predicted_kb - growth_kb
+        if args.freeze:
+            ok = predicted_kb <= FREEZE_PREDICTED_MAX_KB and growth_kb <= FREEZE_GROWTH_MAX_KB
+            bound = "predicted <= %d kB and measured <= %d kB" % (
+                FREEZE_PREDICTED_MAX_KB, FREEZE_GROWTH_MAX_KB)
+        else:
+            allowed = max(REL_TOLERANCE * abs(growth_kb), ABS_SLACK_KB)
+            ok = abs(diff) <= allowed
+            bound = "|difference| <= %.0f kB" % allowed
+        pct = (100.0 * diff / growth_kb) if growth_kb else float("nan")
+        log("RESULT %s: objects %d pages %d predicted %d kB measured %d kB "
+            "difference %+d kB (%+.2f%%) pagemap-copied %d kB unshared-by-gcinspect %d pages"
+            % (label, coll["objects"], coll["pages"], predicted_kb, growth_kb, diff, pct,
+               len(copied) * 4, len(lost)))
+        if not ok:
+            raise Fail("prediction %d kB vs measured %d kB: outside %s"
+                       % (predicted_kb, growth_kb, bound))
+        if not t.finish():
+            raise Fail("the target did not exit within %d s" % EXIT_TIMEOUT)
+        log("PASS: %s" % bound)
+        return EXIT_PASS
+    finally:
+        t.kill()
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--gcinspect", required=True)
+    ap.add_argument("--python", required=True,
+                    help="the interpreter (a path inside the chroot with --chroot)")
+    ap.add_argument("--chroot", default=None, metavar="DIR")
+    ap.add_argument("--freeze", action="store_true", help="gc.freeze() before the fork")
+    ap.add_argument("--extra-arg", action="append", default=[], metavar="ARG",
+                    help="an extra argument for gcinspect (repeatable)")
+    ap.add_argument("--objects", type=int, default=60000,
+                    help="dicts to build, each holding a list: twice as many "
+                         "tracked objects (default 60000)")
+    return ap.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    if args.chroot:
+        args.chroot = os.path.abspath(args.chroot)
+
+    def on_signal(signum, frame):
+        raise Fail("killed by signal %d" % signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+    try:
+        return run(args)
+    except Skip as e:
+        log("SKIP: %s" % e)
+        return EXIT_SKIP
+    except Fail as e:
+        log("FAIL: %s" % e)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
