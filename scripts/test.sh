@@ -10,13 +10,18 @@ status=0
 for variant in release sanitize; do
 	dir="$top/build-test-$variant"
 	args="-DGCI_CHROOTS=$chroots"
-	[ "$variant" = sanitize ] && args="$args -DGCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+	exclude=""
+	# The gdb tests load libgcinspect into gdb, which is not built with ASan
+	# and hangs with the runtime preloaded: they run in the release pass,
+	# and the callback source they use is unit-tested under ASan.
+	[ "$variant" = sanitize ] && args="$args -DGCI_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug" &&
+		exclude="-LE gdb"
 	echo "== $variant build"
 	# shellcheck disable=SC2086
 	"$top/scripts/build.sh" "$dir" $args
 	echo "== $variant tests"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --test-dir "$dir" --output-on-failure -j 2 || status=1
+		ctest --test-dir "$dir" --output-on-failure -j 2 $exclude || status=1
 done
 exit $status

@@ -64,8 +64,18 @@ static size_t cache_slot(const struct gci_type_cache *c, uint64_t key)
 struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *cap,
 					   uint64_t address, const char *fmt, ...)
 {
-	if (snap->nproblems >= MAX_PROBLEMS)
+	if (snap->nproblems >= MAX_PROBLEMS) {
+		/* One more than we keep: the last entry says so, once. */
+		struct gci_problem *last = &snap->problems[MAX_PROBLEMS - 1];
+		if (last->address != UINT64_MAX) {
+			free(last->message);
+			last->message = strdup("too many problems: the rest are not listed");
+			last->address = UINT64_MAX;
+			if (!last->message)
+				return &gci_enomem;
+		}
 		return NULL;
+	}
 	if (snap->nproblems == *cap) {
 		size_t n = *cap ? *cap * 2 : 16;
 		struct gci_problem *p = gci_reallocarray(snap->problems, n, sizeof(*p));
@@ -81,12 +91,6 @@ struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *ca
 	va_end(ap);
 	if (r < 0)
 		return &gci_enomem;
-	if (snap->nproblems == MAX_PROBLEMS - 1) {
-		free(msg);
-		msg = strdup("too many problems; the rest are not listed");
-		if (!msg)
-			return &gci_enomem;
-	}
 	snap->problems[snap->nproblems].address = address;
 	snap->problems[snap->nproblems].message = msg;
 	snap->nproblems++;
@@ -181,8 +185,7 @@ static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
 	    (err = gci_read_u64(w->mem, addr + L->tp_name, &name_ptr))) {
 		if (err->code == GCI_ERR_NOMEM)
 			return err;
-		if (asprintf(&t->name, "<type at 0x%" PRIx64 ": unreadable: %s>", addr,
-			     err->message) < 0)
+		if (asprintf(&t->name, "<type at 0x%" PRIx64 ": unreadable>", addr) < 0)
 			t->name = NULL;
 		struct gci_error *perr = PROBLEM(w, addr, "type object at 0x%" PRIx64
 						 " cannot be read: %s", addr, err->message);
@@ -373,16 +376,18 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				      gen->name, head, n);
 			goto stop;
 		}
-		if (g == 0 || (g & 7)) {
-			err = PROBLEM(w, prev, "generation %s: GC head at 0x%" PRIx64
-				      " links to invalid address 0x%" PRIx64,
-				      gen->name, prev, g);
-			goto stop;
-		}
+		/* Heads inside the GC state may be only 4-aligned (Debian 3.13):
+		 * name a link into one for what it is before judging alignment. */
 		if (is_other_head(w, g, head)) {
 			err = PROBLEM(w, prev, "generation %s: list runs into another "
 				      "list's head at 0x%" PRIx64 " (from 0x%" PRIx64 ")",
 				      gen->name, g, prev);
+			goto stop;
+		}
+		if (g == 0 || (g & 7)) {
+			err = PROBLEM(w, prev, "generation %s: GC head at 0x%" PRIx64
+				      " links to invalid address 0x%" PRIx64,
+				      gen->name, prev, g);
 			goto stop;
 		}
 		uint64_t gnext, gprev, type_addr;

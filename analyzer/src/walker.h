@@ -47,6 +47,7 @@ void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 void gci_walker_deinit(struct gci_walker *w);
 
 /*
+ * gen must be zeroed before its first walk (gen->data is replaced).
  * Walk the list whose head is gen->head: fills gen->nobjects, bytes,
  * complete and data (pages, per-type totals), and with keep_objects (the
  * default) appends the objects to the snapshot from gen->first on.

@@ -361,6 +361,38 @@ static void test_pages_of_heads(void)
 	fix_end(&f);
 }
 
+/*
+ * Not every type with tp_itemsize keeps a count at ob_size (3.11+ generators
+ * keep a pointer there): a count that would put the object's end outside
+ * mapped memory is not believed.
+ */
+static void test_implausible_ob_size(void)
+{
+	struct fix f;
+	fix_init(&f);
+	uint64_t t = fake_type(&f.h, "gen", 24, 8, TPFLAGS_HAVE_GC);
+	uint64_t head = fake_head(&f.h);
+	uint64_t g[5];
+	for (int i = 0; i < 5; i++)
+		g[i] = fake_object(&f.h, t, 0);
+	fake_w64(&f.h, g[0] + 16 + 16, 3);                       /* believable */
+	fake_w64(&f.h, g[1] + 16 + 16, 1ULL << 30);              /* 8 GiB: no */
+	fake_w64(&f.h, g[2] + 16 + 16, HEAP_BASE + 0x100);       /* a pointer: no */
+	fake_w64(&f.h, g[3] + 16 + 16, (uint64_t)INT64_MIN);     /* no */
+	fake_w64(&f.h, g[4] + 16 + 16, (uint64_t)(int64_t)-5);   /* |-5| */
+	fake_link(&f.h, head, g, 5);
+	CU_ASSERT_FATAL(fix_start(&f, 1000));
+	struct gci_gen gen = gen_for(head, "0");
+	CU_ASSERT(OK(walk(&f, &gen)));
+	CU_ASSERT_EQUAL_FATAL(gen.nobjects, 5);
+	CU_ASSERT_EQUAL(f.snap->objects[0].size, 24 + 3 * 8 + 16);
+	CU_ASSERT_EQUAL(f.snap->objects[1].size, 24 + 16);
+	CU_ASSERT_EQUAL(f.snap->objects[2].size, 24 + 16);
+	CU_ASSERT_EQUAL(f.snap->objects[3].size, 24 + 16);
+	CU_ASSERT_EQUAL(f.snap->objects[4].size, 24 + 5 * 8 + 16);
+	fix_end(&f);
+}
+
 /* Without keep_objects the walk counts but does not list the objects. */
 static void test_keep_objects_off(void)
 {
@@ -440,7 +472,7 @@ static void test_loop(void)
 	uint64_t head = simple_list(&f, 4, g);
 	/* the last object links back to the first, not to the head */
 	fake_w64(&f.h, g[3], g[0]);
-	CU_ASSERT_FATAL(fix_start(&f, UINT64_MAX));
+	CU_ASSERT_FATAL(fix_start(&f, 1u << 20)); /* not what stops it */
 	struct gci_gen gen = gen_for(head, "0");
 	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
@@ -458,7 +490,7 @@ static void test_loop_to_middle(void)
 	uint64_t g[5];
 	uint64_t head = simple_list(&f, 5, g);
 	fake_w64(&f.h, g[4], g[2] | 1);
-	CU_ASSERT_FATAL(fix_start(&f, UINT64_MAX));
+	CU_ASSERT_FATAL(fix_start(&f, 1u << 20)); /* not what stops it */
 	struct gci_gen gen = gen_for(head, "0");
 	CU_ASSERT(OK(walk(&f, &gen)));
 	CU_ASSERT_FALSE(gen.complete);
@@ -470,7 +502,7 @@ static void test_loop_to_middle(void)
 	uint64_t g2[3];
 	uint64_t head2 = simple_list(&f2, 3, g2);
 	fake_w64(&f2.h, g2[1], g2[1]);
-	CU_ASSERT_FATAL(fix_start(&f2, UINT64_MAX));
+	CU_ASSERT_FATAL(fix_start(&f2, 1u << 20));
 	struct gci_gen gen2 = gen_for(head2, "0");
 	CU_ASSERT(OK(walk(&f2, &gen2)));
 	CU_ASSERT_FALSE(gen2.complete);
@@ -884,6 +916,17 @@ static void test_problem_bound(void)
 		  strstr(snap->problems[999].message, "too many"));
 	snap_free(snap);
 
+	/* exactly as many as are kept: the last one is a real problem */
+	snap = snap_new();
+	cap = 0;
+	for (int i = 0; i < 1000; i++)
+		CU_ASSERT_PTR_NULL(gci_snapshot_add_problem(snap, &cap, (uint64_t)i,
+							    "problem %d", i));
+	CU_ASSERT_EQUAL(snap->nproblems, 1000);
+	CU_ASSERT(snap->problems[999].message &&
+		  strcmp(snap->problems[999].message, "problem 999") == 0);
+	snap_free(snap);
+
 	/* through the walker: the same broken list walked over and over */
 	struct fix f;
 	fix_init(&f);
@@ -912,6 +955,7 @@ int main(void)
 	static const struct unit_test tests[] = {
 		{"well-formed lists", test_well_formed},
 		{"10000 objects of 600 types", test_many_objects_and_types},
+		{"implausible ob_size", test_implausible_ob_size},
 		{"keep_objects off", test_keep_objects_off},
 		{"pages are those of the GC heads", test_pages_of_heads},
 		{"empty list", test_empty},

@@ -1,0 +1,137 @@
+/*
+ * Callback programs and the block cache (what the gdb plugin uses): reads
+ * arrive in blocks, never one per object; holes fault with their address;
+ * the block last used serves the walker's peek fast path; a reader that
+ * fails a whole block is retried page by page.
+ */
+#include "unit.h"
+
+#include "blockcache.h"
+#include "memory.h"
+#include "program.h"
+
+#define BASE 0x40000000ULL
+#define SIZE (4 * GCI_BLOCK_SIZE)
+
+static unsigned char image[SIZE];
+static uint64_t hole_start, hole_end;  /* unreadable [start, end) */
+static unsigned calls;
+
+static int fake_read(void *arg, uint64_t address, void *buf, size_t size)
+{
+	calls++;
+	if (address < BASE || address + size > BASE + SIZE)
+		return -1;
+	if (address < hole_end && hole_start < address + size)
+		return -1;
+	memcpy(buf, image + (address - BASE), size);
+	return 0;
+}
+
+static struct gci_program *open_fake(void)
+{
+	for (size_t i = 0; i < SIZE; i++)
+		image[i] = (unsigned char)(i * 7 + (i >> 12));
+	calls = 0;
+	struct gci_program *prog = NULL;
+	CU_ASSERT_FATAL(OK(gci_program_open_callback(fake_read, NULL, NULL, 0, NULL, &prog)));
+	return prog;
+}
+
+static void test_blocks_not_objects(void)
+{
+	hole_start = hole_end = 0;
+	struct gci_program *prog = open_fake();
+	unsigned before = calls;
+	/* 4096 small reads inside one block: one callback. */
+	for (uint64_t off = 0; off < GCI_BLOCK_SIZE; off += 16) {
+		uint64_t v;
+		CU_ASSERT_FATAL(OK(gci_read_u64(&prog->mem, BASE + off, &v)));
+		uint64_t want;
+		memcpy(&want, image + off, 8);
+		CU_ASSERT_EQUAL(v, want);
+	}
+	CU_ASSERT_EQUAL(calls - before, 1);
+	/* The block is the peek window now. */
+	const unsigned char *p = gci_memory_peek(&prog->mem, BASE + 100, 16);
+	CU_ASSERT_PTR_NOT_NULL(p);
+	if (p)
+		CU_ASSERT_EQUAL(memcmp(p, image + 100, 16), 0);
+	/* A read spanning two blocks: one more callback, right bytes. */
+	unsigned char buf[64];
+	CU_ASSERT(OK(gci_memory_read(&prog->mem, BASE + GCI_BLOCK_SIZE - 32, buf, 64)));
+	CU_ASSERT_EQUAL(memcmp(buf, image + GCI_BLOCK_SIZE - 32, 64), 0);
+	CU_ASSERT_EQUAL(calls - before, 2);
+	gci_program_destroy(prog);
+}
+
+static void test_hole_faults_with_address(void)
+{
+	/* Page 3 of block 1 cannot be read: the block is retried page by
+	 * page, its other pages stay readable, the hole faults. */
+	hole_start = BASE + GCI_BLOCK_SIZE + 3 * 4096;
+	hole_end = hole_start + 4096;
+	struct gci_program *prog = open_fake();
+	uint64_t v;
+	CU_ASSERT(OK(gci_read_u64(&prog->mem, BASE + GCI_BLOCK_SIZE + 8, &v)));
+	CU_ASSERT(ERR_AT(gci_read_u64(&prog->mem, hole_start + 40, &v), GCI_ERR_FAULT,
+			 hole_start + 40, "cannot be read"));
+	/* A read that starts before the hole names the hole's first byte. */
+	unsigned char buf[32];
+	CU_ASSERT(ERR_AT(gci_memory_read(&prog->mem, hole_start - 16, buf, 32), GCI_ERR_FAULT,
+			 hole_start, NULL));
+	CU_ASSERT(OK(gci_read_u64(&prog->mem, hole_end, &v)));
+	/* No window over a block with a hole: peek must not serve it. */
+	CU_ASSERT_PTR_NULL(gci_memory_peek(&prog->mem, hole_start + 8, 8));
+	gci_program_destroy(prog);
+	hole_start = hole_end = 0;
+}
+
+static void test_unmapped_everywhere(void)
+{
+	hole_start = hole_end = 0;
+	struct gci_program *prog = open_fake();
+	uint64_t v;
+	CU_ASSERT(ERR_AT(gci_read_u64(&prog->mem, 0x1000, &v), GCI_ERR_FAULT, 0x1000, NULL));
+	CU_ASSERT(ERR(gci_read_u64(&prog->mem, UINT64_MAX - 3, &v), GCI_ERR_FAULT, NULL));
+	gci_program_destroy(prog);
+}
+
+static void test_invalidate(void)
+{
+	hole_start = hole_end = 0;
+	struct gci_program *prog = open_fake();
+	uint64_t v, w;
+	CU_ASSERT(OK(gci_read_u64(&prog->mem, BASE, &v)));
+	image[0] ^= 0xff;  /* the target ran and changed */
+	CU_ASSERT(OK(gci_read_u64(&prog->mem, BASE, &w)));
+	CU_ASSERT_EQUAL(v, w);  /* cached */
+	gci_block_cache_invalidate(prog->cache);
+	CU_ASSERT_PTR_NULL(gci_memory_peek(&prog->mem, BASE, 8));
+	CU_ASSERT(OK(gci_read_u64(&prog->mem, BASE, &w)));
+	CU_ASSERT_NOT_EQUAL(v, w);
+	gci_program_destroy(prog);
+}
+
+static void test_no_python(void)
+{
+	hole_start = hole_end = 0;
+	struct gci_program *prog = open_fake();
+	struct gci_snapshot *snap = NULL;
+	CU_ASSERT(ERR(gci_snapshot_take(prog, 0, &snap), GCI_ERR_NOT_PYTHON, "target"));
+	CU_ASSERT_PTR_NULL(snap);
+	gci_program_destroy(prog);
+}
+
+int main(void)
+{
+	static const struct unit_test tests[] = {
+		{"reads arrive in blocks", test_blocks_not_objects},
+		{"a hole faults with its address", test_hole_faults_with_address},
+		{"unmapped addresses", test_unmapped_everywhere},
+		{"invalidate after the target ran", test_invalidate},
+		{"no interpreter: a clear error naming the target", test_no_python},
+		{NULL, NULL},
+	};
+	return unit_main("callback", tests);
+}
