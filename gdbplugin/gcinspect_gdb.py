@@ -94,6 +94,8 @@ class GciInterp(ctypes.Structure):
     _fields_ = [("id", c_i64), ("address", c_u64), ("gc_state", c_u64),
                 ("enabled", c_int), ("collecting", c_int),
                 ("long_lived_total", c_i64), ("long_lived_pending", c_i64),
+                ("heap_size", c_i64), ("collector", c_char_p),
+                ("visited_space", c_int), ("phase", c_int),
                 ("ngens", c_size_t), ("gens", GciGen * GCI_MAX_GENS),
                 ("has_permanent", c_bool), ("permanent", GciGen)]
 

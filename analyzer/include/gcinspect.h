@@ -192,7 +192,8 @@ struct gci_gen_data;
 
 /* One list the collector keeps: a generation or the permanent generation. */
 struct gci_gen {
-	char name[16];        /* "0", "1", "2", "permanent" */
+	char name[16];        /* "0", "1", "2", "permanent"; incremental:
+			       * "young", "old[0]", "old[1]" */
 	uint64_t head;        /* address of the list head */
 	int64_t threshold;    /* -1 where the version has none */
 	int64_t count;
@@ -233,6 +234,10 @@ struct gci_interp {
 	int enabled;          /* 1, 0, or -1 unknown */
 	int collecting;       /* 1, 0, or -1 unknown */
 	int64_t long_lived_total, long_lived_pending; /* -1 unknown */
+	int64_t heap_size;    /* 3.14+: the collector's count of GC objects, or -1 */
+	const char *collector;/* "generational" or "incremental" (3.14.0-3.14.4) */
+	int visited_space;    /* incremental: old[visited_space] is the visited list */
+	int phase;            /* incremental: 0 mark, 1 collect; else -1 */
 	size_t ngens;         /* generations, not counting permanent */
 	struct gci_gen gens[GCI_MAX_GENS];
 	bool has_permanent;

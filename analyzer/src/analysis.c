@@ -57,6 +57,11 @@ struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,
 				    struct gci_touch *ret)
 {
+	if (!strcmp(in->collector, "incremental"))
+		return gci_error_create(GCI_ERR_UNSUPPORTED, "the touch model of CPython %s's "
+					"incremental collector is not implemented: its first step "
+					"of each cycle writes nearly every live GC head "
+					"(docs/touch-model.md)", snap->version);
 	if (generation < 0 || (size_t)generation >= in->ngens)
 		return gci_error_create(GCI_ERR_USAGE, "no generation %d to collect in "
 					"CPython %s (choose 0-%zu)", generation,
@@ -129,6 +134,11 @@ void gci_next_collection(const struct gci_snapshot *snap, const struct gci_inter
 	if (in->enabled == 0) {
 		ret->reason = "the collector is disabled (gc.disable()): no automatic "
 			      "collection until gc.enable()";
+		return;
+	}
+	if (!strcmp(in->collector, "incremental")) {
+		ret->reason = "the incremental collector of 3.14.0-3.14.4 works in "
+			      "increments, not by generation: not modelled";
 		return;
 	}
 	if (in->ngens != 3 || in->gens[0].threshold < 0 || in->gens[0].count < 0) {

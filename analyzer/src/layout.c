@@ -20,11 +20,18 @@
 #define GENERATIONS_38                                                         \
 	.ngens = 3, .gen_size = 24, .gen_head = 0, .gen_threshold = 16, .gen_count = 20
 
+/* Generational collectors have no incremental state. */
+#define NOT_INCREMENTAL                                                        \
+	.collector = GCI_COLLECTOR_GENERATIONAL, .gc_visited_space = -1, .gc_phase = -1
+
 #define MANAGED_DICT (1ULL << 4)
 #define MANAGED_WEAKREF (1ULL << 3)
 
+static const char *const incremental_names[] = { "young", "old[0]", "old[1]" };
+
 static const struct gci_layout_table tables[] = {
 	{ PY_HEX(3, 6, 0), PY_HEX_END(3, 6, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.6 release",
 		.provenance = "table derived from v3.6.15 DWARF",
 		.ob_refcnt = 0, .ob_type = 8, .ob_size = 16, .tp_name = 24,
@@ -43,6 +50,7 @@ static const struct gci_layout_table tables[] = {
 		.gen_count = 36,
 	} },
 	{ PY_HEX(3, 7, 0), PY_HEX_END(3, 7, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.7 release",
 		.provenance = "table derived from v3.7.16 DWARF",
 		.ob_refcnt = 0, .ob_type = 8, .ob_size = 16, .tp_name = 24,
@@ -59,6 +67,7 @@ static const struct gci_layout_table tables[] = {
 		.gen_count = 36,
 	} },
 	{ PY_HEX(3, 8, 0), PY_HEX_END(3, 8, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.8 release",
 		.provenance = "table derived from v3.8.18 DWARF",
 		OBJECT_38,
@@ -71,6 +80,7 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 	} },
 	{ PY_HEX(3, 9, 0), PY_HEX_END(3, 10, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.9-3.10 release",
 		.provenance = "table derived from v3.9.18 and v3.10.13 DWARF, "
 			      "checked against 3.9.2 headers",
@@ -84,6 +94,7 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 	} },
 	{ PY_HEX(3, 11, 0), PY_HEX_END(3, 11, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.11 release",
 		.provenance = "table derived from v3.11.7 DWARF, checked against "
 			      "3.11.2 (Debian bookworm) DWARF",
@@ -98,6 +109,7 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 	} },
 	{ PY_HEX(3, 12, 0), PY_HEX_END(3, 12, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.12 release",
 		.provenance = "table derived from v3.12.1 DWARF",
 		OBJECT_38,
@@ -111,6 +123,7 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 	} },
 	{ PY_HEX(3, 13, 0), PY_HEX_END(3, 13, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = -1,
 		.name = "CPython 3.13 release",
 		.provenance = "table derived from v3.13.0 DWARF and the debug offsets "
 			      "of 3.13.5 (Debian trixie)",
@@ -124,7 +137,28 @@ static const struct gci_layout_table tables[] = {
 		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
 		GENERATIONS_38,
 	} },
+	{ PY_HEX(3, 14, 0), PY_HEX_END(3, 14, 4), false, {
+		/* The incremental collector: young plus two old spaces; bit 0
+		 * of _gc_next is the old-space bit (masked with the flags);
+		 * no generation0.  gc.get_objects(0) is young, (1) empty, (2)
+		 * both old lists. */
+		.collector = GCI_COLLECTOR_INCREMENTAL, .gen_names = incremental_names,
+		.gc_visited_space = 232, .gc_phase = 236, .gc_heap_size = 216,
+		.name = "CPython 3.14.0-3.14.4 release (incremental collector)",
+		.provenance = "table derived by hand from the v3.14.0 sources "
+			      "(pycore_interp_structs.h); no binary was available to check it",
+		OBJECT_38,
+		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
+		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
+		.runtime_interp_head = 808, .runtime_interp_main = 816,
+		.interp_next = 7272, .interp_id = 7280, .interp_gc = 7408,
+		.gc_enabled = 12, .gc_collecting = 192, .gc_generations = 24,
+		.gc_generation0 = -1, .gc_permanent = 96,
+		.gc_long_lived_total = -1, .gc_long_lived_pending = -1,
+		GENERATIONS_38,
+	} },
 	{ PY_HEX(3, 14, 5), PY_HEX_END(3, 14, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = 216,
 		.name = "CPython 3.14.5+ release",
 		.provenance = "table derived from 3.14.10 (Debian sid) headers and "
 			      "debug offsets",
@@ -139,6 +173,7 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 	} },
 	{ PY_HEX(3, 15, 0), PY_HEX_END(3, 15, 255), false, {
+		NOT_INCREMENTAL, .gc_heap_size = 144,
 		.name = "CPython 3.15 release",
 		.provenance = "table derived from 3.15.2 (Debian sid) headers and "
 			      "debug offsets",
@@ -188,7 +223,9 @@ const struct gci_layout_field gci_layout_fields[] = {
 	FIELD(gc_long_lived_total, GCI_FIELD_I32), FIELD(gc_long_lived_pending, GCI_FIELD_I32),
 	FIELD(ngens, GCI_FIELD_U32), FIELD(gen_size, GCI_FIELD_U32),
 	FIELD(gen_head, GCI_FIELD_I32), FIELD(gen_threshold, GCI_FIELD_I32),
-	FIELD(gen_count, GCI_FIELD_I32),
+	FIELD(gen_count, GCI_FIELD_I32), FIELD(gc_heap_size, GCI_FIELD_I32),
+	FIELD(collector, GCI_FIELD_COLLECTOR), FIELD(gc_visited_space, GCI_FIELD_I32),
+	FIELD(gc_phase, GCI_FIELD_I32),
 };
 #undef FIELD
 const size_t gci_layout_nfields = sizeof(gci_layout_fields) / sizeof(gci_layout_fields[0]);
@@ -201,6 +238,7 @@ int64_t gci_layout_get(const struct gci_layout *L, const struct gci_layout_field
 	case GCI_FIELD_U32: return *(const uint32_t *)p;
 	case GCI_FIELD_U64: return (int64_t)*(const uint64_t *)p;
 	case GCI_FIELD_KIND: return *(const enum gci_state_kind *)p;
+	case GCI_FIELD_COLLECTOR: return *(const enum gci_collector *)p;
 	}
 	return 0;
 }
@@ -213,6 +251,7 @@ void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int6
 	case GCI_FIELD_U32: *(uint32_t *)p = (uint32_t)v; break;
 	case GCI_FIELD_U64: *(uint64_t *)p = (uint64_t)v; break;
 	case GCI_FIELD_KIND: *(enum gci_state_kind *)p = (enum gci_state_kind)v; break;
+	case GCI_FIELD_COLLECTOR: *(enum gci_collector *)p = (enum gci_collector)v; break;
 	}
 }
 

@@ -18,6 +18,12 @@ enum gci_state_kind {
 	GCI_STATE_INTERP,  /* 3.9+: PyInterpreterState.gc, one per interpreter */
 };
 
+/* Which collector keeps the lists. */
+enum gci_collector {
+	GCI_COLLECTOR_GENERATIONAL, /* generations 0, 1, 2 */
+	GCI_COLLECTOR_INCREMENTAL,  /* 3.14.0-3.14.4: young, old[0], old[1] */
+};
+
 struct gci_layout {
 	const char *name;       /* "CPython 3.11 release (table)" */
 	const char *provenance; /* "derived from v3.11.7 DWARF, checked on 3.11.2" */
@@ -49,6 +55,10 @@ struct gci_layout {
 	int32_t gc_generation0;                  /* PyGC_Head *generation0 */
 	int32_t gc_permanent;                    /* permanent_generation */
 	int32_t gc_long_lived_total, gc_long_lived_pending; /* Py_ssize_t */
+	int32_t gc_heap_size;                    /* Py_ssize_t, 3.14+ */
+	enum gci_collector collector;
+	int32_t gc_visited_space, gc_phase;      /* int, incremental only */
+	const char *const *gen_names;            /* NULL: "0", "1", "2" */
 	uint32_t ngens;
 	/* struct gc_generation */
 	uint32_t gen_size;
@@ -70,7 +80,8 @@ const struct gci_layout_table *gci_layout_tables(size_t *ret_count);
 
 
 /* Every numeric field of struct gci_layout, by name (cache files, tests). */
-enum gci_field_kind { GCI_FIELD_I32, GCI_FIELD_U32, GCI_FIELD_U64, GCI_FIELD_KIND };
+enum gci_field_kind { GCI_FIELD_I32, GCI_FIELD_U32, GCI_FIELD_U64, GCI_FIELD_KIND,
+			  GCI_FIELD_COLLECTOR };
 struct gci_layout_field {
 	const char *name;
 	size_t offset;

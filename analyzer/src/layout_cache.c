@@ -8,7 +8,7 @@
 
 #include "layout_cache.h"
 
-#define CACHE_FORMAT "gcinspect-layout 1"
+#define CACHE_FORMAT "gcinspect-layout 2"
 
 char *gci_layout_cache_dir(const struct gci_program *prog)
 {

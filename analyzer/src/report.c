@@ -75,10 +75,24 @@ static json_object *interp_json(const struct gci_snapshot *snap,
 	json_object_object_add(o, "collecting", opt_bool(in->collecting));
 	json_object_object_add(o, "long_lived_total", opt_int(in->long_lived_total));
 	json_object_object_add(o, "long_lived_pending", opt_int(in->long_lived_pending));
+	json_object_object_add(o, "heap_size", opt_int(in->heap_size));
+	json_object_object_add(o, "collector", json_object_new_string(in->collector));
+	if (!strcmp(in->collector, "incremental")) {
+		json_object_object_add(o, "visited_space", in->visited_space >= 0 ?
+				       json_object_new_int(in->visited_space) : NULL);
+		json_object_object_add(o, "phase", in->phase < 0 ? NULL :
+				       json_object_new_string(in->phase ? "collect" : "mark"));
+	}
 	json_object *gens = json_object_new_array();
 	json_object_object_add(o, "generations", gens);
-	for (size_t i = 0; i < in->ngens && !*err; i++)
-		json_object_array_add(gens, gen_json(snap, &in->gens[i], false, err));
+	for (size_t i = 0; i < in->ngens && !*err; i++) {
+		json_object *g = gen_json(snap, &in->gens[i], false, err);
+		/* incremental: which old list is the visited one */
+		if (g && i >= 1 && in->visited_space >= 0)
+			json_object_object_add(g, "role", json_object_new_string(
+				(int)i - 1 == in->visited_space ? "visited" : "pending"));
+		json_object_array_add(gens, g);
+	}
 	json_object *perm = NULL;
 	if (in->has_permanent && !*err)
 		perm = gen_json(snap, &in->permanent, true, err);
@@ -219,8 +233,9 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 	for (size_t i = 0; i < snap->ninterps && !err; i++)
 		json_object_array_add(all, interp_json(snap, &snap->interps[i], &err));
 	json_object_object_add(root, "interpreters", all);
-	json_object *cols = json_object_new_array();
-	for (size_t g = 0; g < snap->interps[0].ngens && !err; g++) {
+	bool modelled = strcmp(snap->interps[0].collector, "incremental") != 0;
+	json_object *cols = modelled ? json_object_new_array() : NULL;
+	for (size_t g = 0; modelled && g < snap->interps[0].ngens && !err; g++) {
 		struct gci_touch t;
 		if ((err = gci_touch_compute(snap, &snap->interps[0], (int)g, &t)))
 			break;
@@ -589,6 +604,10 @@ static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
 			fmt_count(b, sizeof(b), in->long_lived_pending);
 			fprintf(f, "; long-lived %s, pending %s", a, b);
 		}
+		if (in->visited_space >= 0)
+			fprintf(f, "; incremental collector, %s phase, old[%d] visited",
+				in->phase == 1 ? "collect" : in->phase == 0 ? "mark" : "unknown",
+				in->visited_space);
 		fprintf(f, "\n  %-11s %9s %9s %12s %15s %9s\n", "generation", "threshold",
 			"count", "objects", "bytes", "pages");
 		for (size_t g = 0; g <= in->ngens; g++) {

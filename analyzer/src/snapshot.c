@@ -355,11 +355,6 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 {
 	struct gci_snapshot *snap = &s->pub;
 	const struct gci_layout *table = gci_layout_table_find(snap->version_hex, false);
-	if (!table && (snap->version_hex >> 16) == 0x030e)
-		return gci_error_create(GCI_ERR_UNSUPPORTED,
-					"CPython %s has the incremental collector of "
-					"3.14.0-3.14.4 (young and two old spaces, not three "
-					"generations): not supported yet", snap->version);
 	if (!table)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
 					"CPython %s is not supported: no layout for it",
@@ -542,11 +537,30 @@ static struct gci_error *read_gc_state(struct gci_program *prog, struct snapshot
 	if (L->state_kind == GCI_STATE_STATIC &&
 	    (err = read_static_state(prog, s, in)))
 		return err;
+	if ((err = read_ssize(prog, gc, L->gc_heap_size, &in->heap_size)))
+		return err;
+	in->collector = L->collector == GCI_COLLECTOR_INCREMENTAL ? "incremental"
+								  : "generational";
+	in->visited_space = in->phase = -1;
+	if (L->collector == GCI_COLLECTOR_INCREMENTAL) {
+		if ((err = read_int32(prog, gc, L->gc_visited_space, &v)))
+			return err;
+		in->visited_space = v == 0 || v == 1 ? (int)v : -1;
+		if ((err = read_int32(prog, gc, L->gc_phase, &v)))
+			return err;
+		in->phase = v == 0 || v == 1 ? (int)v : -1;
+		if (in->visited_space < 0)
+			gci_log(prog, GCI_LOG_INFO, "interpreter at 0x%" PRIx64 ": visited_space "
+				"holds %" PRId64 ", neither 0 nor 1", in->address, v);
+	}
 	in->ngens = L->ngens;
 	for (uint32_t i = 0; i < L->ngens && i < GCI_MAX_GENS; i++) {
 		struct gci_gen *g = &in->gens[i];
 		uint64_t base = gc + (uint64_t)L->gc_generations + (uint64_t)i * L->gen_size;
-		snprintf(g->name, sizeof(g->name), "%u", i);
+		if (L->gen_names)
+			snprintf(g->name, sizeof(g->name), "%s", L->gen_names[i]);
+		else
+			snprintf(g->name, sizeof(g->name), "%u", i);
 		g->head = base + L->gen_head;
 		if ((err = read_int32(prog, base, L->gen_threshold, &g->threshold)) ||
 		    (err = read_int32(prog, base, L->gen_count, &g->count)))

@@ -42,7 +42,9 @@ int main(void)
 	BEGIN(gci_problem); F(gci_problem, address); F(gci_problem, message); END();
 	BEGIN(gci_interp); F(gci_interp, id); F(gci_interp, address); F(gci_interp, gc_state);
 	F(gci_interp, enabled); F(gci_interp, collecting); F(gci_interp, long_lived_total);
-	F(gci_interp, long_lived_pending); F(gci_interp, ngens); F(gci_interp, gens);
+	F(gci_interp, long_lived_pending); F(gci_interp, heap_size); F(gci_interp, collector);
+	F(gci_interp, visited_space); F(gci_interp, phase);
+	F(gci_interp, ngens); F(gci_interp, gens);
 	F(gci_interp, has_permanent); F(gci_interp, permanent); END();
 	BEGIN(gci_smaps); F(gci_smaps, known); F(gci_smaps, mappings); F(gci_smaps, rss);
 	F(gci_smaps, shared_clean); F(gci_smaps, shared_dirty); F(gci_smaps, private_clean);
