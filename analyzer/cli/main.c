@@ -102,10 +102,14 @@ static int gdb_script(void)
 	return GCI_EXIT_OK;
 }
 
-static int fail(struct gci_error *err)
+/* One line, naming the target unless the message already does. */
+static int fail(struct gci_error *err, const char *target)
 {
 	int status = gci_error_exit_status(err->code);
-	fprintf(stderr, "gcinspect: %s\n", err->message);
+	if (target && !strstr(err->message, target))
+		fprintf(stderr, "gcinspect: %s: %s\n", target, err->message);
+	else
+		fprintf(stderr, "gcinspect: %s\n", err->message);
 	gci_error_destroy(err);
 	return status;
 }
@@ -234,7 +238,7 @@ int main(int argc, char **argv)
 	struct gci_error *err = pid ? gci_program_open_pid(pid, &opts, &prog)
 				    : gci_program_open_core(path, &opts, &prog);
 	if (err)
-		return fail(err);
+		return fail(err, path);
 	unsigned flags = 0;
 	if (ropts.kind == GCI_REPORT_TOUCH)
 		flags |= GCI_SNAPSHOT_TYPE_PAGES | (ropts.pages ? GCI_SNAPSHOT_OBJECTS : 0);
@@ -243,13 +247,13 @@ int main(int argc, char **argv)
 	err = gci_snapshot_take(prog, flags, &snap);
 	if (err) {
 		gci_program_destroy(prog);
-		return fail(err);
+		return fail(err, path);
 	}
 	char *out;
 	err = gci_report(snap, &ropts, &out);
 	int status = GCI_EXIT_OK;
 	if (err) {
-		status = fail(err);
+		status = fail(err, path);
 	} else {
 		fputs(out, stdout);
 		free(out);

@@ -192,7 +192,7 @@ static struct gci_file *program_file_impl(struct gci_program *prog, const char *
 	f->tried = true;
 
 	const unsigned char *want = want_bits;
-	int nwant = want_bits ? want_len : expected_build_id(prog, core_path, mod, &want);
+	int nwant = want_bits ? want_len : mod ? expected_build_id(prog, core_path, mod, &want) : 0;
 	char *cands[4] = { NULL };
 	size_t ncands = candidate_paths(prog, core_path, cands);
 	char *path = NULL;
@@ -516,16 +516,15 @@ struct gci_error *gci_program_open_core(const char *path,
 		gci_program_warn(prog, "the core does not say which file is the "
 				 "executable; --exe %s is not used", prog->exe);
 
-	dwfl_prog = prog;
-	int nmod = dwfl_core_file_report(prog->dwfl, core->elf, NULL);
-	int rend = dwfl_report_end(prog->dwfl, NULL, NULL);
-	dwfl_prog = NULL;
-	if (nmod < 0 || rend != 0) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s: dwfl_core_file_report: %s",
-				       path, dwfl_errmsg(-1));
+	/*
+	 * The modules: every ELF file the core's NT_FILE note maps at offset 0,
+	 * its build-id read from the core's memory and the file found through
+	 * --exe, --sysroot or the path, and checked.  (libdwfl's own
+	 * dwfl_core_file_report would open the recorded paths itself, past any
+	 * sysroot.)
+	 */
+	if ((err = gci_program_report_maps(prog)))
 		goto fail;
-	}
-	gci_log(prog, GCI_LOG_INFO, "%d modules reported by libdwfl", nmod);
 
 	/* Serve read-only file-backed ranges the core lacks from the files. */
 	struct module_list l;
@@ -576,11 +575,13 @@ static int memory_build_id(struct gci_program *prog, uint64_t start, unsigned ch
 {
 	Elf64_Ehdr eh;
 	struct gci_error *err = gci_memory_read(&prog->mem, start, &eh, sizeof(eh));
-	if (err || memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh.e_phnum == 0 || eh.e_phnum > 64) {
+	if (err) {
 		gci_error_destroy(err);
-		return 0;
+		return -1;  /* the headers are not in memory: unknown */
 	}
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phnum == 0 || eh.e_phnum > 64)
+		return 0;
 	Elf64_Phdr ph[64];
 	err = gci_memory_read(&prog->mem, start + eh.e_phoff, ph, eh.e_phnum * sizeof(ph[0]));
 	if (err) {
@@ -639,9 +640,12 @@ struct gci_error *gci_program_report_maps(struct gci_program *prog)
 			continue;
 		unsigned char want[64];
 		int nwant = memory_build_id(prog, m->start, want, sizeof(want));
-		if (nwant <= 0)
-			continue;  /* not an ELF object, or its headers are gone */
-		struct gci_file *f = program_file_checked(prog, m->path, want, nwant);
+		if (nwant == 0)
+			continue;  /* not an ELF object (or one without a build-id) */
+		/* Headers not saved (coredump_filter without bit 4): the file
+		 * is used unchecked, and its ELF-ness checked. */
+		struct gci_file *f = nwant > 0 ? program_file_checked(prog, m->path, want, nwant)
+					       : program_file_checked(prog, m->path, NULL, 0);
 		if (!f) {
 			err = &gci_enomem;
 			break;

@@ -773,8 +773,22 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 	return NULL;
 }
 
+static struct gci_error *report(const struct gci_snapshot *snap,
+				const struct gci_report_options *opts, char **ret);
+
 struct gci_error *gci_report(const struct gci_snapshot *snap,
 			     const struct gci_report_options *opts, char **ret)
+{
+	struct gci_error *err = report(snap, opts, ret);
+	/* Every message names its target. */
+	const char *target = snap->prog->target_path;
+	if (err && err != &gci_enomem && target && !strstr(err->message, target))
+		err = gci_error_prefix(err, "%s: ", target);
+	return err;
+}
+
+static struct gci_error *report(const struct gci_snapshot *snap,
+				const struct gci_report_options *opts, char **ret)
 {
 	if (snap->ninterps == 0)
 		return gci_error_create(GCI_ERR_NOT_PYTHON, "no interpreter in the snapshot");

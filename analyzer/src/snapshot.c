@@ -24,6 +24,13 @@ struct snapshot {
 	struct gci_layout layout;
 	bool have_dbg;                 /* a validated _Py_DebugOffsets */
 	bool static_gc;                /* 3.6: file statics, no _PyRuntime */
+	/* Found by the GC state's own shape (no symbols, no debug offsets):
+	 * the addresses of generations[0] and the table that fits them. */
+	size_t nsig;
+	uint64_t sig[MAX_INTERPRETERS];
+	const struct gci_layout *sig_table;
+	/* A strategy that found too much: discovery stops here, saying so. */
+	char *ambiguous;
 	uint64_t static_generations;   /* 3.6: &generations[0] */
 	Dwfl_Module *module;           /* the module holding the interpreter */
 	bool sharing_known;            /* live: pagemap was read */
@@ -226,8 +233,10 @@ static int name_minor(const char *name)
 static struct gci_error *version_from_memory(struct gci_program *prog, struct snapshot *s,
 					     Dwfl_Module *mod)
 {
-	Dwarf_Addr low = 0, high = 0;
-	const char *name = dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL);
+	Dwarf_Addr low = 0, high = UINT64_MAX;
+	const char *name = mod ? dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL,
+						  NULL)
+			       : NULL;
 	int want_minor = name_minor(name);
 	if (want_minor < 0)
 		want_minor = name_minor(prog->exe_core_path);
@@ -265,7 +274,7 @@ static struct gci_error *version_from_memory(struct gci_program *prog, struct sn
 	if (!found || ambiguous)
 		return gci_error_create(GCI_ERR_UNSUPPORTED, "%s sys.version text in the "
 					"data of %s", ambiguous ? "more than one" : "no",
-					name ? name : "the interpreter");
+					name ? name : "the process");
 	s->pub.version_hex = found;
 	s->pub.version_source = "sys.version text";
 	gci_log(prog, GCI_LOG_INFO, "version: sys.version text at 0x%" PRIx64 " in %s",
@@ -313,10 +322,9 @@ static struct gci_error *find_version(struct gci_program *prog, struct snapshot 
 	}
 	gci_error_destroy(err);
 	/* Before 3.11: the PY_VERSION string in the file's read-only data. */
-	if (rt_module && (err = version_from_memory(prog, s, rt_module)) == NULL)
+	/* Without a module (no files), the whole of memory is searched. */
+	if ((err = version_from_memory(prog, s, rt_module)) == NULL)
 		return NULL;
-	if (!rt_module)
-		err = gci_error_create(GCI_ERR_UNSUPPORTED, "no module holds _PyRuntime");
 	return gci_error_prefix(err, "cannot tell the Python version: no readable "
 				"Py_Version, no _Py_DebugOffsets, and ");
 }
@@ -605,6 +613,43 @@ static struct gci_error *find_interpreters(struct gci_program *prog, struct snap
 	size_t cap = 0;
 	uint64_t main_interp = 0, head = 0;
 
+	if (s->nsig) {
+		/* The shape found must be this version's. */
+		if (L->gc_generation0 - L->gc_generations !=
+		    s->sig_table->gc_generation0 - s->sig_table->gc_generations ||
+		    L->gen_size != s->sig_table->gen_size)
+			return gci_error_create(GCI_ERR_UNSUPPORTED, "the GC state found in "
+						"memory is shaped like %s's, not like CPython %s's",
+						s->sig_table->name, snap->version);
+		for (size_t i = 0; i < s->nsig; i++) {
+			uint64_t gc = s->sig[i] - (uint64_t)L->gc_generations;
+			uint64_t addr = L->state_kind == GCI_STATE_INTERP ? gc - (uint64_t)L->interp_gc : 0;
+			if ((err = add_interp(s, &cap, addr ? addr : i)))
+				return err;
+			struct gci_interp *in = &snap->interps[snap->ninterps - 1];
+			in->address = addr;
+			in->gc_state = gc;
+			if (addr && L->interp_id >= 0) {
+				struct gci_error *e = gci_read_i64(&prog->mem, addr + L->interp_id,
+								   &in->id);
+				if (e) {
+					gci_error_destroy(e);
+					in->id = -1;
+				}
+			}
+			if ((err = read_gc_state(prog, s, in, i == 0)))
+				return err;
+		}
+		/* The main interpreter (id 0) first. */
+		for (size_t i = 1; i < snap->ninterps; i++) {
+			if (snap->interps[i].id == 0) {
+				struct gci_interp t = snap->interps[0];
+				snap->interps[0] = snap->interps[i];
+				snap->interps[i] = t;
+			}
+		}
+		return NULL;
+	}
 	if (L->state_kind == GCI_STATE_STATIC) {
 		if ((err = add_interp(s, &cap, 0)))
 			return err;
@@ -733,7 +778,8 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s,
  * themselves with the _Py_DebugOffsets cookie at the start of _PyRuntime, in
  * writable memory that the core holds.  Exactly one validated block counts.
  */
-static bool scan_debug_offsets(struct gci_program *prog, struct gci_symbol *ret)
+static bool scan_debug_offsets(struct gci_program *prog, struct snapshot *s,
+			       struct gci_symbol *ret)
 {
 	struct gci_memory *mem = &prog->mem;
 	uint64_t found = 0;
@@ -762,12 +808,15 @@ static bool scan_debug_offsets(struct gci_program *prog, struct gci_symbol *ret)
 			p = hit + 8;
 		}
 	}
-	if (nfound != 1) {
-		if (nfound > 1)
-			gci_log(prog, GCI_LOG_INFO, "discovery: %zu _Py_DebugOffsets blocks in "
-				"memory; cannot tell which is the interpreter's", nfound);
+	if (nfound > 1) {
+		if (asprintf(&s->ambiguous, "%zu valid _Py_DebugOffsets blocks in writable "
+			     "memory (the last at 0x%" PRIx64 "): cannot tell which is the "
+			     "interpreter's", nfound, found) < 0)
+			s->ambiguous = NULL;
 		return false;
 	}
+	if (nfound != 1)
+		return false;
 	memset(ret, 0, sizeof(*ret));
 	ret->address = found;
 	ret->module = dwfl_addrmodule(prog->dwfl, found);
@@ -806,7 +855,120 @@ static bool anchor_generation0(struct gci_program *prog, struct snapshot *s,
 static bool anchor_cookie(struct gci_program *prog, struct snapshot *s,
 			  struct gci_symbol *ret)
 {
-	return scan_debug_offsets(prog, ret);
+	return scan_debug_offsets(prog, s, ret);
+}
+
+/* A list head whose links close: empty, or first and last point back. */
+static bool head_consistent(struct gci_memory *mem, const struct gci_layout *L, uint64_t h)
+{
+	uint64_t next, prev, back;
+	struct gci_error *err;
+	if ((err = gci_read_u64(mem, h + L->gc_next, &next)) ||
+	    (err = gci_read_u64(mem, h + L->gc_prev, &prev))) {
+		gci_error_destroy(err);
+		return false;
+	}
+	next &= L->gc_ptr_mask;
+	prev &= L->gc_ptr_mask;
+	if (next == h || prev == h)
+		return next == h && prev == h;
+	if ((next & 7) || (prev & 7) ||
+	    (err = gci_read_u64(mem, next + L->gc_prev, &back))) {
+		gci_error_destroy(err);
+		return false;
+	}
+	if ((back & L->gc_ptr_mask) != h)
+		return false;
+	if ((err = gci_read_u64(mem, prev + L->gc_next, &back))) {
+		gci_error_destroy(err);
+		return false;
+	}
+	return (back & L->gc_ptr_mask) == h;
+}
+
+/* Whether generations[0] of table L can start at g: lists close, the
+ * thresholds and counts are plausible, the permanent list closes too. */
+static bool gc_state_fits(struct gci_memory *mem, const struct gci_layout *L, uint64_t g)
+{
+	for (uint32_t i = 0; i < L->ngens; i++) {
+		uint64_t h = g + (uint64_t)i * L->gen_size;
+		int64_t threshold, count;
+		struct gci_error *err;
+		if ((err = gci_read_int(mem, h + L->gen_threshold, 4, true, &threshold)) ||
+		    (err = gci_read_int(mem, h + L->gen_count, 4, true, &count))) {
+			gci_error_destroy(err);
+			return false;
+		}
+		if (threshold < 0 || threshold > 100000000 || count < -1000000 ||
+		    count > 1000000000 || !head_consistent(mem, L, h + L->gen_head))
+			return false;
+	}
+	return L->gc_permanent < 0 ||
+	       head_consistent(mem, L, g - (uint64_t)L->gc_generations + (uint64_t)L->gc_permanent);
+}
+
+/*
+ * Before 3.13, with neither symbols nor debug offsets: the GC state has a
+ * shape of its own.  Its generation0 field points at generations[0] a fixed
+ * distance before it (72 bytes in 3.8-3.12, 144 in 3.7); the three list
+ * heads and the permanent one must each close on themselves.  Every GC
+ * state found is an interpreter's (3.9+ have one each).
+ */
+static bool anchor_gc_signature(struct gci_program *prog, struct snapshot *s,
+				struct gci_symbol *ret)
+{
+	size_t ntables;
+	const struct gci_layout_table *tables = gci_layout_tables(&ntables);
+	struct gci_memory *mem = &prog->mem;
+	for (size_t t = 0; t < ntables; t++) {
+		const struct gci_layout *L = &tables[t].layout;
+		/* 3.13+ announce themselves with _Py_DebugOffsets instead. */
+		if (tables[t].debug || L->gc_generation0 < 0 || tables[t].min_hex >= 0x030d0000)
+			continue;
+		uint64_t delta = (uint64_t)(L->gc_generation0 - L->gc_generations);
+		bool same = false;
+		for (size_t u = 0; u < t && !same; u++)
+			same = tables[u].layout.gc_generation0 >= 0 &&
+			       tables[u].layout.gc_generation0 - tables[u].layout.gc_generations ==
+			       (int64_t)delta && tables[u].layout.gen_size == L->gen_size;
+		if (same)
+			continue;  /* that shape was tried already */
+		size_t n = 0;
+		uint64_t found[MAX_INTERPRETERS];
+		for (size_t i = 0; i < mem->nsegs[GCI_TIER_PRIMARY]; i++) {
+			const struct gci_segment *seg = &mem->segs[GCI_TIER_PRIMARY][i];
+			if (!seg->buf)
+				continue;
+			uint64_t len = (seg->saved_end - seg->start) & ~(uint64_t)7;
+			for (uint64_t off = 0; off + 8 <= len && n < MAX_INTERPRETERS; off += 8) {
+				uint64_t v;
+				memcpy(&v, seg->buf + off, 8);
+				uint64_t a = seg->start + off;
+				if (v + delta == a && gc_state_fits(mem, L, v))
+					found[n++] = v;
+			}
+		}
+		if (!n)
+			continue;
+		memcpy(s->sig, found, n * sizeof(found[0]));
+		s->nsig = n;
+		s->sig_table = L;
+		memset(ret, 0, sizeof(*ret));
+		ret->address = found[0];
+		ret->module = dwfl_addrmodule(prog->dwfl, found[0]);
+		ret->module_name = ret->module ? dwfl_module_info(ret->module, NULL, NULL, NULL,
+								  NULL, NULL, NULL, NULL) : NULL;
+		if (!ret->module_name)
+			ret->module_name = "memory of no known file";
+		gci_log(prog, GCI_LOG_INFO, "discovery: %zu GC state%s shaped like %s's",
+			n, n == 1 ? "" : "s", L->name);
+		if (n > 1)
+			gci_program_warn(prog, "%zu interpreters' GC states found by their shape; "
+					 "without the binaries, which is the main one is not "
+					 "known: the first found is reported as main", n);
+		return true;
+	}
+	return false;
 }
 
 /* Discovery strategies, in order of trust. */
@@ -817,6 +979,7 @@ static const struct {
 	{ "symbol _PyRuntime", anchor_runtime_symbol },
 	{ "symbol _PyGC_generation0 (3.6)", anchor_generation0 },
 	{ "_Py_DebugOffsets cookie in writable memory", anchor_cookie },
+	{ "the shape of a GC state in writable memory (before 3.13)", anchor_gc_signature },
 };
 
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
@@ -836,6 +999,10 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 			how = anchors[i].what;
 		else
 			gci_log(prog, GCI_LOG_DEBUG, "discovery: %s: not found", anchors[i].what);
+		if (s->ambiguous) {
+			err = gci_error_create(GCI_ERR_NOT_PYTHON, "%s", s->ambiguous);
+			goto fail;
+		}
 	}
 	if (!how) {
 		err = gci_error_create(GCI_ERR_NOT_PYTHON,
@@ -846,7 +1013,7 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				       prog->exe_core_path ? prog->exe_core_path : "");
 		goto fail;
 	}
-	snap->runtime = s->static_gc ? 0 : rt.address;
+	snap->runtime = s->static_gc || s->nsig ? 0 : rt.address;
 	gci_log(prog, GCI_LOG_INFO, "discovery: %s: 0x%" PRIx64 " in %s", how, rt.address,
 		rt.module_name);
 	s->module = rt.module;
@@ -854,7 +1021,8 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	if ((err = find_version(prog, s, rt.module)))
 		goto fail;
 	uint64_t dbg_version;
-	if (!s->static_gc && gci_debug_offsets_present(&prog->mem, rt.address, &dbg_version)) {
+	if (!s->static_gc && !s->nsig &&
+	    gci_debug_offsets_present(&prog->mem, rt.address, &dbg_version)) {
 		err = gci_debug_offsets_read(&prog->mem, rt.address, &s->dbg);
 		if (!err) {
 			s->have_dbg = true;
@@ -903,10 +1071,17 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	}
 	if (err)
 		goto fail;
+	free(s->ambiguous);
+	s->ambiguous = NULL;
 	*ret = snap;
 	return NULL;
 fail:
+	free(s->ambiguous);
+	s->ambiguous = NULL;
 	gci_snapshot_destroy(snap);
+	/* Every message names its target. */
+	if (err != &gci_enomem && prog->target_path && !strstr(err->message, prog->target_path))
+		err = gci_error_prefix(err, "%s: ", prog->target_path);
 	/* What fails in a truncated core most likely fails because of it. */
 	if (prog->core && prog->core->truncated && err->code != GCI_ERR_NOMEM) {
 		err->code = GCI_ERR_INPUT;
