@@ -112,62 +112,13 @@ static struct gci_error *program_modules(struct gci_program *prog,
 					 struct module_list *l);
 
 /*
- * The path the target knew a module by: libdwfl names modules by soname, so
- * match the module's start address against the core's NT_FILE mappings.
+ * The file the target knew as core_path, found among candidate_paths() and
+ * checked against the build-id want (nwant bytes) read from the target's
+ * memory; nwant 0: unchecked.  Looked for once; NULL only if out of memory
+ * (f->path NULL: not found, f->why says why).
  */
-static const char *module_core_path(const struct gci_program *prog, Dwfl_Module *mod)
-{
-	Dwarf_Addr low = 0, high = 0;
-	if (!dwfl_module_info(mod, NULL, &low, &high, NULL, NULL, NULL, NULL))
-		return NULL;
-	for (size_t i = 0; i < prog->nmaps; i++) {
-		const struct gci_mapping *e = &prog->maps[i];
-		if (e->start >= low && e->start < high)
-			return e->path;
-	}
-	return NULL;
-}
-
-
-/* The build-id the target's memory records for the module named core_path. */
-static int expected_build_id(struct gci_program *prog, const char *core_path,
-			     Dwfl_Module *mod, const unsigned char **bits)
-{
-	GElf_Addr vaddr;
-	if (!mod) {
-		struct module_list l;
-		if (program_modules(prog, &l))
-			return -1;
-		for (size_t i = 0; i < l.n && !mod; i++) {
-			const char *p = module_core_path(prog, l.mods[i]);
-			if (p && !strcmp(p, core_path))
-				mod = l.mods[i];
-		}
-		free(l.mods);
-	}
-	return mod ? dwfl_module_build_id(mod, bits, &vaddr) : 0;
-}
-
-static struct gci_file *program_file_impl(struct gci_program *prog, const char *core_path,
-					  Dwfl_Module *mod, const unsigned char *want_bits,
-					  int want_len);
-
 static struct gci_file *program_file(struct gci_program *prog, const char *core_path,
-				     Dwfl_Module *mod)
-{
-	return program_file_impl(prog, core_path, mod, NULL, 0);
-}
-
-/* The file, checked against a build-id read from the target's memory. */
-static struct gci_file *program_file_checked(struct gci_program *prog, const char *core_path,
-					     const unsigned char *want, int nwant)
-{
-	return program_file_impl(prog, core_path, NULL, want, nwant);
-}
-
-static struct gci_file *program_file_impl(struct gci_program *prog, const char *core_path,
-					  Dwfl_Module *mod, const unsigned char *want_bits,
-					  int want_len)
+				     const unsigned char *want, int nwant)
 {
 	struct gci_file *f = NULL;
 	for (size_t i = 0; i < prog->nfiles; i++)
@@ -191,8 +142,6 @@ static struct gci_file *program_file_impl(struct gci_program *prog, const char *
 		return f;
 	f->tried = true;
 
-	const unsigned char *want = want_bits;
-	int nwant = want_bits ? want_len : mod ? expected_build_id(prog, core_path, mod, &want) : 0;
 	char *cands[4] = { NULL };
 	size_t ncands = candidate_paths(prog, core_path, cands);
 	char *path = NULL;
@@ -268,30 +217,14 @@ static struct gci_file *program_file_impl(struct gci_program *prog, const char *
 	return f;
 }
 
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
-		    Dwarf_Addr base, char **file_name, Elf **elfp)
+/*
+ * Every module is reported with its file (gci_program_report_maps), so
+ * libdwfl never needs to look for one: it must not, behind --sysroot.
+ */
+static int no_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+		       Dwarf_Addr base, char **file_name, Elf **elfp)
 {
-	struct gci_program *prog = dwfl_prog;
-	if (!prog)
-		return -1;
-	const char *path = module_core_path(prog, mod);
-	if (!path)
-		path = modname;
-	if (!path || path[0] != '/')
-		return -1;
-	struct gci_file *f = program_file(prog, path, mod);
-	if (!f || !f->path)
-		return -1;
-	int fd = dup(f->fd);
-	if (fd < 0)
-		return -1;
-	*elfp = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!*elfp) {
-		close(fd);
-		return -1;
-	}
-	*file_name = strdup(f->path);
-	return fd;
+	return -1;
 }
 
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
@@ -342,7 +275,7 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 	prog->opts.sysroot = prog->sysroot;
 	prog->opts.exe = prog->exe;
 	prog->opts.debug_dir = prog->debug_dir;
-	prog->callbacks.find_elf = find_elf;
+	prog->callbacks.find_elf = no_find_elf;
 	prog->callbacks.find_debuginfo = find_debuginfo;
 	prog->callbacks.section_address = dwfl_offline_section_address;
 	prog->callbacks.debuginfo_path = &prog->debuginfo_path;
@@ -418,17 +351,13 @@ void gci_program_destroy(struct gci_program *prog)
 struct file_range {
 	struct gci_program *prog;
 	const struct gci_mapping *entry;
-	Dwfl_Module *mod;
 };
 
 static struct gci_error *file_range_read(void *arg, uint64_t address, void *buf,
 					 size_t size)
 {
 	struct file_range *r = arg;
-	struct gci_program *saved = dwfl_prog;
-	dwfl_prog = r->prog;
-	struct gci_file *f = program_file(r->prog, r->entry->path, r->mod);
-	dwfl_prog = saved;
+	struct gci_file *f = program_file(r->prog, r->entry->path, NULL, 0);
 	if (!f)
 		return &gci_enomem;
 	if (!f->raw)
@@ -527,27 +456,20 @@ struct gci_error *gci_program_open_core(const char *path,
 		goto fail;
 
 	/* Serve read-only file-backed ranges the core lacks from the files. */
-	struct module_list l;
-	err = program_modules(prog, &l);
-	if (err)
-		goto fail;
 	struct file_range *ranges = calloc(core->nfiles ? core->nfiles : 1,
 					   sizeof(*ranges));
 	prog->ranges = ranges;
 	if (!ranges) {
-		free(l.mods);
 		err = &gci_enomem;
 		goto fail;
 	}
 	for (size_t i = 0; i < core->nfiles; i++) {
 		struct gci_mapping *e = &core->files[i];
-		Dwfl_Module *mod = dwfl_addrmodule(prog->dwfl, e->start);
-		if (!mod)
-			continue;  /* not an ELF object: nothing we need */
+		if (!dwfl_addrmodule(prog->dwfl, e->start))
+			continue;  /* not in an ELF object: nothing we need */
 		struct file_range *r = &ranges[i];
 		r->prog = prog;
 		r->entry = e;
-		r->mod = mod;
 		struct gci_segment seg = {
 			.start = e->start, .end = e->end, .saved_end = e->end,
 			.read = file_range_read, .arg = r, .what = e->path,
@@ -556,7 +478,6 @@ struct gci_error *gci_program_open_core(const char *path,
 		if (err)
 			break;
 	}
-	free(l.mods);
 	if (err)
 		goto fail;
 	*ret = prog;
@@ -644,14 +565,13 @@ struct gci_error *gci_program_report_maps(struct gci_program *prog)
 			continue;  /* not an ELF object (or one without a build-id) */
 		/* Headers not saved (coredump_filter without bit 4): the file
 		 * is used unchecked, and its ELF-ness checked. */
-		struct gci_file *f = nwant > 0 ? program_file_checked(prog, m->path, want, nwant)
-					       : program_file_checked(prog, m->path, NULL, 0);
+		struct gci_file *f = program_file(prog, m->path, want, nwant > 0 ? nwant : 0);
 		if (!f) {
 			err = &gci_enomem;
 			break;
 		}
 		if (!f->path)
-			continue;  /* said why in program_file_checked */
+			continue;  /* program_file said why */
 		Dwfl_Module *mod = dwfl_report_elf(prog->dwfl, m->path, f->path, -1,
 						   m->start, true);
 		if (!mod)
