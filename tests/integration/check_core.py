@@ -377,7 +377,32 @@ def histogram_diff(got, want, limit=40):
     return "\n".join(lines)
 
 
+def compare_interpreters(truth, summary, ck):
+    """Every interpreter reported, the main one first and equal to "gc"; a
+    subinterpreter the target made has its own, complete lists."""
+    interps = summary.get("interpreters")
+    want = 1 + truth.get("subinterpreters", 0)
+    if not ck.true("interpreters is a list of %d" % want,
+                   isinstance(interps, list) and len(interps) == want,
+                   repr(interps)[:300]):
+        return
+    ck.eq("interpreters[0] is the main interpreter (id 0)", interps[0].get("id"), 0)
+    ck.eq("interpreters[0] equals gc", interps[0], summary.get("gc"))
+    for sub in interps[1:]:
+        ck.true("subinterpreter id >= 1", isinstance(sub.get("id"), int) and sub["id"] >= 1,
+                repr(sub.get("id")))
+        lists = sub.get("generations", []) + ([sub["permanent"]] if sub.get("permanent") else [])
+        ck.true("subinterpreter lists complete", all(g.get("complete") for g in lists))
+        total = sum(g.get("objects", 0) for g in lists)
+        ck.true("subinterpreter holds its own objects (>= %d)"
+                % truth["subinterpreter_min_objects"],
+                total >= truth["subinterpreter_min_objects"], "it has %d" % total)
+        ck.true("subinterpreter's GC state differs from the main one's",
+                sub.get("gc_state") != interps[0].get("gc_state"))
+
+
 def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
+    compare_interpreters(truth, summary, ck)
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
     py = get(summary, ["python"])
     ck.eq("python.version", py.get("version"), truth["version"])
@@ -523,6 +548,8 @@ def parse_args(argv):
     ap.add_argument("--gcinspect", required=True, help="the gcinspect binary")
     ap.add_argument("--python", required=True, help="interpreter to run the target with")
     ap.add_argument("--freeze", action="store_true", help="target calls gc.freeze()")
+    ap.add_argument("--subinterpreter", action="store_true",
+                    help="target keeps a subinterpreter with objects of its own (3.9+)")
     ap.add_argument("--scale", type=float, default=None, help="target heap scale")
     ap.add_argument("--extra-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for every gcinspect run (repeatable)")
@@ -591,6 +618,8 @@ def main(argv):
         if os.path.exists(truth_path):
             os.unlink(truth_path)
         target = Target(args.python, args.target, truth_path, args.freeze, args.scale, workdir)
+        if args.subinterpreter:
+            target.argv.append("--subinterpreter")
     else:
         # The script and its truth live inside the chroot, in a directory of
         # this run's own.

@@ -3,7 +3,7 @@
 exactly, what its garbage collector holds at the moment a core is taken.
 
 Usage:
-    python gc_target.py [--truth FILE] [--freeze] [--scale N] [--selfcheck]
+    python gc_target.py [--truth FILE] [--freeze] [--subinterpreter] [--scale N] [--selfcheck]
 
     --truth FILE  where to write the truth (JSON, see below); required unless
                   --selfcheck is given
@@ -78,7 +78,8 @@ def fail_usage(message):
 
 
 def parse_args(argv):
-    opts = {"truth": None, "freeze": False, "scale": 1.0, "selfcheck": False}
+    opts = {"truth": None, "freeze": False, "scale": 1.0, "selfcheck": False,
+            "subinterpreter": False}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -104,6 +105,8 @@ def parse_args(argv):
             opts["freeze"] = True
         elif arg == "--selfcheck" and value is None:
             opts["selfcheck"] = True
+        elif arg == "--subinterpreter" and value is None:
+            opts["subinterpreter"] = True
         elif arg in ("-h", "--help"):
             os.write(1, (__doc__ or "").encode("utf-8"))
             sys.exit(0)
@@ -244,8 +247,26 @@ def build(part, count):
             STATE["matrix"].append((i, [i, i + 1], {"row": i}))
 
 
+# A subinterpreter kept alive for the snapshot (3.9+), with objects of its own.
+SUBINTERPRETER = []
+SUB_OBJECTS = 1000
+
+
+def make_subinterpreter():
+    try:
+        import _xxsubinterpreters as interpreters
+    except ImportError:
+        import _interpreters as interpreters      # 3.13+
+    sub = interpreters.create()
+    interpreters.run_string(sub, "import gc\ngc.disable()\n"
+                                 "keep = [[] for i in range(%d)]\n" % SUB_OBJECTS)
+    SUBINTERPRETER.append(sub)
+
+
 def build_heap(opts):
     scale = opts["scale"]
+    if opts["subinterpreter"]:
+        make_subinterpreter()   # before any truth is taken
 
     def n(base):
         return max(1, int(base * scale))
@@ -420,6 +441,8 @@ def main(argv):
         "pid": os.getpid(),
         "executable": sys.executable,
         "freeze_requested": opts["freeze"],
+        "subinterpreters": len(SUBINTERPRETER),
+        "subinterpreter_min_objects": SUB_OBJECTS if SUBINTERPRETER else 0,
         "enabled": enabled,
         "threshold": threshold,
         "count": [c0, c1, c2],
