@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "debug_offsets.h"
+#include "blockcache.h"
 #include "dwarf_layout.h"
 #include "layout.h"
 #include "layout_cache.h"
@@ -827,6 +828,51 @@ static bool scan_debug_offsets(struct gci_program *prog, struct snapshot *s,
 	return true;
 }
 
+/*
+ * A target read while running (--no-stop): if any list's count or last
+ * object changed during the walk, the numbers mix two moments; say so as a
+ * problem rather than report them as a snapshot.
+ */
+static struct gci_error *check_unchanged(struct gci_program *prog, struct snapshot *s)
+{
+	struct gci_snapshot *snap = &s->pub;
+	const struct gci_layout *L = &s->layout;
+	gci_block_cache_invalidate(prog->cache);
+	for (size_t i = 0; i < snap->ninterps; i++) {
+		struct gci_interp *in = &snap->interps[i];
+		for (size_t g = 0; g <= in->ngens; g++) {
+			struct gci_gen *gen = g < in->ngens ? &in->gens[g] : &in->permanent;
+			if (g == in->ngens && !in->has_permanent)
+				break;
+			int64_t count = gen->count;
+			uint64_t prev = 0;
+			uint64_t base = gen->head - (uint64_t)L->gen_head;
+			struct gci_error *err;
+			if (g < in->ngens && (err = read_int32(prog, base, L->gen_count, &count))) {
+				gci_error_destroy(err);
+				continue;
+			}
+			if ((err = gci_read_u64(&prog->mem, gen->head + L->gc_prev, &prev))) {
+				gci_error_destroy(err);
+				continue;
+			}
+			prev &= L->gc_ptr_mask;
+			uint64_t last = gen->last_head ? gen->last_head : gen->head;
+			if (count == gen->count && prev == last)
+				continue;
+			err = gci_snapshot_add_problem(
+				snap, &s->problems_cap, gen->head, "interpreter %" PRId64 ", list %s: "
+				"the target ran during the walk (--no-stop): its count went from %"
+				PRId64 " to %" PRId64 " and its last object from 0x%" PRIx64 " to 0x%"
+				PRIx64 "; the numbers mix two moments", in->id, gen->name,
+				gen->count, count, last, prev);
+			if (err)
+				return err;
+		}
+	}
+	return NULL;
+}
+
 static bool anchor_runtime_symbol(struct gci_program *prog, struct snapshot *s,
 				  struct gci_symbol *ret)
 {
@@ -1063,6 +1109,8 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	if (!(err = find_interpreters(prog, s)) && !(err = walk_all(prog, s, flags)) &&
 	    prog->pid > 0)
 		err = read_sharing(prog, s);
+	if (!err && prog->pid > 0 && !stop)
+		err = check_unchanged(prog, s);
 	if (stop) {
 		uint64_t usec;
 		gci_program_resume(prog, &usec);
