@@ -429,6 +429,17 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 		gci_log(prog, GCI_LOG_INFO, "layout: %s", s->layout_name);
 		goto done;
 	}
+	/* Before 3.13, Py_TRACE_REFS (--with-trace-refs) adds two words to
+	 * every PyObject: the release table would misread every object. */
+	struct gci_symbol tr;
+	if (snap->version_hex < 0x030d0000 &&
+	    gci_program_module_symbol(prog, rt->module, "_Py_PrintReferences", &tr))
+		return gci_error_create(GCI_ERR_UNSUPPORTED,
+					"%s is CPython %s built with Py_TRACE_REFS: every object "
+					"has two more words, which only DWARF describes (install "
+					"its debug info or pass --debug-dir)%s",
+					rt->module_name, snap->version,
+					prog->opts.no_dwarf ? "; --no-dwarf was given" : "");
 	if (snap->debug_build)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
 					"%s is a debug build of CPython %s: its structures "
@@ -630,6 +641,9 @@ static struct gci_error *find_interpreters(struct gci_program *prog, struct snap
 			struct gci_interp *in = &snap->interps[snap->ninterps - 1];
 			in->address = addr;
 			in->gc_state = gc;
+			/* 3.7, 3.8: one GC state for the process, the main one's. */
+			if (L->state_kind == GCI_STATE_RUNTIME)
+				in->id = 0;
 			if (addr && L->interp_id >= 0) {
 				struct gci_error *e = gci_read_i64(&prog->mem, addr + L->interp_id,
 								   &in->id);
