@@ -13,3 +13,8 @@ echo "\$ gcinspect $core"
 echo
 echo "\$ gcinspect types --generation permanent --limit 15 $core"
 "$top/build/analyzer/gcinspect" types --generation permanent --limit 15 "$core"
+echo
+echo "\$ gcinspect touch --generation 2 $core"
+"$top/build/analyzer/gcinspect" touch --generation 2 "$core"
+echo
+echo "Live workers, with and without gc.freeze(): samples/prefork_demo.sh [--freeze]"
