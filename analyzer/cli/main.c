@@ -106,6 +106,10 @@ static int gdb_script(void)
 static int fail(struct gci_error *err, const char *target)
 {
 	int status = gci_error_exit_status(err->code);
+	/* One line, whatever paths from the target contain. */
+	for (char *c = err->message; *c; c++)
+		if (*c == '\n' || *c == '\r')
+			*c = ' ';
 	if (target && !strstr(err->message, target))
 		fprintf(stderr, "gcinspect: %s: %s\n", target, err->message);
 	else

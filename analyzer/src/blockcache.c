@@ -59,11 +59,6 @@ void gci_block_cache_invalidate(struct gci_block_cache *c)
 	c->mem->win_start = c->mem->win_end = 0;
 }
 
-uint64_t gci_block_cache_reads(const struct gci_block_cache *c)
-{
-	return c->reads;
-}
-
 static struct block *block_load(struct gci_block_cache *c, uint64_t number)
 {
 	struct block *b = &c->blocks[(number * 0x9e3779b97f4a7c15ULL >> 40) & (c->nblocks - 1)];
@@ -71,6 +66,12 @@ static struct block *block_load(struct gci_block_cache *c, uint64_t number)
 		return b;
 	if (!b->data && !(b->data = malloc(GCI_BLOCK_SIZE)))
 		return NULL;
+	/* The buffer is about to hold another block: the peek window must
+	 * not go on claiming it for the old addresses. */
+	if (c->mem->win == b->data) {
+		c->mem->win = NULL;
+		c->mem->win_start = c->mem->win_end = 0;
+	}
 	uint64_t base = number << GCI_BLOCK_SHIFT;
 	b->number = number + 1;
 	b->readable = 0;

@@ -27,7 +27,5 @@ void gci_block_cache_invalidate(struct gci_block_cache *c);
 /* A gci_segment_read_fn: arg is the cache. */
 struct gci_error *gci_block_cache_read(void *arg, uint64_t address, void *buf,
 				       size_t size);
-/* Read calls made so far (for tests and --stats). */
-uint64_t gci_block_cache_reads(const struct gci_block_cache *c);
 
 #endif

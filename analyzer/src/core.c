@@ -90,8 +90,8 @@ static void parse_notes(struct gci_core *core, const GElf_Phdr *ph,
 		core->truncated = true;
 		return;
 	}
-	Elf_Data *data = elf_getdata_rawchunk(core->elf, (int64_t)ph->p_offset,
-					      ph->p_filesz, ELF_T_NHDR);
+	Elf_Data *data = elf_getdata_rawchunk(core->elf, (int64_t)ph->p_offset, ph->p_filesz,
+					      ph->p_align == 8 ? ELF_T_NHDR8 : ELF_T_NHDR);
 	if (!data)
 		return;
 	size_t off = 0, name_off, desc_off;
@@ -109,9 +109,8 @@ static void parse_notes(struct gci_core *core, const GElf_Phdr *ph,
 				core->pid = pid;
 				memcpy(core->fname, desc + PRPSINFO_FNAME, 16);
 				memcpy(core->psargs, desc + PRPSINFO_PSARGS, 80);
-				for (char *c = core->psargs; *c; c++)
-					if ((unsigned char)*c < 32)
-						*c = ' ';
+				gci_text_clean(core->fname);
+				gci_text_clean(core->psargs);
 			}
 			break;
 		case NT_PRSTATUS:
@@ -151,10 +150,17 @@ static void parse_notes(struct gci_core *core, const GElf_Phdr *ph,
 	}
 }
 
+static int segment_compare(const void *a, const void *b)
+{
+	const struct gci_segment *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
 struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 				struct gci_core **ret)
 {
 	struct gci_error *err = NULL;
+	struct gci_segment *segs = NULL;
 	struct stat st;
 	struct gci_core *core = calloc(1, sizeof(*core));
 	if (!core)
@@ -253,8 +259,11 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 					       path, i, elf_errmsg(-1));
 			goto fail;
 		}
-		if (ph.p_offset + ph.p_filesz > core->expected_size)
-			core->expected_size = ph.p_offset + ph.p_filesz;
+		uint64_t seg_end;
+		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &seg_end))
+			seg_end = UINT64_MAX;
+		if (seg_end > core->expected_size)
+			core->expected_size = seg_end;
 		if (ph.p_type == PT_NOTE) {
 			parse_notes(core, &ph, &err);
 			if (err)
@@ -293,13 +302,26 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 		seg.buf = filesz ? core->raw + ph.p_offset : NULL;
 		if (!seg.buf)
 			seg.saved_end = seg.start;
-		err = gci_memory_add(mem, GCI_TIER_PRIMARY, &seg);
+		struct gci_segment *more = gci_reallocarray(segs, nload + 1, sizeof(*segs));
+		if (!more) {
+			err = &gci_enomem;
+			goto fail;
+		}
+		segs = more;
+		segs[nload++] = seg;
+	}
+	/* In address order, each insertion appends: linear, however many
+	 * segments a (hostile) core lists, in whatever order. */
+	qsort(segs, nload, sizeof(*segs), segment_compare);
+	for (size_t i = 0; i < nload; i++) {
+		err = gci_memory_add(mem, GCI_TIER_PRIMARY, &segs[i]);
 		if (err) {
 			err = gci_error_prefix(err, "%s: ", path);
 			goto fail;
 		}
-		nload++;
 	}
+	free(segs);
+	segs = NULL;
 	if (nload == 0) {
 		err = gci_error_create(GCI_ERR_INPUT, "%s: core has no memory segments", path);
 		goto fail;
@@ -307,6 +329,7 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 	*ret = core;
 	return NULL;
 fail:
+	free(segs);
 	gci_core_destroy(core);
 	return err;
 }

@@ -59,6 +59,12 @@ static uint64_t word(const unsigned char *b, uint32_t at)
 	return v;
 }
 
+/* Whether [offset, offset + width) lies within [0, size) (size <= 2^24). */
+static bool inside(uint64_t offset, uint64_t width, uint64_t size)
+{
+	return width <= size && offset <= size - width;
+}
+
 struct gci_error *gci_debug_offsets_read(struct gci_memory *mem, uint64_t address,
 					 struct gci_debug_offsets *ret)
 {
@@ -96,27 +102,28 @@ struct gci_error *gci_debug_offsets_read(struct gci_memory *mem, uint64_t addres
 		.gc_size = word(b, bl->gc_size),
 		.gc_collecting = word(b, bl->gc_collecting),
 	};
-	/* Validate: bounded sizes, every field inside its struct. */
+	/* Validate: bounded sizes, every field inside its struct.  Each size
+	 * is bounded first, so "field + width <= size" cannot wrap. */
 	const char *bad = NULL;
 	if (d.free_threaded > 1)
 		bad = "free_threaded is neither 0 nor 1";
 	else if (d.runtime_size < 64 || d.runtime_size > (1u << 24))
 		bad = "runtime_state.size out of range";
-	else if (d.interpreters_head + 8 > d.runtime_size)
+	else if (!inside(d.interpreters_head, 8, d.runtime_size))
 		bad = "interpreters_head outside _PyRuntimeState";
 	else if (d.interp_size < 64 || d.interp_size > (1u << 24))
 		bad = "interpreter_state.size out of range";
-	else if (d.interp_id + 8 > d.interp_size || d.interp_next + 8 > d.interp_size)
+	else if (!inside(d.interp_id, 8, d.interp_size) || !inside(d.interp_next, 8, d.interp_size))
 		bad = "interpreter_state.id or next outside PyInterpreterState";
-	else if (d.gc_size < 64 || d.gc_size > 4096 || d.interp_gc + d.gc_size > d.interp_size)
+	else if (d.gc_size < 64 || d.gc_size > 4096 || !inside(d.interp_gc, d.gc_size, d.interp_size))
 		bad = "the GC state does not fit inside PyInterpreterState";
-	else if (d.gc_collecting + 4 > d.gc_size)
+	else if (!inside(d.gc_collecting, 4, d.gc_size))
 		bad = "gc.collecting outside the GC state";
 	else if ((d.pyobject_size != 16 && d.pyobject_size != 32) ||
-		 d.ob_type + 8 > d.pyobject_size)
+		 !inside(d.ob_type, 8, d.pyobject_size))
 		bad = "PyObject size or ob_type out of range";
-	else if (d.type_size < 200 || d.type_size > 4096 || d.tp_name + 8 > d.type_size ||
-		 d.tp_flags + 8 > d.type_size)
+	else if (d.type_size < 200 || d.type_size > 4096 || !inside(d.tp_name, 8, d.type_size) ||
+		 !inside(d.tp_flags, 8, d.type_size))
 		bad = "PyTypeObject fields out of range";
 	if (bad)
 		return gci_error_at(GCI_ERR_INTEGRITY, address,

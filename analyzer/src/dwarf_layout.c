@@ -68,8 +68,10 @@ static bool die_type(Dwarf_Die *die, Dwarf_Die *ret)
  * Offset of a member by dotted path ("interpreters.head"), looking through
  * anonymous struct/union members.  Returns -1 if absent.
  */
-static int64_t member_offset(Dwarf_Die *agg, const char *path)
+static int64_t member_offset(Dwarf_Die *agg, const char *path, int depth)
 {
+	if (depth > 8)
+		return -1;  /* nesting that deep is not CPython's, or is a loop */
 	const char *dot = strchr(path, '.');
 	size_t len = dot ? (size_t)(dot - path) : strlen(path);
 	Dwarf_Die m;
@@ -88,7 +90,7 @@ static int64_t member_offset(Dwarf_Die *agg, const char *path)
 			/* anonymous struct or union: search inside */
 			if (!die_type(&m, &t))
 				continue;
-			int64_t inner = member_offset(&t, path);
+			int64_t inner = member_offset(&t, path, depth + 1);
 			if (inner >= 0)
 				return (int64_t)loc + inner;
 			continue;
@@ -99,7 +101,7 @@ static int64_t member_offset(Dwarf_Die *agg, const char *path)
 			return (int64_t)loc;
 		if (!die_type(&m, &t))
 			return -1;
-		int64_t inner = member_offset(&t, dot + 1);
+		int64_t inner = member_offset(&t, dot + 1, depth + 1);
 		return inner < 0 ? -1 : (int64_t)loc + inner;
 	} while (dwarf_siblingof(&m, &m) == 0);
 	return -1;
@@ -183,9 +185,12 @@ struct gci_error *gci_layout_from_dwarf(struct gci_program *prog, Dwarf *dw,
 		if (base->state_kind == GCI_STATE_STATIC &&
 		    (f->type == T_GCSTATE || f->type == T_RUNTIME || f->type == T_INTERP))
 			continue;
-		int64_t v = found[f->type] ? member_offset(&dies[f->type], f->path) : -1;
+		int64_t v = found[f->type] ? member_offset(&dies[f->type], f->path, 0) : -1;
 		if (v < 0 && f->alt && found[f->type])
-			v = member_offset(&dies[f->type], f->alt);
+			v = member_offset(&dies[f->type], f->alt, 0);
+		if (v >= (1 << 20))
+			return gci_error_create(GCI_ERR_UNSUPPORTED, "the DWARF places %s at "
+						"%" PRId64 ", out of range", f->what, v);
 		if (v < 0) {
 			if (*slot >= 0)
 				gci_log(prog, GCI_LOG_DEBUG, "DWARF has no %s; keeping the "

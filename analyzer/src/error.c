@@ -103,3 +103,23 @@ void *gci_reallocarray(void *p, size_t n, size_t size)
 		return NULL;
 	return realloc(p, bytes ? bytes : 1);
 }
+
+void gci_text_clean(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		unsigned char c = *p;
+		size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 :
+			     (c & 0xf8) == 0xf0 ? 4 : 0;
+		bool ok = len != 0 && !(len == 2 && c < 0xc2) && !(len == 4 && c > 0xf4);
+		for (size_t i = 1; ok && i < len; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (len == 1 && (c < 0x20 || c == 0x7f))
+			ok = false;
+		if (!ok) {
+			*p++ = '?';  /* one byte at a time: never past the NUL */
+			continue;
+		}
+		p += len;
+	}
+}

@@ -20,6 +20,12 @@ struct gci_error *gci_error_at(enum gci_error_code code, uint64_t address,
 struct gci_error *gci_error_prefix(struct gci_error *err, const char *fmt, ...)
 	GCI_PRINTF(2, 3);
 
+/*
+ * Make text read from a target safe to print and to put in JSON: control
+ * characters and bytes that are not valid UTF-8 become '?', in place.
+ */
+void gci_text_clean(char *s);
+
 /* Allocation helpers returning NULL on overflow. */
 void *gci_reallocarray(void *p, size_t n, size_t size);
 

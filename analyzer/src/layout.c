@@ -266,3 +266,33 @@ int gci_layout_diff(const struct gci_layout *table, const struct gci_layout *lay
 	}
 	return n;
 }
+
+const char *gci_layout_invalid(const struct gci_layout *L)
+{
+	/* Every offset is -1 (absent) or below 1 MiB. */
+	for (size_t i = 0; i < gci_layout_nfields; i++) {
+		const struct gci_layout_field *f = &gci_layout_fields[i];
+		int64_t v = gci_layout_get(L, f);
+		if (f->kind == GCI_FIELD_I32 && (v < -1 || v >= (1 << 20)))
+			return "an offset is out of range";
+	}
+	if (L->ngens < 1 || L->ngens > 3)
+		return "the number of generation lists is not 1-3";
+	if (L->gc_head_size < 16 || L->gc_head_size > 64 || L->gc_next < 0 || L->gc_prev < 0 ||
+	    L->gc_next + 8 > (int32_t)L->gc_head_size || L->gc_prev + 8 > (int32_t)L->gc_head_size)
+		return "PyGC_Head's fields do not fit in it";
+	if (L->ob_type < 0 || L->ob_type > 32 || L->ob_refcnt < 0 || L->ob_refcnt > 32 ||
+	    L->ob_size > 48)
+		return "PyObject's fields are out of range";
+	if (L->tp_name < 0 || L->tp_basicsize < 0 || L->tp_itemsize < 0 || L->tp_flags < 0)
+		return "PyTypeObject fields are missing";
+	if (L->gen_size < 16 || L->gen_size > 256 || L->gen_head < 0 ||
+	    L->gen_head + (int32_t)L->gc_head_size > (int32_t)L->gen_size ||
+	    L->gen_threshold + 4 > (int32_t)L->gen_size || L->gen_count + 4 > (int32_t)L->gen_size)
+		return "struct gc_generation's fields do not fit in it";
+	if (L->gc_generations < 0)
+		return "the generation lists are missing";
+	if (L->preheader_size > 64)
+		return "the pre-header is too large";
+	return NULL;
+}

@@ -96,5 +96,11 @@ void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int6
  * offset of -1 in the table is "no such field", not a disagreement).
  */
 int gci_layout_diff(const struct gci_layout *table, const struct gci_layout *layout);
+/*
+ * Whether a layout is sane enough to walk with, whatever its source (DWARF
+ * and the cache come from files an attacker may control): list counts within
+ * bounds, every field inside its struct.  NULL, or a static reason.
+ */
+const char *gci_layout_invalid(const struct gci_layout *L);
 
 #endif

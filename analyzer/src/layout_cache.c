@@ -89,6 +89,8 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		nseen++;
 	}
 	fclose(f);
+	if (ok && gci_layout_invalid(&L))
+		ok = false;
 	if (!ok || nseen != gci_layout_nfields || !source) {
 		gci_log(prog, GCI_LOG_INFO, "layout cache: ignoring %s (damaged or from "
 			"another gcinspect)", path);

@@ -91,9 +91,8 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	snprintf(path, sizeof(path), "/proc/%d/maps", prog->pid);
 	char *text = read_small_file(path, &len);
 	if (!text)
-		return gci_error_create(errno == ENOENT ? GCI_ERR_INPUT : GCI_ERR_INPUT,
-					"cannot read %s: %s%s", path, strerror(errno),
-					ptrace_advice(errno));
+		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s%s", path,
+					strerror(errno), ptrace_advice(errno));
 	size_t cap = 0, n = 0;
 	struct gci_mapping *maps = NULL;
 	struct gci_error *err = NULL;
@@ -198,6 +197,7 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 	char *comm = read_small_file(path, &len);
 	if (comm) {
 		comm[strcspn(comm, "\n")] = '\0';
+		gci_text_clean(comm);
 		snprintf(prog->comm, sizeof(prog->comm), "%s", comm);
 		free(comm);
 	}
@@ -206,6 +206,8 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 	for (size_t i = 0; prog->cmdline && i + 1 < len; i++)
 		if (prog->cmdline[i] == '\0')
 			prog->cmdline[i] = ' ';
+	if (prog->cmdline)
+		gci_text_clean(prog->cmdline);
 	/* The executable: /proc/PID/exe names it as the target sees it. */
 	char exe[4096];
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
@@ -247,18 +249,46 @@ static int collect_tids(int pid, int **tids, size_t *n)
 		if (have)
 			continue;
 		if (*n == cap) {
-			cap = cap ? 2 * cap : 16;
-			int *t = gci_reallocarray(*tids, cap, sizeof(int));
-			if (!t || cap > MAX_THREADS) {
+			if (cap >= MAX_THREADS) {
+				closedir(d);
+				errno = E2BIG;
+				return -1;
+			}
+			int *t = gci_reallocarray(*tids, cap ? 2 * cap : 16, sizeof(int));
+			if (!t) {
 				closedir(d);
 				return -1;
 			}
 			*tids = t;
+			cap = cap ? 2 * cap : 16;
 		}
 		(*tids)[(*n)++] = tid;
 	}
 	closedir(d);
 	return 0;
+}
+
+/*
+ * Wait until thread i is stopped.  The interrupt's own stop is an event
+ * stop; a signal arriving first stops the thread in signal-delivery-stop
+ * instead, and that signal is kept to be delivered at the detach, so that
+ * the target loses nothing.  A thread that exits meanwhile is forgotten.
+ */
+static void wait_stopped(struct gci_program *prog, size_t i)
+{
+	int tid = prog->tids[i], status;
+	for (;;) {
+		pid_t r = waitpid(tid, &status, __WALL);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 || WIFEXITED(status) || WIFSIGNALED(status)) {
+			prog->tids[i] = -1;
+			return;
+		}
+		if (WIFSTOPPED(status) && (status >> 16) != PTRACE_EVENT_STOP)
+			prog->tid_signals[i] = WSTOPSIG(status);
+		return;
+	}
 }
 
 struct gci_error *gci_program_stop(struct gci_program *prog)
@@ -273,11 +303,21 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 	for (int round = 0; round < 100; round++) {
 		size_t before = prog->ntids;
 		if (collect_tids(prog->pid, &prog->tids, &prog->ntids) < 0) {
+			int e = errno;  /* before the detaches change it */
 			uint64_t usec;
 			gci_program_resume(prog, &usec);
 			return gci_error_create(GCI_ERR_INPUT, "cannot list the threads of "
-						"pid %d: %s", prog->pid, strerror(errno));
+						"pid %d: %s", prog->pid, strerror(e));
 		}
+		int *sigs = gci_reallocarray(prog->tid_signals, prog->ntids, sizeof(int));
+		if (!sigs) {
+			uint64_t usec;
+			gci_program_resume(prog, &usec);
+			return &gci_enomem;
+		}
+		prog->tid_signals = sigs;
+		for (size_t i = seized; i < prog->ntids; i++)
+			prog->tid_signals[i] = 0;
 		for (size_t i = seized; i < prog->ntids; i++) {
 			int tid = prog->tids[i];
 			if (ptrace(PTRACE_SEIZE, tid, 0, 0) < 0) {
@@ -294,11 +334,8 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 							prog->pid, tid, strerror(e),
 							ptrace_advice(e));
 			}
-			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0) {
-				int status;
-				while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR)
-					;
-			}
+			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
+				wait_stopped(prog, i);
 		}
 		seized = prog->ntids;
 		if (prog->ntids == before && round > 0)
@@ -315,7 +352,8 @@ struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_use
 {
 	for (size_t i = 0; i < prog->ntids; i++)
 		if (prog->tids[i] > 0)
-			ptrace(PTRACE_DETACH, prog->tids[i], 0, 0);
+			ptrace(PTRACE_DETACH, prog->tids[i], 0,
+			       (void *)(uintptr_t)(prog->tid_signals ? prog->tid_signals[i] : 0));
 	*ret_usec = prog->tids ? now_usec() - prog->stop_start_usec : 0;
 	if (prog->tids) {
 		prog->was_stopped = true;
@@ -323,6 +361,8 @@ struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_use
 	}
 	free(prog->tids);
 	prog->tids = NULL;
+	free(prog->tid_signals);
+	prog->tid_signals = NULL;
 	prog->ntids = 0;
 	return NULL;
 }
@@ -394,6 +434,14 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s", path,
 					prog->pid > 0 ? strerror(errno) : "not a live target");
 	memset(ret, 0, sizeof(*ret));
+	/* Whether a mapping holds any of the pages: a binary search in the
+	 * sorted list, whatever the mapping's size (reservations of terabytes). */
+	uint64_t *list;
+	size_t n;
+	if (!gci_pageset_list(pages, &list, &n)) {
+		free(text);
+		return &gci_enomem;
+	}
 	bool counting = false;
 	for (char *line = text, *next; *line; line = next) {
 		next = strchr(line, '\n');
@@ -406,9 +454,15 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, ' ') &&
 		    line[strcspn(line, " ")] == ' ' && strchr(line, '-') < strchr(line, ' ')) {
 			/* A mapping header: count it if it holds any of pages. */
-			counting = false;
-			for (uint64_t p = start >> 12; p < end >> 12 && !counting; p++)
-				counting = gci_pageset_has(pages, p);
+			size_t lo = 0, hi = n;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (list[mid] < start >> 12)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			counting = lo < n && list[lo] < end >> 12;
 			ret->mappings += counting;
 			continue;
 		}
@@ -425,6 +479,7 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 		else if (!strcmp(key, "Private_Dirty"))
 			ret->private_dirty += kb;
 	}
+	free(list);
 	free(text);
 	ret->known = true;
 	return NULL;

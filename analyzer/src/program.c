@@ -117,27 +117,61 @@ static struct gci_error *program_modules(struct gci_program *prog,
  * memory; nwant 0: unchecked.  Looked for once; NULL only if out of memory
  * (f->path NULL: not found, f->why says why).
  */
+static size_t path_hash(const char *p)
+{
+	size_t h = 1469598103934665603ULL;
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h;
+}
+
+/* The slot for path in the file index: holding it, or empty. */
+static size_t file_slot(const struct gci_program *prog, const char *path)
+{
+	size_t mask = prog->file_index_cap - 1, i = path_hash(path) & mask;
+	while (prog->file_index[i] &&
+	       strcmp(prog->files[prog->file_index[i] - 1].core_path, path) != 0)
+		i = (i + 1) & mask;
+	return i;
+}
+
+/* The entry for path, made (not yet looked for) if new; NULL: no memory. */
+static struct gci_file *file_entry(struct gci_program *prog, const char *path)
+{
+	if ((prog->nfiles + 1) * 2 > prog->file_index_cap) {
+		size_t cap = prog->file_index_cap ? 2 * prog->file_index_cap : 64;
+		size_t *index = calloc(cap, sizeof(*index));
+		if (!index)
+			return NULL;
+		free(prog->file_index);
+		prog->file_index = index;
+		prog->file_index_cap = cap;
+		for (size_t i = 0; i < prog->nfiles; i++)
+			prog->file_index[file_slot(prog, prog->files[i].core_path)] = i + 1;
+	}
+	size_t slot = file_slot(prog, path);
+	if (prog->file_index[slot])
+		return &prog->files[prog->file_index[slot] - 1];
+	struct gci_file *n = gci_reallocarray(prog->files, prog->nfiles + 1, sizeof(*n));
+	if (!n)
+		return NULL;
+	prog->files = n;
+	struct gci_file *f = &prog->files[prog->nfiles];
+	memset(f, 0, sizeof(*f));
+	f->fd = -1;
+	f->core_path = strdup(path);
+	if (!f->core_path)
+		return NULL;
+	prog->file_index[slot] = ++prog->nfiles;
+	return f;
+}
+
 static struct gci_file *program_file(struct gci_program *prog, const char *core_path,
 				     const unsigned char *want, int nwant)
 {
-	struct gci_file *f = NULL;
-	for (size_t i = 0; i < prog->nfiles; i++)
-		if (!strcmp(prog->files[i].core_path, core_path))
-			f = &prog->files[i];
-	if (!f) {
-		struct gci_file *n = gci_reallocarray(prog->files, prog->nfiles + 1,
-						      sizeof(*n));
-		if (!n)
-			return NULL;
-		prog->files = n;
-		f = &prog->files[prog->nfiles];
-		memset(f, 0, sizeof(*f));
-		f->fd = -1;
-		f->core_path = strdup(core_path);
-		if (!f->core_path)
-			return NULL;
-		prog->nfiles++;
-	}
+	struct gci_file *f = file_entry(prog, core_path);
+	if (!f)
+		return NULL;
 	if (f->tried)
 		return f;
 	f->tried = true;
@@ -317,6 +351,7 @@ void gci_program_destroy(struct gci_program *prog)
 		free(f->why);
 	}
 	free(prog->files);
+	free(prog->file_index);
 	free(prog->ranges);
 	gci_block_cache_destroy(prog->cache);
 	if (prog->own_maps) {
@@ -554,11 +589,13 @@ struct gci_error *gci_program_report_maps(struct gci_program *prog)
 		/* An ELF object starts where its file offset 0 is mapped. */
 		if (m->offset != 0 || m->path[0] != '/')
 			continue;
-		bool seen = false;
-		for (size_t j = 0; j < i && !seen; j++)
-			seen = prog->maps[j].offset == 0 && !strcmp(prog->maps[j].path, m->path);
-		if (seen)
-			continue;
+		struct gci_file *seen = file_entry(prog, m->path);
+		if (!seen) {
+			err = &gci_enomem;
+			break;
+		}
+		if (seen->tried)
+			continue;  /* the same file mapped again */
 		unsigned char want[64];
 		int nwant = memory_build_id(prog, m->start, want, sizeof(want));
 		if (nwant == 0)
@@ -572,8 +609,11 @@ struct gci_error *gci_program_report_maps(struct gci_program *prog)
 		}
 		if (!f->path)
 			continue;  /* program_file said why */
-		Dwfl_Module *mod = dwfl_report_elf(prog->dwfl, m->path, f->path, -1,
-						   m->start, true);
+		/* The very file whose build-id was checked, not its name again. */
+		int fd = dup(f->fd);
+		Dwfl_Module *mod = fd < 0 ? NULL
+					  : dwfl_report_elf(prog->dwfl, m->path, f->path, fd,
+							    m->start, true);
 		if (!mod)
 			gci_log(prog, GCI_LOG_INFO, "%s: dwfl_report_elf: %s", m->path,
 				dwfl_errmsg(-1));

@@ -38,6 +38,8 @@ struct gci_program {
 	Dwfl_Callbacks callbacks;
 	struct gci_file *files;
 	size_t nfiles;
+	size_t *file_index;    /* open addressing: path -> index + 1 */
+	size_t file_index_cap;
 	void *ranges;          /* struct file_range[], args of fallback segments */
 	/* the files the target mapped: a core's NT_FILE, /proc/PID/maps, or
 	 * what a callback's caller said */
@@ -52,6 +54,7 @@ struct gci_program {
 	int pid;
 	int memfd;
 	int *tids;                     /* threads seized by gci_program_stop */
+	int *tid_signals;              /* a signal each stopped on, to deliver */
 	size_t ntids;
 	uint64_t stop_start_usec;
 	bool was_stopped;

@@ -32,6 +32,8 @@ struct snapshot {
 	const struct gci_layout *sig_table;
 	/* A strategy that found too much: discovery stops here, saying so. */
 	char *ambiguous;
+	/* The first _Py_DebugOffsets block rejected, and why (for the error). */
+	char *cookie_rejected;
 	uint64_t static_generations;   /* 3.6: &generations[0] */
 	Dwfl_Module *module;           /* the module holding the interpreter */
 	bool sharing_known;            /* live: pagemap was read */
@@ -288,7 +290,9 @@ static struct gci_error *find_version(struct gci_program *prog, struct snapshot 
 {
 	struct gci_symbol sym;
 	struct gci_error *err = NULL;
-	if (gci_program_symbol(prog, "Py_Version", &sym)) {
+	/* In the interpreter's own module: a miss elsewhere would make
+	 * libdwfl look for the debug info of every library. */
+	if (gci_program_module_symbol(prog, rt_module, "Py_Version", &sym)) {
 		uint64_t v;
 		err = gci_read_u64(&prog->mem, sym.address, &v);
 		if (!err && plausible_version(v)) {
@@ -455,6 +459,11 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 done:
 	s->layout.debug_alloc_prefix = snap->debug_build ? 16 : 0;
 	snap->layout_name = s->layout_name;
+	/* Whatever it came from (a cache file, DWARF, the target's offsets). */
+	const char *bad = gci_layout_invalid(&s->layout);
+	if (bad)
+		return gci_error_create(GCI_ERR_UNSUPPORTED, "the layout from %s is unusable: "
+					"%s", s->layout_name, bad);
 	return NULL;
 }
 
@@ -818,6 +827,11 @@ static bool scan_debug_offsets(struct gci_program *prog, struct snapshot *s,
 			} else if (!(addr & 7)) {
 				gci_log(prog, GCI_LOG_DEBUG, "cookie at 0x%" PRIx64 ": %s", addr,
 					err->message);
+				if (!s->cookie_rejected)
+					s->cookie_rejected = err->message;
+				else
+					free(err->message);
+				err->message = NULL;
 				gci_error_destroy(err);
 			}
 			p = hit + 8;
@@ -1109,7 +1123,8 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	}
 	format_version(snap->version_hex, snap->version, sizeof(snap->version));
 	struct gci_symbol dbg;
-	snap->debug_build = gci_program_symbol(prog, "_Py_NegativeRefcount", &dbg);
+	snap->debug_build = gci_program_module_symbol(prog, rt.module, "_Py_NegativeRefcount",
+						      &dbg);
 	gci_log(prog, GCI_LOG_INFO, "version: CPython %s (from %s)%s", snap->version,
 		snap->version_source, snap->debug_build ? ", debug build" : "");
 
@@ -1135,11 +1150,23 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 		goto fail;
 	free(s->ambiguous);
 	s->ambiguous = NULL;
+	free(s->cookie_rejected);
+	s->cookie_rejected = NULL;
 	*ret = snap;
 	return NULL;
 fail:
 	free(s->ambiguous);
 	s->ambiguous = NULL;
+	/* A rejected block may be why nothing else worked: say so. */
+	if (s->cookie_rejected && err != &gci_enomem && !s->have_dbg) {
+		char *msg;
+		if (asprintf(&msg, "%s (note: %s)", err->message, s->cookie_rejected) >= 0) {
+			free(err->message);
+			err->message = msg;
+		}
+	}
+	free(s->cookie_rejected);
+	s->cookie_rejected = NULL;
 	gci_snapshot_destroy(snap);
 	/* Every message names its target. */
 	if (err != &gci_enomem && prog->target_path && !strstr(err->message, prog->target_path))

@@ -190,8 +190,11 @@ static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
 		struct gci_error *perr = PROBLEM(w, addr, "type object at 0x%" PRIx64
 						 " cannot be read: %s", addr, err->message);
 		gci_error_destroy(err);
-		if (perr)
+		if (perr) {
+			free(t->name);
+			t->name = NULL;
 			return perr;
+		}
 		return t->name ? NULL : &gci_enomem;
 	}
 	t->basicsize = basic;
@@ -199,6 +202,7 @@ static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
 	t->flags = flags;
 	err = gci_read_cstr(w->mem, name_ptr, MAX_TYPE_NAME, &t->name);
 	if (!err) {
+		gci_text_clean(t->name);
 		t->name_known = true;
 		return NULL;
 	}

@@ -119,6 +119,31 @@ static void test_mismatch_detected(void)
 	close(fd);
 }
 
+/* Every table is sane; a layout poisoned as a hostile cache file could be is not. */
+static void test_validator(void)
+{
+	size_t n;
+	const struct gci_layout_table *t = gci_layout_tables(&n);
+	for (size_t i = 0; i < n; i++) {
+		const char *bad = gci_layout_invalid(&t[i].layout);
+		if (bad)
+			fprintf(stderr, "%s: %s\n", t[i].layout.name, bad);
+		CU_ASSERT_PTR_NULL(bad);
+	}
+	struct gci_layout L = t[n - 1].layout;
+	L.ngens = 40;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[n - 1].layout;
+	L.gc_next = 64;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[n - 1].layout;
+	L.ob_type = -8;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[n - 1].layout;
+	L.gen_count = 1 << 22;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+}
+
 int main(int argc, char **argv)
 {
 	for (int i = 1; i < argc && nbuilds < 32; i++) {
@@ -142,6 +167,7 @@ int main(int argc, char **argv)
 	CU_pSuite s = CU_add_suite("layout-dwarf", NULL, NULL);
 	CU_add_test(s, "every table matches the DWARF of its version", test_tables_match_dwarf);
 	CU_add_test(s, "a wrong table is detected", test_mismatch_detected);
+	CU_add_test(s, "the layout validator", test_validator);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failures = CU_get_number_of_failures();

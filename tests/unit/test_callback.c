@@ -123,6 +123,52 @@ static void test_no_python(void)
 	gci_program_destroy(prog);
 }
 
+/* Every word names its own block; one page of block `bad` cannot be read. */
+static uint64_t bad_page;
+
+static int numbered_read(void *arg, uint64_t address, void *buf, size_t size)
+{
+	for (uint64_t p = address; p < address + size; p += 4096)
+		if (p == bad_page)
+			return -1;
+	for (size_t i = 0; i + 8 <= size; i += 8) {
+		uint64_t v = (address + i) >> GCI_BLOCK_SHIFT;
+		memcpy((char *)buf + i, &v, 8);
+	}
+	return 0;
+}
+
+/*
+ * A fully readable block is the peek window; a block that evicts it from
+ * its cache slot and is only partly readable must not leave the window
+ * claiming the old addresses with the new bytes.
+ */
+static void test_window_after_eviction(void)
+{
+	struct gci_memory mem;
+	gci_memory_init(&mem);
+	struct gci_block_cache *c = gci_block_cache_create(&mem, numbered_read, NULL, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	struct gci_segment seg = { .start = 0, .end = 1ULL << 40, .saved_end = 1ULL << 40,
+				   .read = gci_block_cache_read, .arg = c, .what = "test" };
+	CU_ASSERT_FATAL(OK(gci_memory_add(&mem, GCI_TIER_PRIMARY, &seg)));
+	uint64_t a = 0x1000, b = 0x2000, v;  /* one slot: b evicts a */
+	bad_page = (b << GCI_BLOCK_SHIFT) + 5 * 4096;
+	CU_ASSERT(OK(gci_read_u64(&mem, a << GCI_BLOCK_SHIFT, &v)));
+	CU_ASSERT_EQUAL(v, a);
+	CU_ASSERT(OK(gci_read_u64(&mem, b << GCI_BLOCK_SHIFT, &v)));
+	CU_ASSERT_EQUAL(v, b);
+	const unsigned char *p = gci_memory_peek(&mem, (a << GCI_BLOCK_SHIFT) + 8, 8);
+	if (p) {
+		memcpy(&v, p, 8);
+		CU_ASSERT_EQUAL(v, a);  /* a window, if any, must be right */
+	}
+	CU_ASSERT(OK(gci_read_u64(&mem, (a << GCI_BLOCK_SHIFT) + 8, &v)));
+	CU_ASSERT_EQUAL(v, a);
+	gci_block_cache_destroy(c);
+	gci_memory_deinit(&mem);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -131,6 +177,7 @@ int main(void)
 		{"unmapped addresses", test_unmapped_everywhere},
 		{"invalidate after the target ran", test_invalidate},
 		{"no interpreter: a clear error naming the target", test_no_python},
+		{"the peek window after an eviction", test_window_after_eviction},
 		{NULL, NULL},
 	};
 	return unit_main("callback", tests);
