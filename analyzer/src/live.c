@@ -83,6 +83,19 @@ static char *read_small_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* The next line of a text buffer, NUL-terminated in place; NULL at the end. */
+static char *next_line(char **cur)
+{
+	char *line = *cur;
+	if (!*line)
+		return NULL;
+	char *nl = strchr(line, '\n');
+	*cur = nl ? nl + 1 : line + strlen(line);
+	if (nl)
+		*nl = '\0';
+	return line;
+}
+
 /* /proc/PID/maps: a primary segment per mapping, a gci_mapping per file. */
 static struct gci_error *read_maps(struct gci_program *prog)
 {
@@ -96,12 +109,7 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	size_t cap = 0, n = 0;
 	struct gci_mapping *maps = NULL;
 	struct gci_error *err = NULL;
-	for (char *line = text, *next; *line && !err; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
+	for (char *cur = text, *line; !err && (line = next_line(&cur));) {
 		unsigned long long start, end, offset;
 		char perms[8];
 		int name_at = 0;
@@ -443,16 +451,10 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 		return &gci_enomem;
 	}
 	bool counting = false;
-	for (char *line = text, *next; *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = '\0';
-		else
-			next = line + strlen(line);
+	for (char *cur = text, *line; (line = next_line(&cur));) {
 		unsigned long long start, end, kb;
 		char key[32];
-		if (sscanf(line, "%llx-%llx ", &start, &end) == 2 && strchr(line, ' ') &&
-		    line[strcspn(line, " ")] == ' ' && strchr(line, '-') < strchr(line, ' ')) {
+		if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {
 			/* A mapping header: count it if it holds any of pages. */
 			size_t lo = 0, hi = n;
 			while (lo < hi) {

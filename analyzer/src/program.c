@@ -436,6 +436,15 @@ static struct gci_error *program_modules(struct gci_program *prog,
 	return NULL;
 }
 
+/* "SIGSEGV" for a signal number, or nothing. */
+static void set_signame(struct gci_program *prog, int signal)
+{
+	const char *abbrev = signal > 0 ? sigabbrev_np(signal) : NULL;
+	prog->signame[0] = '\0';
+	if (abbrev)
+		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
+}
+
 struct gci_error *gci_program_open_core(const char *path,
 					const struct gci_options *opts,
 					struct gci_program **ret)
@@ -456,9 +465,7 @@ struct gci_error *gci_program_open_core(const char *path,
 	struct gci_core *core = prog->core;
 	prog->maps = core->files;
 	prog->nmaps = core->nfiles;
-	const char *abbrev = core->signal > 0 ? sigabbrev_np(core->signal) : NULL;
-	if (abbrev)
-		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
+	set_signame(prog, core->signal);
 	gci_log(prog, GCI_LOG_INFO, "%s: core of pid %" PRId64 " (%s), %zu file mappings",
 		path, core->pid, core->fname, core->nfiles);
 	if (core->truncated)
@@ -741,9 +748,7 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 			prog->target_path = p;
 		}
 	}
-	const char *abbrev = info->signal > 0 ? sigabbrev_np(info->signal) : NULL;
-	if (abbrev)
-		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
+	set_signame(prog, info->signal);
 	prog->have_info = true;
 	return NULL;
 }

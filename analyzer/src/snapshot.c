@@ -433,23 +433,22 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 		gci_log(prog, GCI_LOG_INFO, "layout: %s", s->layout_name);
 		goto done;
 	}
-	/* Before 3.13, Py_TRACE_REFS (--with-trace-refs) adds two words to
-	 * every PyObject: the release table would misread every object. */
+	/* Without DWARF a release table is all there is: refuse the builds it
+	 * does not describe rather than misread them.  Before 3.13,
+	 * Py_TRACE_REFS (--with-trace-refs) adds two words to every PyObject. */
 	struct gci_symbol tr;
-	if (snap->version_hex < 0x030d0000 &&
-	    gci_program_module_symbol(prog, rt->module, "_Py_PrintReferences", &tr))
+	bool trace_refs = snap->version_hex < 0x030d0000 &&
+			  gci_program_module_symbol(prog, rt->module, "_Py_PrintReferences", &tr);
+	if (trace_refs || snap->debug_build)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
-					"%s is CPython %s built with Py_TRACE_REFS: every object "
-					"has two more words, which only DWARF describes (install "
-					"its debug info or pass --debug-dir)%s",
-					rt->module_name, snap->version,
-					prog->opts.no_dwarf ? "; --no-dwarf was given" : "");
-	if (snap->debug_build)
-		return gci_error_create(GCI_ERR_UNSUPPORTED,
-					"%s is a debug build of CPython %s: its structures "
-					"differ from the release build's and need DWARF "
-					"(install its -dbg package or pass --debug-dir)%s",
-					rt->module_name, snap->version,
+					"%s is %s CPython %s%s: only DWARF describes it (install "
+					"its debug info, e.g. its -dbg package, or pass "
+					"--debug-dir)%s", rt->module_name,
+					trace_refs ? "a" : "a debug build of", snap->version,
+					trace_refs ? " built with Py_TRACE_REFS, whose objects have "
+						     "two more words"
+						   : ", whose structures differ from the release "
+						     "build's",
 					prog->opts.no_dwarf ? "; --no-dwarf was given" : "");
 	s->layout = *table;
 	snap->layout_source = GCI_LAYOUT_TABLE;
