@@ -108,7 +108,7 @@ GCI_API struct gci_error *gci_program_open_core(const char *path,
 /*
  * A caller-supplied memory source (the gdb plugin, tests): read size bytes at
  * address into buf; return 0, or -1 if the memory cannot be read.  Reads
- * come in blocks of up to 64 KiB, cached by the library: never one call
+ * come in blocks of up to 16 KiB, cached by the library: never one call
  * per object.
  */
 typedef int gci_read_fn(void *arg, uint64_t address, void *buf, size_t size);

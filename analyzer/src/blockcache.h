@@ -1,6 +1,6 @@
 /*
  * A block cache in front of a slow memory source (/proc/PID/mem, a gdb
- * callback): 64 KiB blocks, each page of which is known readable or not, so
+ * callback): 16 KiB blocks, each page of which is known readable or not, so
  * a walk makes one read call per block, not one per object.  The block last
  * used is published as the memory's peek window, which keeps the walker's
  * fast path.
@@ -10,7 +10,7 @@
 
 #include "memory.h"
 
-#define GCI_BLOCK_SHIFT 16
+#define GCI_BLOCK_SHIFT 14
 #define GCI_BLOCK_SIZE (1u << GCI_BLOCK_SHIFT)
 
 /* Read exactly size bytes; 0 or -1 (then the cache retries page by page). */

@@ -193,7 +193,7 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 				       strerror(e), ptrace_advice(e));
 		goto fail;
 	}
-	prog->cache = gci_block_cache_create(&prog->mem, mem_read, prog, 128);
+	prog->cache = gci_block_cache_create(&prog->mem, mem_read, prog, 512);
 	if (!prog->cache) {
 		err = &gci_enomem;
 		goto fail;

@@ -694,7 +694,7 @@ struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 	prog->target_path = strdup("target");
 	prog->read_cb = read;
 	prog->read_arg = arg;
-	prog->cache = gci_block_cache_create(&prog->mem, callback_block_read, prog, 128);
+	prog->cache = gci_block_cache_create(&prog->mem, callback_block_read, prog, 512);
 	if (!prog->cache || (err = copy_maps(prog, maps, nmaps))) {
 		err = err ? err : &gci_enomem;
 		goto fail;
