@@ -17,9 +17,9 @@ struct module_list {
 };
 
 /*
- * libdwfl's find_elf/find_debuginfo callbacks get no argument of ours
- * before a module's userdata is set, so the program being worked on is
- * kept here while we call into libdwfl.
+ * libdwfl's find_debuginfo callback gets no argument of ours, so the
+ * program being worked on (its --no-dwarf) is kept here while we call
+ * into libdwfl.
  */
 static __thread struct gci_program *dwfl_prog;
 
