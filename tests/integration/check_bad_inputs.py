@@ -14,6 +14,7 @@ could not run (gcore missing or ptrace not allowed) and nothing failed.
 """
 
 import argparse
+import json
 import os
 import select
 import shutil
@@ -157,6 +158,37 @@ class Runner(object):
         log("skip %-28s %s" % (name, why))
 
 
+def check_wrong_exe(r, core, wrong):
+    """--exe naming another build: its build-id differs from the one in the
+    core's memory, so it is reported and not used; the answer must still be
+    the same, from the core's memory alone."""
+    name = "--exe with another build-id"
+    runs = []
+    for extra in ([], ["--exe", wrong]):
+        argv = [r.binary, "summary", "--json"] + extra + [core]
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+        if p.returncode != OK:
+            r.fail(name, argv, "exit status %d: %s" % (p.returncode, p.stderr[:300]))
+            return
+        runs.append(json.loads(p.stdout.decode("utf-8")))
+    good, moved = runs
+    warnings = " ".join(moved.get("warnings", []))
+    problems = []
+    if "build-id mismatch" not in warnings or wrong not in warnings:
+        problems.append("no build-id mismatch naming %s in warnings: %r" % (wrong, warnings[:300]))
+    for key in ("objects", "count", "threshold"):
+        a = [g[key] for g in good["gc"]["generations"]]
+        b = [g[key] for g in moved["gc"]["generations"]]
+        if a != b:
+            problems.append("generations' %s differ: %r with the right file, %r without" % (key, a, b))
+    if problems:
+        r.fail(name, [r.binary, "--exe", wrong, core], "; ".join(problems))
+    else:
+        r.passed += 1
+        log("ok   %-28s warning: %s" % (name, warnings[:120]))
+
+
 def damage_phoff(src, dst):
     """Copy an ELF64 file and point e_phoff far beyond its end."""
     shutil.copyfile(src, dst)
@@ -236,6 +268,7 @@ def main(argv):
                                 "import os; os.write(1, b'ready\\n'); os.read(0, 1)"],
                                workdir, "python", b"ready\n")
             r.run("small python core", ["summary", py_core], [OK], one_line=False)
+            check_wrong_exe(r, py_core, "/usr/bin/python3.11d")
             half = os.path.join(workdir, "half.core")
             truncate_half(py_core, half)
             r.run("truncated core: summary", ["summary", half],
