@@ -36,11 +36,10 @@ static json_object *opt_bool(int v)
 /* Find a list of the main interpreter by name. */
 static const struct gci_gen *find_gen(const struct gci_interp *in, const char *name)
 {
-	for (size_t i = 0; i < in->ngens; i++)
-		if (!strcmp(in->gens[i].name, name))
-			return &in->gens[i];
-	if (in->has_permanent && !strcmp(name, "permanent"))
-		return &in->permanent;
+	const struct gci_gen *g;
+	for (size_t i = 0; (g = gci_interp_list(in, i)); i++)
+		if (!strcmp(g->name, name))
+			return g;
 	return NULL;
 }
 
@@ -188,10 +187,9 @@ static struct gci_error *select_gens(const struct gci_snapshot *snap, const char
 		gens[(*n)++] = g;
 		return NULL;
 	}
-	for (size_t i = 0; i < in->ngens; i++)
-		gens[(*n)++] = &in->gens[i];
-	if (in->has_permanent)
-		gens[(*n)++] = &in->permanent;
+	const struct gci_gen *g;
+	for (size_t i = 0; (g = gci_interp_list(in, i)); i++)
+		gens[(*n)++] = g;
 	return NULL;
 }
 
@@ -228,10 +226,11 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 {
 	struct gci_error *err = NULL;
 	json_object *root = header_json(snap);
-	json_object_object_add(root, "gc", interp_json(snap, &snap->interps[0], &err));
+	/* "gc" is interpreters[0], the same object referenced twice. */
 	json_object *all = json_object_new_array();
 	for (size_t i = 0; i < snap->ninterps && !err; i++)
 		json_object_array_add(all, interp_json(snap, &snap->interps[i], &err));
+	json_object_object_add(root, "gc", json_object_get(json_object_array_get_idx(all, 0)));
 	json_object_object_add(root, "interpreters", all);
 	bool modelled = strcmp(snap->interps[0].collector, "incremental") != 0;
 	json_object *cols = modelled ? json_object_new_array() : NULL;
@@ -610,10 +609,8 @@ static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
 				in->visited_space);
 		fprintf(f, "\n  %-11s %9s %9s %12s %15s %9s\n", "generation", "threshold",
 			"count", "objects", "bytes", "pages");
-		for (size_t g = 0; g <= in->ngens; g++) {
-			const struct gci_gen *gen = g < in->ngens ? &in->gens[g] : &in->permanent;
-			if (g == in->ngens && !in->has_permanent)
-				break;
+		const struct gci_gen *gen;
+		for (size_t g = 0; (gen = gci_interp_list(in, g)); g++) {
 			struct gci_gen_stats st;
 			struct gci_error *err = gci_gen_stats(snap, gen, &st);
 			if (err)
@@ -678,10 +675,16 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 	const struct gci_interp *in = &snap->interps[0];
 	char a[32], b[32], c[32];
 	text_header(snap, f);
+	struct gci_touch full;      /* a full collection, for the what-ifs */
+	bool have_full = false;
 	for (int g = first; g <= last; g++) {
 		struct gci_touch t;
 		if ((err = gci_touch_compute(snap, in, g, &t)))
 			return err;
+		if ((size_t)g + 1 == in->ngens) {
+			full = t;
+			have_full = true;
+		}
 		fmt_count(a, sizeof(a), (int64_t)t.objects);
 		fmt_count(b, sizeof(b), (int64_t)t.pages);
 		fmt_count(c, sizeof(c), (int64_t)t.pages * 4);
@@ -742,8 +745,7 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 			free(rows);
 		}
 	}
-	struct gci_touch full;
-	if ((err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full)))
+	if (!have_full && (err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full)))
 		return err;
 	fmt_count(a, sizeof(a), (int64_t)full.pages);
 	fprintf(f, "\nwhat if:\n  gc.freeze() now: a full collection would write %" PRIu64

@@ -97,11 +97,10 @@ static struct gci_error *read_sharing(struct gci_program *prog, struct snapshot 
 	bool ok = true;
 	for (size_t i = 0; i < snap->ninterps && ok; i++) {
 		struct gci_interp *in = &snap->interps[i];
-		for (size_t g = 0; g <= in->ngens && ok; g++) {
-			const struct gci_gen *gen = g < in->ngens ? &in->gens[g] : &in->permanent;
+		const struct gci_gen *gen;
+		for (size_t g = 0; ok && (gen = gci_interp_list(in, g)); g++)
 			if (gen->data)
 				ok = gci_pageset_merge(&all, &gen->data->pages);
-		}
 		uint64_t a, b;
 		gci_snapshot_state_range(snap, in, &a, &b);
 		ok = ok && gci_pageset_add_range(&all, a, b - a);
@@ -140,9 +139,9 @@ void gci_snapshot_destroy(struct gci_snapshot *snap)
 	free(snap->problems);
 	free(snap->objects);
 	for (size_t i = 0; i < snap->ninterps; i++) {
-		for (size_t g = 0; g < snap->interps[i].ngens; g++)
-			gci_gen_data_destroy(snap->interps[i].gens[g].data);
-		gci_gen_data_destroy(snap->interps[i].permanent.data);
+		const struct gci_gen *gen;
+		for (size_t g = 0; (gen = gci_interp_list(&snap->interps[i], g)); g++)
+			gci_gen_data_destroy(gen->data);
 	}
 	free(snap->interps);
 	free(to_private(snap));
@@ -760,10 +759,9 @@ static struct gci_error *walk_all(struct gci_program *prog, struct snapshot *s,
 		return &gci_enomem;
 	for (size_t i = 0; i < snap->ninterps; i++) {
 		struct gci_interp *in = &snap->interps[i];
-		for (size_t g = 0; g < in->ngens; g++)
-			heads[nheads++] = in->gens[g].head;
-		if (in->has_permanent)
-			heads[nheads++] = in->permanent.head;
+		const struct gci_gen *gen;
+		for (size_t g = 0; (gen = gci_interp_list(in, g)); g++)
+			heads[nheads++] = gen->head;
 	}
 	gci_walker_init(&w, &prog->mem, &s->layout, snap, bound);
 	w.keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
@@ -867,10 +865,8 @@ static struct gci_error *check_unchanged(struct gci_program *prog, struct snapsh
 	gci_block_cache_invalidate(prog->cache);
 	for (size_t i = 0; i < snap->ninterps; i++) {
 		struct gci_interp *in = &snap->interps[i];
-		for (size_t g = 0; g <= in->ngens; g++) {
-			struct gci_gen *gen = g < in->ngens ? &in->gens[g] : &in->permanent;
-			if (g == in->ngens && !in->has_permanent)
-				break;
+		const struct gci_gen *gen;
+		for (size_t g = 0; (gen = gci_interp_list(in, g)); g++) {
 			int64_t count = gen->count;
 			uint64_t prev = 0;
 			uint64_t base = gen->head - (uint64_t)L->gen_head;

@@ -9,6 +9,17 @@ const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap);
 /* Warnings the program collected while opening (build-id mismatches, ...). */
 size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const **ret);
 
+/*
+ * The lists of an interpreter, generations first, then the permanent one
+ * where the version has it: for (i = 0; (gen = gci_interp_list(in, i)); i++).
+ */
+static inline const struct gci_gen *gci_interp_list(const struct gci_interp *in, size_t i)
+{
+	if (i < in->ngens)
+		return &in->gens[i];
+	return i == in->ngens && in->has_permanent ? &in->permanent : NULL;
+}
+
 struct gci_pageset;
 /* Live targets: pages shared with another process / exclusive (pagemap),
  * or false when not known. */
