@@ -166,6 +166,8 @@ def load_library():
                                   ctypes.POINTER(ctypes.POINTER(GciSnapshot))]),
         "gci_snapshot_destroy": (None, [ctypes.POINTER(GciSnapshot)]),
         "gci_object_refcount": (c_i64, [ctypes.POINTER(GciSnapshot), c_size_t]),
+        "gci_snapshot_warnings": (c_size_t, [ctypes.POINTER(GciSnapshot),
+                                             ctypes.POINTER(ctypes.POINTER(ctypes.c_char_p))]),
         "gci_report": (E, [ctypes.POINTER(GciSnapshot), ctypes.POINTER(GciReportOptions),
                            ctypes.POINTER(c_void_p)]),
     }
@@ -482,7 +484,10 @@ class Snapshot:
             _libc.free(out)
 
     def warn_partial(self):
-        """As the CLI: a partial result is printed, then said so on stderr."""
+        """As the CLI: warnings, and a partial result, are said on stderr."""
+        arr = ctypes.POINTER(ctypes.c_char_p)()
+        for i in range(_lib.gci_snapshot_warnings(self.snap, ctypes.byref(arr))):
+            gdb.write("gcinspect: %s: warning: %s\n" % (self.path, _s(arr[i])), gdb.STDERR)
         s = self.snap.contents
         if s.nproblems:
             gdb.write("gcinspect: %s: %d integrity problem%s; the result is partial "

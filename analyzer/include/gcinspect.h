@@ -286,6 +286,14 @@ GCI_API struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned f
 				    struct gci_snapshot **ret);
 GCI_API void gci_snapshot_destroy(struct gci_snapshot *snap);
 
+/*
+ * Warnings found while opening and walking (a file whose build-id does not
+ * match, type names that could not be read, ...): *ret points at count
+ * strings owned by the snapshot.  Text reports leave them to the caller
+ * (the CLI prints them on stderr); JSON reports carry them in "warnings".
+ */
+GCI_API size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const **ret);
+
 /* Read the reference count of a kept object (-1 on failure). */
 GCI_API int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index);
 /** @} */

@@ -575,10 +575,6 @@ static void text_header(const struct gci_snapshot *snap, FILE *f)
 
 static void text_integrity(const struct gci_snapshot *snap, FILE *f)
 {
-	const char *const *warnings;
-	size_t nw = gci_snapshot_warnings(snap, &warnings);
-	for (size_t i = 0; i < nw; i++)
-		fprintf(f, "warning: %s\n", warnings[i]);
 	if (snap->nproblems) {
 		fprintf(f, "\nINCOMPLETE: %zu integrity problem%s:\n", snap->nproblems,
 			snap->nproblems == 1 ? "" : "s");

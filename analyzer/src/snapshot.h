@@ -6,8 +6,6 @@
 #include "layout.h"
 
 const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap);
-/* Warnings the program collected while opening (build-id mismatches, ...). */
-size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const **ret);
 
 /*
  * The lists of an interpreter, generations first, then the permanent one
