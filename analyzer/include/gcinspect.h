@@ -301,6 +301,17 @@ GCI_API int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t inde
 /** @defgroup analyses Analyses
  * @{ */
 
+/*
+ * The lists a selector names, into ret (room for GCI_MAX_GENS + 1): which as
+ * gc.get_objects(generation=N) takes it on the target's CPython ("0", "1",
+ * "2"; on 3.14.0-3.14.4 0 is the young list, 1 none, 2 both old spaces), or a
+ * list's name ("permanent"; "young", "old[0]", "old[1]", "old").  NULL: every
+ * list.  GCI_ERR_USAGE names the choices.
+ */
+GCI_API struct gci_error *gci_select_lists(const struct gci_snapshot *snap,
+					   const struct gci_interp *in, const char *which,
+					   const struct gci_gen **ret, size_t *ret_n);
+
 struct gci_gen_stats {
 	uint64_t objects, bytes, pages; /* pages: distinct 4 KiB pages of GC heads */
 };

@@ -34,15 +34,6 @@ static json_object *opt_bool(int v)
 }
 
 /* Find a list of the main interpreter by name. */
-static const struct gci_gen *find_gen(const struct gci_interp *in, const char *name)
-{
-	const struct gci_gen *g;
-	for (size_t i = 0; (g = gci_interp_list(in, i)); i++)
-		if (!strcmp(g->name, name))
-			return g;
-	return NULL;
-}
-
 static json_object *gen_json(const struct gci_snapshot *snap, const struct gci_gen *g,
 			     bool permanent, struct gci_error **err)
 {
@@ -171,26 +162,11 @@ static struct gci_error *json_finish(json_object *root, char **ret)
 	return NULL;
 }
 
-/* The lists a types report covers, or an error naming the bad generation. */
+/* The lists a types report covers, or an error naming the choices. */
 static struct gci_error *select_gens(const struct gci_snapshot *snap, const char *which,
 				     const struct gci_gen **gens, size_t *n)
 {
-	const struct gci_interp *in = &snap->interps[0];
-	*n = 0;
-	if (which) {
-		const struct gci_gen *g = find_gen(in, which);
-		if (!g)
-			return gci_error_create(GCI_ERR_USAGE, "no generation \"%s\" in "
-						"CPython %s (choose 0-%zu%s)", which,
-						snap->version, in->ngens - 1,
-						in->has_permanent ? " or permanent" : "");
-		gens[(*n)++] = g;
-		return NULL;
-	}
-	const struct gci_gen *g;
-	for (size_t i = 0; (g = gci_interp_list(in, i)); i++)
-		gens[(*n)++] = g;
-	return NULL;
+	return gci_select_lists(snap, &snap->interps[0], which, gens, n);
 }
 
 static struct gci_error *types_json(const struct gci_snapshot *snap,
