@@ -46,7 +46,8 @@ enum gci_error_code {
 	GCI_ERR_FAULT,          /* target memory could not be read */
 	GCI_ERR_NOT_PYTHON,     /* no CPython interpreter found */
 	GCI_ERR_UNSUPPORTED,    /* a CPython we have no layout for */
-	GCI_ERR_FREE_THREADED,  /* a free-threaded build: no GC lists */
+	GCI_ERR_FREE_THREADED,  /* retired: free-threaded builds are read now
+				 * (never returned; kept for the numbering) */
 	GCI_ERR_INTEGRITY,      /* target data is inconsistent */
 	GCI_ERR_OTHER,          /* anything else (a library call failed) */
 };
@@ -72,7 +73,9 @@ enum {
 	GCI_EXIT_PARTIAL = 1,       /* result printed, integrity problems found */
 	GCI_EXIT_INPUT = 2,         /* unreadable input, not a core, damaged */
 	GCI_EXIT_NOT_PYTHON = 3,    /* not a Python process, or unsupported version */
-	GCI_EXIT_FREE_THREADED = 4, /* free-threaded build: nothing to walk */
+	GCI_EXIT_FREE_THREADED = 4, /* retired: never returned (free-threaded
+				     * builds were refused before 0.2; an
+				     * unreadable one is now 3) */
 	GCI_EXIT_USAGE = 64,        /* bad command line */
 	GCI_EXIT_SOFTWARE = 70,     /* internal error (out of memory, ...) */
 };
@@ -190,11 +193,17 @@ struct gci_smaps {
 
 struct gci_gen_data;
 
-/* One list the collector keeps: a generation or the permanent generation. */
+/*
+ * One list the collector keeps: a generation or the permanent generation.
+ * Free-threaded builds keep no lists: there "heap" is every tracked object
+ * that is not frozen (what gc.get_objects() returns) and "permanent" the
+ * frozen ones (gc.freeze()); their head is 0.
+ */
 struct gci_gen {
 	char name[16];        /* "0", "1", "2", "permanent"; incremental:
-			       * "young", "old[0]", "old[1]" */
-	uint64_t head;        /* address of the list head */
+			       * "young", "old[0]", "old[1]"; free-threaded:
+			       * "heap" */
+	uint64_t head;        /* address of the list head (0: no list) */
 	int64_t threshold;    /* -1 where the version has none */
 	int64_t count;
 	size_t nobjects;      /* objects found on the list */
@@ -235,7 +244,8 @@ struct gci_interp {
 	int collecting;       /* 1, 0, or -1 unknown */
 	int64_t long_lived_total, long_lived_pending; /* -1 unknown */
 	int64_t heap_size;    /* 3.14+: the collector's count of GC objects, or -1 */
-	const char *collector;/* "generational" or "incremental" (3.14.0-3.14.4) */
+	const char *collector;/* "generational", "incremental" (3.14.0-3.14.4)
+			       * or "free-threaded" */
 	int visited_space;    /* incremental: old[visited_space] is the visited list */
 	int phase;            /* incremental: 0 mark, 1 collect; else -1 */
 	size_t ngens;         /* generations, not counting permanent */
@@ -333,13 +343,17 @@ GCI_API struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 /** @} */
 
 /*
- * What a collection of one generation would write (the touch model,
- * docs/touch-model.md): the GC heads of every object in generations
- * 0..generation, the last object of the next older generation (the merge
- * writes it), and the GC state itself.
+ * What a collection would write (the touch model, docs/touch-model.md).
+ * Generational collectors: a collection of generation N writes the GC heads
+ * of every object in generations 0..N, the last object of the next older
+ * generation (the merge writes it), and the GC state itself.  Free-threaded
+ * builds have one collection, of the whole heap (gci_collection_name says
+ * "full"): it writes the header of every tracked object that is not frozen,
+ * the allocator metadata of every GC page, and the GC state.
  */
 struct gci_touch {
-	int generation;
+	int generation;         /* the collection: a generation, or an index
+				 * that gci_collection_name names */
 	uint64_t objects;       /* objects whose GC head is written */
 	uint64_t object_bytes;  /* their bytes */
 	uint64_t pages;         /* distinct 4 KiB pages written */
@@ -349,14 +363,26 @@ struct gci_touch {
 	bool sharing_known;
 	uint64_t shared_pages, exclusive_pages, absent_pages;
 	uint64_t packed_pages;  /* what-if: heads packed densely in pages of their own */
+	uint64_t meta_pages;    /* of pages, those only of allocator metadata
+				 * (free-threaded builds; else 0) */
 };
 GCI_API struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,
 				    struct gci_touch *ret);
 
+/* The collections the touch model tells apart for in (0: none modelled). */
+GCI_API size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in);
+/*
+ * The name of collection i when it is not that of a generation ("full" in
+ * free-threaded builds), or NULL: it is the collection of generation i.
+ */
+GCI_API const char *gci_collection_name(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int i);
+
 /* Which generation the next automatic collection will collect. */
 struct gci_next_collection {
-	int generation;        /* -1: none (disabled, or unknown) */
+	int generation;        /* -1: none (disabled, or unknown); else as
+				* gci_touch's generation */
 	int64_t allocations;   /* net GC allocations until it runs (-1 unknown) */
 	const char *reason;    /* a sentence: why this generation */
 };
@@ -374,7 +400,8 @@ struct gci_report_options {
 	enum gci_report_kind kind;
 	enum gci_report_format format;
 	/* types: which list ("0", "1", "2", "permanent"), NULL = all together;
-	 * touch: which collection ("0", "1", "2"), NULL = each */
+	 * touch: which collection ("0", "1", "2"; free-threaded: any of
+	 * those, or "full", all the one collection), NULL = each */
 	const char *generation;
 	bool pages;     /* touch: list every page (needs GCI_SNAPSHOT_OBJECTS) */
 	size_t limit;   /* text types: rows shown (0: all) */

@@ -58,10 +58,11 @@ struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,
 				    struct gci_touch *ret)
 {
-	if (generation < 0 || (size_t)generation >= in->ngens)
-		return gci_error_create(GCI_ERR_USAGE, "no generation %d to collect in "
-					"CPython %s (choose 0-%zu)", generation,
-					snap->version, in->ngens - 1);
+	size_t n = gci_collections(snap, in);
+	if (generation < 0 || (size_t)generation >= n || !n)
+		return gci_error_create(GCI_ERR_USAGE, "no collection %d in CPython %s "
+					"(choose 0-%zu)", generation, snap->version,
+					n ? n - 1 : 0);
 	struct gci_pageset ps;
 	gci_pageset_init(&ps);
 	struct gci_error *err = gci_touch_pages(snap, in, generation, &ps, ret);
@@ -77,6 +78,36 @@ struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 		ret->absent_pages = ret->pages - ret->shared_pages - ret->exclusive_pages;
 	}
 	gci_pageset_deinit(&ps);
+	return NULL;
+}
+
+size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in)
+{
+	const struct gci_collector_kind *k = gci_snapshot_collector(snap);
+	return k->ncollections ? k->ncollections(in) : in->ngens;
+}
+
+const char *gci_collection_name(const struct gci_snapshot *snap, const struct gci_interp *in,
+				int i)
+{
+	const struct gci_collector_kind *k = gci_snapshot_collector(snap);
+	return k->collection_name ? k->collection_name(in, i) : NULL;
+}
+
+struct gci_error *gci_collection_select(const struct gci_snapshot *snap,
+					const struct gci_interp *in, const char *which, int *ret)
+{
+	const struct gci_collector_kind *k = gci_snapshot_collector(snap);
+	if (k->collection_select)
+		return k->collection_select(snap, in, which, ret);
+	size_t n = gci_collections(snap, in);
+	char *end;
+	long g = strtol(which, &end, 10);
+	if (*which == '\0' || *end || g < 0 || (size_t)g >= n)
+		return gci_error_create(GCI_ERR_USAGE, "no collection of generation \"%s\" "
+					"in CPython %s (choose 0-%zu)", which, snap->version,
+					n ? n - 1 : 0);
+	*ret = (int)g;
 	return NULL;
 }
 

@@ -6,6 +6,9 @@
  *                             permanent generation, each a list of GC heads
  *   collector_incremental.c   3.14.0-3.14.4: young, old[0], old[1] and the
  *                             permanent generation, lists of GC heads
+ *   collector_freethreaded.c  free-threaded builds (Py_GIL_DISABLED): no
+ *                             lists; every thread's mimalloc GC heaps and the
+ *                             abandoned segments, walked by mimalloc.c
  *
  * A kind says how a target's objects are enumerated, which lists a -g
  * selector names, and what a collection writes (its touch model,
@@ -44,10 +47,27 @@ struct gci_collector_kind {
 					 struct gci_pageset *ps, struct gci_touch *ret);
 	void (*next_collection)(const struct gci_snapshot *snap, const struct gci_interp *in,
 				struct gci_next_collection *ret);
+	/*
+	 * The collections its touch model tells apart, for reports: how many
+	 * (index 0 .. n-1), and each one's name, or NULL where a collection is
+	 * named by the generation it collects (index = generation).
+	 */
+	size_t (*ncollections)(const struct gci_interp *in);
+	const char *(*collection_name)(const struct gci_interp *in, int index);
+	/* touch -g WHICH: the collection's index (NULL: a generation number). */
+	struct gci_error *(*collection_select)(const struct gci_snapshot *snap,
+					       const struct gci_interp *in, const char *which,
+					       int *ret);
+	/* Free what enumerate kept in the snapshot's kind data (may be NULL). */
+	void (*destroy)(struct gci_snapshot *snap, void *data);
 };
 
 extern const struct gci_collector_kind gci_collector_generational;
 extern const struct gci_collector_kind gci_collector_incremental;
+extern const struct gci_collector_kind gci_collector_freethreaded;
+
+/* For kinds whose collections are those of each generation. */
+size_t gci_collections_by_generation(const struct gci_interp *in);
 
 /* The kind a layout describes. */
 const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L);

@@ -117,4 +117,5 @@ const struct gci_collector_kind gci_collector_generational = {
 	.select = select_lists,
 	.touch_pages = touch_pages,
 	.next_collection = next_collection,
+	.ncollections = gci_collections_by_generation,
 };

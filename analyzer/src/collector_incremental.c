@@ -74,4 +74,5 @@ const struct gci_collector_kind gci_collector_incremental = {
 	.select = select_lists,
 	.touch_pages = touch_pages,
 	.next_collection = next_collection,
+	.ncollections = gci_collections_by_generation,
 };

@@ -34,8 +34,20 @@ void gci_lists_choices(const struct gci_interp *in, const char *extra, char *buf
 
 const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L)
 {
-	return L->collector == GCI_COLLECTOR_INCREMENTAL ? &gci_collector_incremental
-							 : &gci_collector_generational;
+	switch (L->collector) {
+	case GCI_COLLECTOR_INCREMENTAL:
+		return &gci_collector_incremental;
+	case GCI_COLLECTOR_FREE_THREADED:
+		return &gci_collector_freethreaded;
+	case GCI_COLLECTOR_GENERATIONAL:
+	default:
+		return &gci_collector_generational;
+	}
+}
+
+size_t gci_collections_by_generation(const struct gci_interp *in)
+{
+	return in->ngens;
 }
 
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,

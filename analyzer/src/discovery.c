@@ -290,8 +290,27 @@ static struct gci_error *read_gc_state(struct gci_program *prog, const struct gc
 		return err;
 	if ((err = read_ssize(prog, gc, L->gc_heap_size, &in->heap_size)))
 		return err;
-	in->collector = L->collector == GCI_COLLECTOR_INCREMENTAL ? "incremental"
-								  : "generational";
+	in->collector = L->collector == GCI_COLLECTOR_INCREMENTAL ? "incremental" :
+			L->collector == GCI_COLLECTOR_FREE_THREADED ? "free-threaded" :
+								      "generational";
+	if (L->collector == GCI_COLLECTOR_FREE_THREADED) {
+		/* No lists: one "heap" (what gc.get_objects(generation=N) returns
+		 * for any N) with the young generation's threshold and count, the
+		 * ones a collection is scheduled by; the frozen objects stand for
+		 * the permanent generation.  The objects: collector_freethreaded.c. */
+		in->visited_space = in->phase = -1;
+		in->ngens = 1;
+		struct gci_gen *g = &in->gens[0];
+		snprintf(g->name, sizeof(g->name), "heap");
+		uint64_t base = gc + (uint64_t)L->gc_generations;
+		if ((err = read_int32(prog, base, L->gen_threshold, &g->threshold)) ||
+		    (err = read_int32(prog, base, L->gen_count, &g->count)))
+			return err;
+		in->has_permanent = true;
+		snprintf(in->permanent.name, sizeof(in->permanent.name), "permanent");
+		in->permanent.threshold = in->permanent.count = -1;
+		return NULL;
+	}
 	in->visited_space = in->phase = -1;
 	if (L->collector == GCI_COLLECTOR_INCREMENTAL) {
 		if ((err = read_int32(prog, gc, L->gc_visited_space, &v)))

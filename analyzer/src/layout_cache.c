@@ -8,7 +8,7 @@
 
 #include "layout_cache.h"
 
-#define CACHE_FORMAT "gcinspect-layout 2"
+#define CACHE_FORMAT "gcinspect-layout 3"
 
 char *gci_layout_cache_dir(const struct gci_program *prog)
 {
@@ -55,7 +55,7 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		return false;
 	}
 	struct gci_layout L = *ret;
-	bool seen[64] = { false };
+	bool seen[GCI_LAYOUT_MAX_FIELDS] = { false };
 	size_t nseen = 0;
 	char line[4200], *source = NULL;
 	bool ok = fgets(line, sizeof(line), f) && !strcmp(line, CACHE_FORMAT "\n");
@@ -80,7 +80,7 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		for (i = 0; i < gci_layout_nfields; i++)
 			if (!strcmp(gci_layout_fields[i].name, name))
 				break;
-		if (i == gci_layout_nfields || i >= 64 || seen[i]) {
+		if (i == gci_layout_nfields || i >= GCI_LAYOUT_MAX_FIELDS || seen[i]) {
 			ok = false;
 			break;
 		}

@@ -54,11 +54,22 @@ struct gci_error *gci_layout_choose(struct gci_program *prog, struct gci_snapsho
 {
 	const struct gci_symbol *rt = &d->anchor;
 	struct choice ch = { .snap = snap, .d = d, .L = L, .name = name }, *c = &ch;
-	const struct gci_layout *table = gci_layout_table_find(snap->version_hex, false);
+	/* A free-threaded build says so in its _Py_DebugOffsets (3.13+). */
+	bool ft = d->have_dbg && d->dbg.free_threaded;
+	const struct gci_layout *table = gci_layout_table_find(snap->version_hex, false, ft);
 	if (!table)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
-					"CPython %s is not supported: no layout for it",
-					snap->version);
+					"CPython %s%s is not supported: no layout for it",
+					snap->version, ft ? " (free-threaded)" : "");
+	if (ft && snap->debug_build)
+		return gci_error_create(GCI_ERR_UNSUPPORTED,
+					"%s is a debug build of free-threaded CPython %s: its "
+					"mimalloc pads blocks and encodes its free lists "
+					"(MI_DEBUG), which gcinspect does not read",
+					rt->module_name, snap->version);
+	if (ft)
+		gci_log(prog, GCI_LOG_INFO, "layout: a free-threaded build: its objects are "
+			"in mimalloc heaps");
 	/* The build-id names this build exactly: a layout read from its DWARF
 	 * before is still right, and costs no DWARF decompression. */
 	char build_id[2 * 64 + 1] = "";

@@ -49,7 +49,8 @@ static json_object *gen_json(const struct gci_snapshot *snap, const struct gci_g
 	json_object_object_add(o, "objects", json_object_new_int64((int64_t)st.objects));
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)st.bytes));
 	json_object_object_add(o, "pages", json_object_new_int64((int64_t)st.pages));
-	json_object_object_add(o, "head", hex_json(g->head));
+	/* free-threaded builds keep no lists: no head */
+	json_object_object_add(o, "head", g->head ? hex_json(g->head) : NULL);
 	json_object_object_add(o, "complete", json_object_new_boolean(g->complete));
 	return o;
 }
@@ -88,6 +89,25 @@ static json_object *interp_json(const struct gci_snapshot *snap,
 		perm = gen_json(snap, &in->permanent, true, err);
 	json_object_object_add(o, "permanent", perm);
 	return o;
+}
+
+/* A collection as JSON's "generation" names it: its number, or its name. */
+static json_object *collection_json(const struct gci_snapshot *snap,
+				    const struct gci_interp *in, int i)
+{
+	const char *name = gci_collection_name(snap, in, i);
+	return name ? json_object_new_string(name) : json_object_new_int(i);
+}
+
+/* ... and as text: "collection of generation 2", "full collection". */
+static void collection_text(const struct gci_snapshot *snap, const struct gci_interp *in,
+			    int i, char *buf, size_t n)
+{
+	const char *name = gci_collection_name(snap, in, i);
+	if (name)
+		snprintf(buf, n, "%s collection", name);
+	else
+		snprintf(buf, n, "collection of generation %d", i);
 }
 
 static json_object *header_json(const struct gci_snapshot *snap)
@@ -208,14 +228,24 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 		json_object_array_add(all, interp_json(snap, &snap->interps[i], &err));
 	json_object_object_add(root, "gc", json_object_get(json_object_array_get_idx(all, 0)));
 	json_object_object_add(root, "interpreters", all);
-	bool modelled = strcmp(snap->interps[0].collector, "incremental") != 0;
-	json_object *cols = modelled ? json_object_new_array() : NULL;
-	for (size_t g = 0; modelled && g < snap->interps[0].ngens && !err; g++) {
+	/* What each collection writes; null where the collector's touch model
+	 * is not implemented. */
+	const struct gci_interp *main_in = &snap->interps[0];
+	size_t ncols = gci_collections(snap, main_in);
+	json_object *cols = ncols ? json_object_new_array() : NULL;
+	for (size_t g = 0; cols && g < ncols && !err; g++) {
 		struct gci_touch t;
-		if ((err = gci_touch_compute(snap, &snap->interps[0], (int)g, &t)))
+		if ((err = gci_touch_compute(snap, main_in, (int)g, &t))) {
+			if (err->code != GCI_ERR_UNSUPPORTED)
+				break;
+			gci_error_destroy(err);
+			err = NULL;
+			json_object_put(cols);
+			cols = NULL;
 			break;
+		}
 		json_object *c = json_object_new_object();
-		json_object_object_add(c, "generation", json_object_new_int((int)g));
+		json_object_object_add(c, "generation", collection_json(snap, main_in, (int)g));
 		json_object_object_add(c, "objects", json_object_new_int64((int64_t)t.objects));
 		json_object_object_add(c, "pages", json_object_new_int64((int64_t)t.pages));
 		json_object_object_add(c, "bytes", json_object_new_int64((int64_t)t.pages * 4096));
@@ -230,23 +260,18 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 	return json_finish(root, ret);
 }
 
-/* The collections a touch report covers: one, or each generation. */
+/* The collections a touch report covers: one, or each. */
 static struct gci_error *touch_range(const struct gci_snapshot *snap, const char *which,
 				     int *first, int *last)
 {
 	const struct gci_interp *in = &snap->interps[0];
 	*first = 0;
-	*last = (int)in->ngens - 1;
+	*last = (int)gci_collections(snap, in) - 1;
 	if (!which)
 		return NULL;
-	char *end;
-	long g = strtol(which, &end, 10);
-	if (*which == '\0' || *end || g < 0 || (size_t)g >= in->ngens)
-		return gci_error_create(GCI_ERR_USAGE, "no collection of generation \"%s\" "
-					"in CPython %s (choose 0-%zu)", which, snap->version,
-					in->ngens - 1);
-	*first = *last = (int)g;
-	return NULL;
+	struct gci_error *err = gci_collection_select(snap, in, which, first);
+	*last = *first;
+	return err;
 }
 
 struct type_pages {
@@ -365,12 +390,13 @@ static json_object *touch_json(const struct gci_snapshot *snap, const struct gci
 	if ((*err = gci_touch_compute(snap, in, generation, &t)))
 		return NULL;
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "generation", json_object_new_int(generation));
+	json_object_object_add(o, "generation", collection_json(snap, in, generation));
 	json_object_object_add(o, "objects", json_object_new_int64((int64_t)t.objects));
 	json_object_object_add(o, "object_bytes", json_object_new_int64((int64_t)t.object_bytes));
 	json_object_object_add(o, "pages", json_object_new_int64((int64_t)t.pages));
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)t.pages * 4096));
 	json_object_object_add(o, "state_pages", json_object_new_int64((int64_t)t.state_pages));
+	json_object_object_add(o, "metadata_pages", json_object_new_int64((int64_t)t.meta_pages));
 	json_object_object_add(o, "packed_pages", json_object_new_int64((int64_t)t.packed_pages));
 	json_object *sh = NULL;
 	if (t.sharing_known) {
@@ -439,16 +465,18 @@ static json_object *what_if_json(const struct gci_snapshot *snap, const struct g
 {
 	json_object *o = json_object_new_object();
 	struct gci_touch full;
-	if ((*err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full))) {
+	if ((*err = gci_touch_compute(snap, in, (int)gci_collections(snap, in) - 1, &full))) {
 		json_object_put(o);
 		return NULL;
 	}
 	/* After gc.freeze() every tracked object is permanent: a full
-	 * collection then writes only the GC state. */
+	 * collection then writes only the GC state (and, free-threaded, the
+	 * allocator metadata its heap walk writes). */
+	uint64_t frozen_pages = full.state_pages + full.meta_pages;
 	json_object *fz = json_object_new_object();
-	json_object_object_add(fz, "pages", json_object_new_int64((int64_t)full.state_pages));
+	json_object_object_add(fz, "pages", json_object_new_int64((int64_t)frozen_pages));
 	json_object_object_add(fz, "pages_saved",
-			       json_object_new_int64((int64_t)(full.pages - full.state_pages)));
+			       json_object_new_int64((int64_t)(full.pages - frozen_pages)));
 	json_object_object_add(fz, "shared_pages_kept", full.sharing_known ?
 			       json_object_new_int64((int64_t)full.shared_pages) : NULL);
 	json_object_object_add(o, "freeze_now", fz);
@@ -456,7 +484,7 @@ static json_object *what_if_json(const struct gci_snapshot *snap, const struct g
 	gci_next_collection(snap, in, &nc);
 	json_object *n = json_object_new_object();
 	json_object_object_add(n, "generation", nc.generation >= 0 ?
-			       json_object_new_int(nc.generation) : NULL);
+			       collection_json(snap, in, nc.generation) : NULL);
 	json_object_object_add(n, "allocations", opt_int(nc.allocations));
 	json_object_object_add(n, "reason", json_object_new_string(nc.reason));
 	json_object_object_add(o, "next_collection", n);
@@ -645,7 +673,9 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 	if (err)
 		return err;
 	const struct gci_interp *in = &snap->interps[0];
-	char a[32], b[32], c[32];
+	const bool heads = gci_snapshot_layout(snap)->gc_head_size > 0;
+	const int nfull = (int)gci_collections(snap, in) - 1;
+	char a[32], b[32], c[32], what[64];
 	text_header(snap, f);
 	struct gci_touch full;      /* a full collection, for the what-ifs */
 	bool have_full = false;
@@ -653,15 +683,20 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 		struct gci_touch t;
 		if ((err = gci_touch_compute(snap, in, g, &t)))
 			return err;
-		if ((size_t)g + 1 == in->ngens) {
+		if (g == nfull) {
 			full = t;
 			have_full = true;
 		}
 		fmt_count(a, sizeof(a), (int64_t)t.objects);
 		fmt_count(b, sizeof(b), (int64_t)t.pages);
 		fmt_count(c, sizeof(c), (int64_t)t.pages * 4);
-		fprintf(f, "\ncollection of generation %d: writes %s GC heads on %s pages (%s KiB), "
-			"%" PRIu64 " of them the GC state\n", g, a, b, c, t.state_pages);
+		collection_text(snap, in, g, what, sizeof(what));
+		fprintf(f, "\n%s: writes %s %s on %s pages (%s KiB), %" PRIu64 " of them the GC "
+			"state", what, a, heads ? "GC heads" : "object headers", b, c,
+			t.state_pages);
+		if (t.meta_pages)
+			fprintf(f, ", %" PRIu64 " allocator metadata", t.meta_pages);
+		fprintf(f, "\n");
 		if (t.sharing_known) {
 			fmt_count(a, sizeof(a), (int64_t)t.shared_pages);
 			fmt_count(b, sizeof(b), (int64_t)t.shared_pages * 4);
@@ -670,7 +705,8 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 				"the collection would copy them; %s already private\n", a, b, c);
 		}
 		fmt_count(a, sizeof(a), (int64_t)t.packed_pages);
-		fprintf(f, "  if the GC heads were packed in pages of their own: %s pages\n", a);
+		fprintf(f, "  if %s were packed in pages of their own: %s pages\n",
+			heads ? "the GC heads" : "the 16 bytes per object it writes", a);
 		struct type_pages *tp;
 		size_t ntp;
 		if ((err = top_type_pages(snap, in, g, &tp, &ntp)))
@@ -711,18 +747,20 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 				}
 				fprintf(f, "    0x%012" PRIx64 " %5zu  %s\n", pages[k] << GCI_PAGE_SHIFT,
 					r - i, r > i ? snap->types[rows[best].type].name
-						     : "(GC state, or the next list's tail)");
+					       : heads ? "(GC state, or the next list's tail)"
+						       : "(GC state, or allocator metadata)");
 			}
 			free(pages);
 			free(rows);
 		}
 	}
-	if (!have_full && (err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full)))
+	if (!have_full && (err = gci_touch_compute(snap, in, nfull, &full)))
 		return err;
 	fmt_count(a, sizeof(a), (int64_t)full.pages);
+	uint64_t frozen_pages = full.state_pages + full.meta_pages;
 	fprintf(f, "\nwhat if:\n  gc.freeze() now: a full collection would write %" PRIu64
-		" page%s (the GC state) instead of %s", full.state_pages,
-		full.state_pages == 1 ? "" : "s", a);
+		" page%s (the GC state%s) instead of %s", frozen_pages,
+		frozen_pages == 1 ? "" : "s", full.meta_pages ? " and allocator metadata" : "", a);
 	if (full.sharing_known) {
 		fmt_count(b, sizeof(b), (int64_t)full.shared_pages);
 		fprintf(f, "; %s shared pages would stay shared", b);
@@ -732,8 +770,13 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 	gci_next_collection(snap, in, &nc);
 	if (nc.generation >= 0) {
 		fmt_count(a, sizeof(a), nc.allocations);
-		fprintf(f, "  next automatic collection: generation %d, after %s more net GC "
-			"allocations (%s)\n", nc.generation, a, nc.reason);
+		const char *name = gci_collection_name(snap, in, nc.generation);
+		if (name)
+			snprintf(what, sizeof(what), "a %s collection", name);
+		else
+			snprintf(what, sizeof(what), "generation %d", nc.generation);
+		fprintf(f, "  next automatic collection: %s, after %s more net GC "
+			"allocations (%s)\n", what, a, nc.reason);
 	} else {
 		fprintf(f, "  next automatic collection: none (%s)\n", nc.reason);
 	}

@@ -22,6 +22,7 @@ struct snapshot {
 	struct gci_layout layout;
 	struct gci_discovery disc;
 	const struct gci_collector_kind *collector;
+	void *kind_data;               /* the collector kind's own */
 	bool sharing_known;            /* live: pagemap was read */
 	struct gci_pageset shared, exclusive;
 	size_t problems_cap;
@@ -41,6 +42,16 @@ const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap)
 const struct gci_collector_kind *gci_snapshot_collector(const struct gci_snapshot *snap)
 {
 	return to_private(snap)->collector;
+}
+
+void *gci_snapshot_kind_data(const struct gci_snapshot *snap)
+{
+	return to_private(snap)->kind_data;
+}
+
+void gci_snapshot_set_kind_data(struct gci_snapshot *snap, void *data)
+{
+	to_private(snap)->kind_data = data;
 }
 
 size_t gci_snapshot_warnings(const struct gci_snapshot *snap, const char *const **ret)
@@ -119,6 +130,9 @@ void gci_snapshot_destroy(struct gci_snapshot *snap)
 {
 	if (!snap)
 		return;
+	struct snapshot *s = to_private(snap);
+	if (s->kind_data && s->collector && s->collector->destroy)
+		s->collector->destroy(snap, s->kind_data);
 	gci_pageset_deinit(&to_private(snap)->shared);
 	gci_pageset_deinit(&to_private(snap)->exclusive);
 	for (size_t i = 0; i < snap->ntypes; i++)
@@ -140,12 +154,30 @@ void gci_snapshot_destroy(struct gci_snapshot *snap)
 int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index)
 {
 	const struct snapshot *s = to_private(snap);
+	const struct gci_layout *L = &s->layout;
 	int64_t v;
 	if (index >= snap->nobjects)
 		return -1;
-	struct gci_error *err = gci_read_i64(&snap->prog->mem,
-					     snap->objects[index].address +
-					     s->layout.ob_refcnt, &v);
+	uint64_t op = snap->objects[index].address;
+	struct gci_error *err;
+	if (L->collector == GCI_COLLECTOR_FREE_THREADED) {
+		/* Py_REFCNT of free-threaded builds: the owner thread's count
+		 * plus the shared count (its low two bits are flags);
+		 * UINT32_MAX local means immortal. */
+		uint32_t local;
+		int64_t shared;
+		if ((err = gci_read_u32(&snap->prog->mem, op + (uint64_t)L->ft.ob_ref_local,
+					&local)) ||
+		    (err = gci_read_i64(&snap->prog->mem, op + (uint64_t)L->ft.ob_ref_shared,
+					&shared))) {
+			gci_error_destroy(err);
+			return -1;
+		}
+		if (local == UINT32_MAX)
+			return (int64_t)UINT32_MAX;
+		return (int64_t)local + (shared >> 2);
+	}
+	err = gci_read_i64(&snap->prog->mem, op + (uint64_t)L->ob_refcnt, &v);
 	if (err) {
 		gci_error_destroy(err);
 		return -1;
@@ -166,15 +198,6 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 
 	if ((err = gci_discover(prog, snap, d)))
 		goto fail;
-	if (d->have_dbg && d->dbg.free_threaded) {
-		err = gci_error_create(
-			GCI_ERR_FREE_THREADED,
-			"CPython %s is a free-threaded build: its objects have no GC heads "
-			"and its collector keeps no generation lists, so there is nothing "
-			"to walk (it would take enumerating mimalloc's GC heaps of every "
-			"thread state; not supported)", snap->version);
-		goto fail;
-	}
 	if ((err = gci_layout_choose(prog, snap, d, &s->layout, s->layout_name,
 				     sizeof(s->layout_name))))
 		goto fail;

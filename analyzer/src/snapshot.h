@@ -7,6 +7,10 @@
 
 const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap);
 
+/* What the collector kind keeps beside the lists (its destroy frees it). */
+void *gci_snapshot_kind_data(const struct gci_snapshot *snap);
+void gci_snapshot_set_kind_data(struct gci_snapshot *snap, void *data);
+
 /*
  * The lists of an interpreter, generations first, then the permanent one
  * where the version has it: for (i = 0; (gen = gci_interp_list(in, i)); i++).
@@ -27,6 +31,10 @@ bool gci_snapshot_sharing(const struct gci_snapshot *snap,
 /* [start, end) of the GC state of an interpreter that collections write. */
 void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_interp *in,
 			      uint64_t *start, uint64_t *end);
+
+/* touch -g WHICH: the index of the collection it names, or a usage error. */
+struct gci_error *gci_collection_select(const struct gci_snapshot *snap,
+					const struct gci_interp *in, const char *which, int *ret);
 
 /*
  * The pages a collection of generation writes, into ps (which the caller

@@ -258,9 +258,9 @@ static struct gci_error *type_index(struct gci_walker *w, uint64_t addr,
 	return NULL;
 }
 
-static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
-				    uint64_t op, uint64_t type_addr, int64_t ob_size_hint,
-				    bool have_ob_size)
+struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *gen,
+					 uint64_t op, uint64_t type_addr, int64_t ob_size_hint,
+					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len)
 {
 	const struct gci_layout *L = w->layout;
 	struct gci_snapshot *snap = w->snap;
@@ -305,13 +305,13 @@ static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
 	if (ti >= d->type_cap && !gen_data_reserve(d, (size_t)ti + 1, w->keep_type_pages))
 		return &gci_enomem;
 	if (w->keep_type_pages &&
-	    !gci_pageset_add_range(&d->type_pages[ti], op - L->gc_head_size, L->gc_head_size))
+	    !gci_pageset_add_range(&d->type_pages[ti], touch_at, touch_len))
 		return &gci_enomem;
 	d->type_objects[ti]++;
 	d->type_bytes[ti] += size;
 	gen->bytes += size;
 	gen->nobjects++;
-	if (!gci_pageset_add_range(&d->pages, op - L->gc_head_size, L->gc_head_size))
+	if (!gci_pageset_add_range(&d->pages, touch_at, touch_len))
 		return &gci_enomem;
 	if (!w->keep_objects)
 		return NULL;
@@ -428,8 +428,8 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				      gen->name, g, gprev & mask, prev);
 			goto stop;
 		}
-		err = object_add(w, gen, g + L->gc_head_size, type_addr, ob_size,
-				 have_ob_size);
+		err = gci_walker_add_object(w, gen, g + L->gc_head_size, type_addr, ob_size,
+					    have_ob_size, g, L->gc_head_size);
 		if (err)
 			return err;
 		n++;

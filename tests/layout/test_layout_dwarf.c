@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 #include <elfutils/libdw.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 
 struct build {
 	unsigned major, minor, micro;
+	bool free_threaded;   /* "3.13.15t=PATH" */
 	const char *path;
 };
 
@@ -33,9 +35,10 @@ static int read_cb(void *arg, uint64_t address, void *buf, size_t size)
 static void check_build(const struct build *b)
 {
 	uint32_t hex = (b->major << 24) | (b->minor << 16) | (b->micro << 8) | 0xf0;
-	const struct gci_layout *table = gci_layout_table_find(hex, false);
+	const struct gci_layout *table = gci_layout_table_find(hex, false, b->free_threaded);
 	char what[512];
-	snprintf(what, sizeof(what), "%u.%u.%u (%s)", b->major, b->minor, b->micro, b->path);
+	snprintf(what, sizeof(what), "%u.%u.%u%s (%s)", b->major, b->minor, b->micro,
+		 b->free_threaded ? "t" : "", b->path);
 	if (!table) {
 		fprintf(stderr, "no table for %s\n", what);
 		CU_FAIL("a table exists for every version with DWARF here");
@@ -94,8 +97,8 @@ static void test_mismatch_detected(void)
 	for (size_t i = 0; i < nbuilds; i++) {
 		uint32_t hex = (builds[i].major << 24) | (builds[i].minor << 16) |
 			       (builds[i].micro << 8) | 0xf0;
-		const struct gci_layout *t = gci_layout_table_find(hex, false);
-		if (t && t->state_kind != GCI_STATE_STATIC) {
+		const struct gci_layout *t = gci_layout_table_find(hex, false, false);
+		if (t && t->state_kind != GCI_STATE_STATIC && !builds[i].free_threaded) {
 			b = &builds[i];
 			table = t;
 		}
@@ -130,17 +133,46 @@ static void test_validator(void)
 			fprintf(stderr, "%s: %s\n", t[i].layout.name, bad);
 		CU_ASSERT_PTR_NULL(bad);
 	}
-	struct gci_layout L = t[n - 1].layout;
+	/* The newest GIL table and the newest free-threaded one. */
+	size_t gil = 0, ft = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i].free_threaded)
+			ft = i;
+		else
+			gil = i;
+	}
+	struct gci_layout L = t[gil].layout;
 	L.ngens = 40;
 	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
-	L = t[n - 1].layout;
+	L = t[gil].layout;
 	L.gc_next = 64;
 	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
-	L = t[n - 1].layout;
+	L = t[gil].layout;
 	L.ob_type = -8;
 	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
-	L = t[n - 1].layout;
+	L = t[gil].layout;
 	L.gen_count = 1 << 22;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	CU_ASSERT_TRUE_FATAL(t[ft].free_threaded);
+	L = t[ft].layout;
+	L.gc_head_size = 16;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[ft].layout;
+	L.ft.page_size = 8;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[ft].layout;
+	L.ft.heap_nqueues = 1000;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[ft].layout;
+	L.ft.page_used = 111;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[ft].layout;
+	L.ft.pool_abandoned = 64;  /* both the pool and the sub-process */
+	L.ft.pool_abandoned_visited = 0;
+	L.ft.seg_abandoned_next = 176;
+	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
+	L = t[ft].layout;
+	L.ft.segment_shift = 60;
 	CU_ASSERT_PTR_NOT_NULL(gci_layout_invalid(&L));
 }
 
@@ -149,10 +181,11 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc && nbuilds < 32; i++) {
 		struct build *b = &builds[nbuilds];
 		char *eq = strchr(argv[i], '=');
-		if (!eq || sscanf(argv[i], "%u.%u.%u=", &b->major, &b->minor, &b->micro) != 3) {
-			fprintf(stderr, "usage: %s X.Y.Z=DWARF_FILE...\n", argv[0]);
+		if (!eq || sscanf(argv[i], "%u.%u.%u", &b->major, &b->minor, &b->micro) != 3) {
+			fprintf(stderr, "usage: %s X.Y.Z[t]=DWARF_FILE...\n", argv[0]);
 			return 2;
 		}
+		b->free_threaded = eq > argv[i] && eq[-1] == 't';
 		b->path = eq + 1;
 		nbuilds++;
 	}
