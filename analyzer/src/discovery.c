@@ -243,6 +243,48 @@ static struct gci_error *read_static_state(struct gci_program *prog, const struc
 	return NULL;
 }
 
+/* Whether the list heads of the three generations at g are all zero. */
+static bool heads_zero(struct gci_program *prog, const struct gci_layout *L, uint64_t g)
+{
+	for (uint32_t i = 0; i < L->ngens; i++) {
+		unsigned char h[64] = { 0 };
+		static const unsigned char zero[64];
+		uint64_t at = g + (uint64_t)i * L->gen_size + (uint64_t)L->gen_head;
+		struct gci_error *err = gci_memory_read(&prog->mem, at, h, 16);
+		if (err) {
+			gci_error_destroy(err);
+			return false;
+		}
+		if (memcmp(h, zero, 16) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Free-threaded builds keep the generations only for their thresholds and
+ * counts: generation0 is never set and the list heads stay zero.  Debian's
+ * PyGC_Head alignment patch (4, not 8) moves the generations from +24 to
+ * +20 there too; with no generation0 to tell, the zero heads do.
+ */
+static struct gci_error *ft_generations(struct gci_program *prog, struct gci_layout *L,
+					uint64_t gc)
+{
+	uint64_t at = gc + (uint64_t)L->gc_generations;
+	if (heads_zero(prog, L, at))
+		return NULL;
+	if (L->gc_generations >= 4 && heads_zero(prog, L, at - 4)) {
+		gci_log(prog, GCI_LOG_INFO, "layout: the generations' (unused) list heads are "
+			"zero at gc%+d, not gc%+d: a PyGC_Head aligned to 4 (Debian's patch)",
+			L->gc_generations - 4, L->gc_generations);
+		L->gc_generations -= 4;
+		return NULL;
+	}
+	return gci_error_at(GCI_ERR_UNSUPPORTED, at, "the layout does not fit: the "
+			    "generations at 0x%" PRIx64 " of a free-threaded build must have zero "
+			    "list heads (%s)", at, L->name);
+}
+
 /* Read the GC state of one interpreter (not the lists). */
 static struct gci_error *read_gc_state(struct gci_program *prog, const struct gci_discovery *d,
 				       struct gci_layout *L, struct gci_interp *in, bool is_main)
@@ -276,6 +318,9 @@ static struct gci_error *read_gc_state(struct gci_program *prog, const struct gc
 			}
 		}
 	}
+	if (L->collector == GCI_COLLECTOR_FREE_THREADED && is_main &&
+	    (err = ft_generations(prog, L, gc)))
+		return err;
 	if ((err = read_int32(prog, gc, L->gc_enabled, &v)))
 		return err;
 	in->enabled = v < 0 ? -1 : v != 0;

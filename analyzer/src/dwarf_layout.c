@@ -412,6 +412,9 @@ struct gci_error *gci_layout_from_dwarf(struct gci_program *prog, Dwarf *dw,
 	}
 	if (ft && (err = ft_from_dwarf(prog, dies, found, &L, &disagree)))
 		return err;
+	/* Free-threaded builds have the member but never set it. */
+	if (ft)
+		L.gc_generation0 = -1;
 	int gh = ft ? 0 : dwarf_bytesize(&dies[T_GCHEAD]);
 	int gs = dwarf_bytesize(&dies[T_GEN]);
 	if ((gh <= 0 && !ft) || gs <= 0)

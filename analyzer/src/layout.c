@@ -262,13 +262,18 @@ static const struct gci_layout_table tables[] = {
 		OBJECT_FT, .gc_heap_size = -1,
 		.name = "CPython 3.13 free-threaded release",
 		.provenance = "table derived from the DWARF of 3.13.15t (Debian's 3.13.15 "
-			      "sources built with --disable-gil)",
+			      "sources built with --disable-gil), with upstream's generations "
+			      "at +24",
 		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
 		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
 		.runtime_interp_head = 632, .runtime_interp_main = 640,
 		.interp_next = 7264, .interp_id = 7272, .interp_gc = 7400,
+		/* generation0 exists but is never set in free-threaded builds; the
+		 * list heads are never initialised (all zero).  Builds from
+		 * Debian's sources carry its PyGC_Head alignment patch, which moves
+		 * the generations to +20: discovery.c finds that by the zero heads. */
 		.gc_enabled = 12, .gc_collecting = 200, .gc_generations = 24,
-		.gc_generation0 = 96, .gc_permanent = 104,
+		.gc_generation0 = -1, .gc_permanent = 104,
 		.gc_long_lived_total = 224, .gc_long_lived_pending = 232,
 		GENERATIONS_38,
 		.ft = { FT_OBJECT_FIELDS, MIMALLOC_21,

@@ -18,6 +18,13 @@ host paths (DIR/usr/bin/...); with --gcore-inside, gcore runs inside the
 chroot (with /proc mounted in a private mount namespace), the core names the
 inner paths, and gcinspect needs --sysroot DIR (give it with --extra-arg).
 
+--live stop|no-stop reads the waiting process itself (gcinspect --pid, with
+the target stopped for the walk, or --no-stop) instead of taking a core.
+
+--threads N, --live-thread: the target builds part of its heap in N threads
+that exit before the snapshot, and in one that is still alive (free-threaded
+builds: abandoned mimalloc segments, and a second thread's heaps).
+
 --remove-binaries copies the core elsewhere and analyses the copy with
 --sysroot pointing at an empty directory, so that none of the interpreter's
 files (executable, libraries, debug info) can be found: gcinspect has only the
@@ -56,6 +63,14 @@ class Skip(Exception):
 
 class Fail(Exception):
     pass
+
+
+class Done(Exception):
+    """A mode that finished on its own (--live): its exit status."""
+
+    def __init__(self, status):
+        Exception.__init__(self, status)
+        self.status = status
 
 
 def log(msg):
@@ -401,7 +416,108 @@ def compare_interpreters(truth, summary, ck):
                 sub.get("gc_state") != interps[0].get("gc_state"))
 
 
+def compare_types_doc(label, doc, list_objects, want_hist, want_addr, ck,
+                      names_may_be_unknown):
+    """One types document against the truth's histogram, by type object and
+    by name; its total must equal the list's objects in the summary."""
+    ck.eq("%s schema" % label, doc.get("schema"), "gcinspect/1")
+    entries = doc.get("types")
+    if not ck.true("%s: list of types" % label, isinstance(entries, list)):
+        return
+    hist, by_addr = {}, {}
+    for e in entries:
+        name, known = e.get("name"), e.get("name_known") is True
+        hist[name] = hist.get(name, 0) + e.get("objects", 0)
+        if not names_may_be_unknown:
+            ck.true("%s: %r has name_known true" % (label, name), known)
+        addr = e.get("address")
+        if ck.true("%s: %r has a hex address" % (label, name),
+                   isinstance(addr, str) and addr.startswith("0x"), repr(addr)):
+            key = "0x%x" % int(addr, 16)
+            ck.true("%s: address %s listed once" % (label, key), key not in by_addr)
+            by_addr[key] = [name if known else None, e.get("objects", 0)]
+    ck.eq("%s: sum of objects vs the summary's list" % label, sum(hist.values()),
+          list_objects)
+    want_addr = dict(("0x%x" % int(a, 16), v) for a, v in want_addr.items())
+    diff = []
+    for a in sorted(set(by_addr) | set(want_addr)):
+        got_name, got_n = by_addr.get(a, (None, None))
+        w = want_addr.get(a)
+        want_name, want_n = (w["name"], w["objects"]) if w else (None, None)
+        if got_n != want_n or (got_name is not None and got_name != want_name) or (
+                got_name is None and a in by_addr and not names_may_be_unknown):
+            diff.append("    %-18s gcinspect %-8s %-30s truth %-8s %s"
+                        % (a, got_n if got_n is not None else "-", got_name or "-",
+                           want_n if want_n is not None else "-", want_name or "-"))
+    ck.checked += 1
+    if diff:
+        ck.failures.append("%s by type address differs (%d types in gcinspect, %d in "
+                           "truth):\n%s" % (label, len(by_addr), len(want_addr),
+                                            "\n".join(diff[:40])))
+    if not names_may_be_unknown:
+        ck.checked += 1
+        if hist != want_hist:
+            ck.failures.append("%s: type histogram differs:\n%s"
+                               % (label, histogram_diff(hist, want_hist)))
+
+
+def compare_free_threaded(truth, summary, types_docs, expect_layout, ck,
+                          names_may_be_unknown=False):
+    """Free-threaded builds: one list, "heap", holding what gc.get_objects()
+    returns (of any generation), the frozen objects as the permanent
+    generation, the young threshold and count as the heap's; one collection,
+    "full", which writes every heap object's header."""
+    ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
+    py = get(summary, ["python"])
+    ck.eq("python.version", py.get("version"), truth["version"])
+    ck.eq("python.debug_build", py.get("debug_build"), truth["debug_build"])
+    if expect_layout is not None:
+        ck.eq("python.layout", py.get("layout"), expect_layout)
+    interps = summary.get("interpreters")
+    ck.true("interpreters is a list of 1", isinstance(interps, list) and len(interps) == 1,
+            repr(interps)[:300])
+    gcs = get(summary, ["gc"])
+    ck.eq("gc.collector", gcs.get("collector"), "free-threaded")
+    ck.eq("gc.enabled", gcs.get("enabled"), truth["enabled"])
+    ck.eq("gc.collecting", gcs.get("collecting"), False)
+    gens = gcs.get("generations")
+    if not ck.true("gc.generations is a list of 1", isinstance(gens, list) and len(gens) == 1,
+                   repr(gens)[:300]):
+        return
+    heap = gens[0]
+    ck.eq("heap name", heap.get("name"), "heap")
+    ck.eq("heap head (no list)", heap.get("head"), None)
+    ck.eq("heap threshold (gc.get_threshold()[0])", heap.get("threshold"), truth["threshold"][0])
+    ck.eq("heap count (gc.get_count()[0])", heap.get("count"), truth["count"][0])
+    ck.eq("heap objects (len(gc.get_objects()))", heap.get("objects"), truth["total"])
+    ck.eq("heap complete", heap.get("complete"), True)
+    perm = gcs.get("permanent") or {}
+    ck.eq("permanent objects (gc.get_freeze_count())", perm.get("objects"),
+          truth["freeze_count"])
+    if truth.get("freeze_requested"):
+        ck.true("--freeze froze objects", truth["freeze_count"] > 0)
+    integ = get(summary, ["integrity"])
+    ck.eq("integrity.complete", integ.get("complete"), True)
+    ck.eq("integrity.problems", integ.get("problems"), [])
+    cols = summary.get("collections")
+    if ck.true("collections is one full collection",
+               isinstance(cols, list) and len(cols) == 1, repr(cols)):
+        ck.eq("collections[0].generation", cols[0].get("generation"), "full")
+        ck.eq("collections[0].objects", cols[0].get("objects"), truth["total"])
+        ck.true("collections[0] pages >= the heap's pages",
+                cols[0].get("pages", 0) >= heap.get("pages", 0))
+    # gc.get_objects(generation=N) is the whole heap for every N.
+    for gen, doc in sorted(types_docs.items()):
+        ck.eq("types -g %s generation" % gen, doc.get("generation"), gen)
+        compare_types_doc("types -g %s" % gen, doc, heap.get("objects"),
+                          truth["types"]["heap"], truth["types_by_address"]["heap"], ck,
+                          names_may_be_unknown)
+
+
 def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
+    if truth.get("free_threaded"):
+        return compare_free_threaded(truth, summary, types_docs, expect_layout, ck,
+                                     names_may_be_unknown)
     compare_interpreters(truth, summary, ck)
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
     py = get(summary, ["python"])
@@ -561,13 +677,83 @@ def parse_args(argv):
                     help="run the target inside this chroot (--python is a path inside it)")
     ap.add_argument("--gcore-inside", action="store_true",
                     help="take the core with the chroot's own gcore (inner paths in the core)")
+    ap.add_argument("--live", choices=("stop", "no-stop"), default=None,
+                    help="read the live process (gcinspect --pid) instead of a core")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="target: threads that build objects and exit before the snapshot")
+    ap.add_argument("--live-thread", action="store_true",
+                    help="target: one more thread, alive and blocked at the snapshot")
     ap.add_argument("--remove-binaries", action="store_true",
                     help="analyse a copy of the core with none of the interpreter's files "
                          "findable (--sysroot of an empty directory)")
     args = ap.parse_args(argv)
     if args.gcore_inside and args.chroot is None:
         ap.error("--gcore-inside needs --chroot")
+    if args.live and (args.gcore_inside or args.remove_binaries):
+        ap.error("--live reads the process: no core to take inside or move")
     return args
+
+
+def run_live(args, target, truth_path, workdir):
+    """--live: gcinspect reads the waiting process (stopped for the walk, or
+    not with --no-stop), twice (cold and warm layout cache), then the target
+    writes its truth and exits; everything is compared as for a core.  The
+    target must be left running, not stopped."""
+    pid = target.proc.pid
+    spec = ["--pid", str(pid)] + (["--no-stop"] if args.live == "no-stop" else [])
+    extra = list(args.extra_arg)
+    os.environ["GCINSPECT_CACHE_DIR"] = os.path.join(workdir, "layout-cache")
+    summary = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + spec,
+                            "summary --pid")
+    warm = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + spec,
+                         "summary --pid (layout cache warm)")
+    types_docs = {}
+    for gen in ("1", "2"):
+        types_docs[gen] = run_gcinspect(
+            args.gcinspect, ["types", "--json", "--generation", gen] + extra + spec,
+            "types --pid --generation " + gen)
+    with open("/proc/%d/status" % pid) as f:
+        state = [ln for ln in f if ln.startswith("State:")]
+    if state and state[0].split()[1] in ("t", "T"):
+        raise Fail("the target is left stopped after gcinspect: %s" % state[0].strip())
+    target.release(EXIT_TIMEOUT)
+    with open(truth_path) as f:
+        truth = json.load(f)
+    log("truth: python %s, generations %s (total %d), count %s, freeze_count %s (live, %s)"
+        % (truth["version_full"], truth["generations"], truth["total"], truth["count"],
+           truth["freeze_count"], args.live))
+    stopped = get(summary, ["target", "stopped_ms"], None)
+    if args.live == "stop":
+        if not isinstance(stopped, (int, float)):
+            raise Fail("--pid without --no-stop: target.stopped_ms is %r" % (stopped,))
+    elif stopped is not None:
+        raise Fail("--no-stop: target.stopped_ms is %r, want null" % (stopped,))
+    ck = Checker()
+    ck.eq("target.kind", get(summary, ["target", "kind"]), "live")
+    ck.eq("target.pid", get(summary, ["target", "pid"]), pid)
+    for doc in (summary, warm):
+        doc.get("python", {}).pop("layout_name", None)
+        doc.get("target", {}).pop("stopped_ms", None)
+    ck.eq("summary with a warm layout cache", warm, summary)
+    compare(truth, summary, types_docs, args.expect_layout, ck)
+    if ck.failures:
+        log("FAIL: %d of %d checks failed:" % (len(ck.failures), ck.checked))
+        for f in ck.failures:
+            log("  - " + f)
+        return EXIT_FAIL
+    log("PASS: %d checks (python %s, live %s, layout %s)"
+        % (ck.checked, truth["version_full"], args.live,
+           get(summary, ["python", "layout"], "?")))
+    return EXIT_PASS
+
+
+def target_thread_args(args):
+    out = []
+    if args.threads:
+        out += ["--threads", str(args.threads)]
+    if args.live_thread:
+        out.append("--live-thread")
+    return out
 
 
 def on_term(signum, frame):
@@ -620,6 +806,7 @@ def main(argv):
         target = Target(args.python, args.target, truth_path, args.freeze, args.scale, workdir)
         if args.subinterpreter:
             target.argv.append("--subinterpreter")
+        target.argv += target_thread_args(args)
     else:
         # The script and its truth live inside the chroot, in a directory of
         # this run's own.
@@ -632,11 +819,14 @@ def main(argv):
         target = Target(args.python, inner[1] + "/gc_target.py", inner[1] + "/truth.json",
                         args.freeze, args.scale, workdir, chroot=args.chroot,
                         own_mount_ns=args.gcore_inside)
+        target.argv += target_thread_args(args)
     status = EXIT_FAIL
     core = None
     try:
         target.start()
         target.wait_ready(READY_TIMEOUT)
+        if args.live:
+            raise Done(run_live(args, target, truth_path, workdir))
         core = take_core(target.proc.pid, workdir,
                          (args.chroot, inner) if args.gcore_inside else None)
         target.release(EXIT_TIMEOUT)
@@ -705,6 +895,8 @@ def main(argv):
             log("PASS: %d checks (python %s, layout %s)"
                 % (ck.checked, truth["version_full"], get(summary, ["python", "layout"], "?")))
             status = EXIT_PASS
+    except Done as e:
+        status = e.status
     except Skip as e:
         log("SKIP: %s" % e)
         status = EXIT_SKIP

@@ -4,6 +4,7 @@ exactly, what its garbage collector holds at the moment a core is taken.
 
 Usage:
     python gc_target.py [--truth FILE] [--freeze] [--subinterpreter] [--scale N] [--selfcheck]
+                        [--threads N] [--live-thread]
 
     --truth FILE  where to write the truth (JSON, see below); required unless
                   --selfcheck is given
@@ -13,6 +14,11 @@ Usage:
                   1.0, which gives roughly 20 000 tracked objects in total)
     --selfcheck   after the snapshot, take every number again and exit 0 if
                   nothing changed, 1 otherwise (reports go to stderr)
+    --threads N   N threads each build part of the heap, keep it reachable
+                  and exit before the snapshot (free-threaded builds: their
+                  objects stay in abandoned mimalloc segments)
+    --live-thread one more thread builds objects and is still alive, blocked,
+                  at the snapshot (free-threaded: heaps of a second thread)
 
 Protocol with the harness:
     1. the collector is disabled first thing, then the heap is built and moved
@@ -49,6 +55,11 @@ Truth JSON (one object):
       "types_by_address": {"1": {"0x7f...": {"name": tp_name, "objects": n}, ...},
                            "2": {...}}          # by type object; {} before 3.8
     }
+    Free-threaded builds (3.13t+) keep no generations: gc.get_objects(
+    generation=N) returns the whole heap for every N.  There the truth has
+    "free_threaded": true, "generations": [n, n, n] and "total": n with n =
+    len(gc.get_objects()), and "types" / "types_by_address" hold one key,
+    "heap", the whole heap's histogram, taken last of all.
     The names in "types" are the C-level tp_name strings read from the type
     objects in memory (so "collections.OrderedDict", not "OrderedDict").
     Two types can share a name (enum's "property" and the built-in one):
@@ -70,6 +81,9 @@ import sys  # noqa: E402
 
 HAVE_GEN_OBJECTS = sys.version_info >= (3, 8)
 HAVE_FREEZE = hasattr(gc, "freeze") and hasattr(gc, "get_freeze_count")
+# Free-threaded builds (sys.abiflags holds "t", whether or not the GIL was
+# turned back on at run time): no generation lists, one heap.
+FREE_THREADED = "t" in getattr(sys, "abiflags", "")
 
 
 def fail_usage(message):
@@ -79,14 +93,14 @@ def fail_usage(message):
 
 def parse_args(argv):
     opts = {"truth": None, "freeze": False, "scale": 1.0, "selfcheck": False,
-            "subinterpreter": False}
+            "subinterpreter": False, "threads": 0, "live_thread": False}
     i = 0
     while i < len(argv):
         arg = argv[i]
         value = None
         if arg.startswith("--") and "=" in arg:
             arg, value = arg.split("=", 1)
-        if arg in ("--truth", "--scale"):
+        if arg in ("--truth", "--scale", "--threads"):
             if value is None:
                 i += 1
                 if i >= len(argv):
@@ -94,6 +108,13 @@ def parse_args(argv):
                 value = argv[i]
             if arg == "--truth":
                 opts["truth"] = value
+            elif arg == "--threads":
+                try:
+                    opts["threads"] = int(value)
+                except ValueError:
+                    fail_usage("--threads: not a number: %r" % value)
+                if opts["threads"] < 0:
+                    fail_usage("--threads must not be negative")
             else:
                 try:
                     opts["scale"] = float(value)
@@ -107,6 +128,8 @@ def parse_args(argv):
             opts["selfcheck"] = True
         elif arg == "--subinterpreter" and value is None:
             opts["subinterpreter"] = True
+        elif arg == "--live-thread" and value is None:
+            opts["live_thread"] = True
         elif arg in ("-h", "--help"):
             os.write(1, (__doc__ or "").encode("utf-8"))
             sys.exit(0)
@@ -263,6 +286,44 @@ def make_subinterpreter():
     SUBINTERPRETER.append(sub)
 
 
+# Threads: objects built by threads that exit before the snapshot (their
+# mimalloc segments are abandoned in free-threaded builds), and one thread
+# still alive, blocked, at the snapshot.
+LIVE_THREAD = []
+
+
+def build_in_threads(count, scale):
+    import threading
+    def work(k):
+        build("t%d" % k, max(1, int(150 * scale)))
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def start_live_thread(scale):
+    import threading
+    built = threading.Event()
+    release = threading.Event()
+
+    def work():
+        build("live", max(1, int(150 * scale)))
+        built.set()
+        release.wait()
+    t = threading.Thread(target=work)
+    t.start()
+    built.wait()
+    LIVE_THREAD.append((t, release))
+
+
+def stop_live_thread():
+    for t, release in LIVE_THREAD:
+        release.set()
+        t.join()
+
+
 def build_heap(opts):
     scale = opts["scale"]
     if opts["subinterpreter"]:
@@ -271,6 +332,10 @@ def build_heap(opts):
     def n(base):
         return max(1, int(base * scale))
 
+    if opts["threads"]:
+        build_in_threads(opts["threads"], scale)
+    if opts["live_thread"]:
+        start_live_thread(scale)
     build("a", n(700))          # -> generation 2
     gc.collect()
     if opts["freeze"]:
@@ -330,9 +395,97 @@ def self_exclusion_ok():
     return not found
 
 
+def main_free_threaded(opts):
+    """Free-threaded builds: one heap, gc.get_objects() of any generation.
+
+    Everything alive at the snapshot is in the one heap, so the truth is
+    taken last, and what taking it allocates must be gone (or untracked)
+    before the core: histogram() keeps only untracked dicts of str and int,
+    and its result tuple is freed on unpacking.  Each call is made once more
+    for nothing first, to fill the free lists it draws from."""
+    threshold = list(gc.get_threshold())
+    enabled = gc.isenabled()
+    problems = []
+    n = fz = 0
+    hist = by_addr = addr_names = None
+    c0 = c1 = c2 = 0
+    eof = b""
+    # A while loop: a for loop's iterator would be a tracked object that
+    # is counted, then gone at the snapshot.
+    i = 0
+    while i < 3:
+        fz = gc.get_freeze_count()
+        n, hist, by_addr, addr_names = histogram(0)
+        os.write(1, b"")
+        eof = os.read(0, 0)
+        # last: it flushes this thread's buffered allocation count
+        c0, c1, c2 = gc.get_count()
+        i += 1
+    os.write(1, b"ready\n")
+    eof = os.read(0, 1)
+    if opts["selfcheck"]:
+        d0, d1, d2 = gc.get_count()
+        fz2 = gc.get_freeze_count()
+        n2, hist2, by_addr2, _names2 = histogram(0)
+        if (n2, hist2, by_addr2, fz2) != (n, hist, by_addr, fz):
+            problems.append("the heap changed: %d -> %d objects, freeze count %d -> %d"
+                            % (n, n2, fz, fz2))
+        if (d0, d1, d2) != (c0, c1, c2):
+            problems.append("gc.get_count() changed: %r -> %r" % ((c0, c1, c2), (d0, d1, d2)))
+        if sum(hist.values()) != n:
+            problems.append("histogram sum differs from the heap size")
+        if opts["freeze"] and not fz:
+            problems.append("--freeze given but nothing is frozen")
+    stop_live_thread()
+    truth = {
+        "version": version_string(),
+        "version_full": version_full(),
+        "hexversion": sys.hexversion,
+        "debug_build": hasattr(sys, "gettotalrefcount"),
+        "trace_refs": hasattr(sys, "getobjects"),
+        "tp_name_offset": TP_NAME_OFFSET,
+        "pid": os.getpid(),
+        "executable": sys.executable,
+        "free_threaded": True,
+        "freeze_requested": opts["freeze"],
+        "subinterpreters": len(SUBINTERPRETER),
+        "subinterpreter_min_objects": SUB_OBJECTS if SUBINTERPRETER else 0,
+        "threads_exited": opts["threads"],
+        "live_threads": len(LIVE_THREAD),
+        "enabled": enabled,
+        "threshold": threshold,
+        "count": [c0, c1, c2],
+        "generations": [n, n, n],
+        "total": n,
+        "freeze_count": fz,
+        "types": {"heap": hist},
+        "types_by_address": {"heap": dict(
+            ("0x%x" % a, {"name": addr_names[a], "objects": c})
+            for a, c in by_addr.items())},
+    }
+    if opts["truth"] is not None:
+        data = (json.dumps(truth, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(opts["truth"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            while data:
+                data = data[os.write(fd, data):]
+        finally:
+            os.close(fd)
+    if opts["selfcheck"]:
+        os.write(2, ("selfcheck %s (%st): heap=%d freeze_count=%d count=%r types=%d\n"
+                     % ("FAIL" if problems else "ok", version_full(), n, fz,
+                        [c0, c1, c2], len(hist))).encode("utf-8"))
+        for p in problems:
+            os.write(2, ("  problem: " + p + "\n").encode("utf-8"))
+        return 1 if problems else 0
+    return 0
+
+
 def main(argv):
     opts = parse_args(argv)
     build_heap(opts)
+    if FREE_THREADED:
+        return main_free_threaded(opts)
 
     # Everything that can be measured with allocations, before generation 0:
     # the collector is disabled, so new objects only ever enter generation 0
