@@ -365,6 +365,11 @@ struct gci_touch {
 	uint64_t packed_pages;  /* what-if: heads packed densely in pages of their own */
 	uint64_t meta_pages;    /* of pages, those only of allocator metadata
 				 * (free-threaded builds; else 0) */
+	/* Memory the collector allocates for its own work, beside pages:
+	 * free-threaded builds' mark stack, estimated from the largest list
+	 * or tuple of objects it examines (else 0).  A worker's Private_Dirty
+	 * grows by these too. */
+	uint64_t work_pages;
 };
 GCI_API struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,

@@ -47,6 +47,25 @@
 
 #define MAX_THREAD_STATES 100000
 
+/* tp_flags */
+#define TPFLAGS_LIST_SUBCLASS (1ULL << 25)
+#define TPFLAGS_TUPLE_SUBCLASS (1ULL << 26)
+
+/*
+ * The mark stack (_PyObjectStack): chunks of 254 object pointers, 2048
+ * bytes each from PyMem_RawMalloc (16 more for malloc's own header).
+ */
+#define STACK_CHUNK_OBJECTS 254
+#define STACK_CHUNK_BYTES (2048 + 16)
+/* The lists and tuples looked at for the largest fan-out, and their items. */
+#define FANOUT_CANDIDATES 4
+#define FANOUT_MAX_ITEMS (16u << 20)
+
+struct fanout {
+	uint64_t op;
+	int64_t size;
+	bool tuple;
+};
 struct page_mark {
 	uint64_t page, digest;
 };
@@ -59,6 +78,8 @@ struct ft_interp {
 	uint64_t threads_head;     /* at the walk, for --no-stop */
 	struct page_mark *marks;   /* every page's lists at the walk */
 	size_t nmarks, marks_cap;
+	struct fanout big[FANOUT_CANDIDATES]; /* the largest lists and tuples */
+	uint64_t stack_peak;       /* mark-stack estimate: objects at once */
 };
 
 struct ft_data {
@@ -177,11 +198,80 @@ static struct gci_error *visit_block(void *arg, const struct gci_mi_page *pg, ui
 			end = F->ob_ref_shared + 8;
 	}
 	struct gci_gen *gen = frozen ? &v->in->permanent : &v->in->gens[0];
+	uint32_t ti;
 	struct gci_error *err = gci_walker_add_object(v->w, gen, op, type, ob_size, true, op,
-						      (uint32_t)end);
+						      (uint32_t)end, &ti);
 	if (err)
 		return err;
+	/* The largest lists and tuples a collection examines: their items are
+	 * pushed on its mark stack at once. */
+	uint64_t flags = v->snap->types[ti].flags;
+	if (!frozen && (flags & (TPFLAGS_LIST_SUBCLASS | TPFLAGS_TUPLE_SUBCLASS)) &&
+	    ob_size > v->ft->big[FANOUT_CANDIDATES - 1].size) {
+		struct fanout f = { op, ob_size, (flags & TPFLAGS_TUPLE_SUBCLASS) != 0 };
+		int k = FANOUT_CANDIDATES - 1;
+		while (k > 0 && v->ft->big[k - 1].size < f.size) {
+			v->ft->big[k] = v->ft->big[k - 1];
+			k--;
+		}
+		v->ft->big[k] = f;
+	}
 	return note_record(v, frozen) ? NULL : &gci_enomem;
+}
+
+/*
+ * The collector's mark stack at its largest, estimated: mark_reachable
+ * pushes every not yet marked referent of the object it traverses, so the
+ * stack holds at least the items of the largest list or tuple that are
+ * tracked, not frozen and not immortal (update_refs untracks those).  Only
+ * the largest few are read, item by item.
+ */
+static struct gci_error *estimate_stack(struct gci_program *prog, const struct gci_layout *L,
+					struct ft_interp *ft)
+{
+	const struct gci_ft_layout *F = &L->ft;
+	uint64_t budget = FANOUT_MAX_ITEMS;
+	for (int k = 0; k < FANOUT_CANDIDATES && ft->big[k].size > 0; k++) {
+		const struct fanout *f = &ft->big[k];
+		if ((uint64_t)f->size <= ft->stack_peak)
+			break;  /* no item count can beat the estimate any more */
+		uint64_t items = f->op + (uint64_t)F->tuple_items;
+		struct gci_error *err;
+		if (!f->tuple &&
+		    (err = gci_read_u64(&prog->mem, f->op + (uint64_t)F->list_items, &items))) {
+			if (err->code == GCI_ERR_NOMEM)
+				return err;
+			gci_error_destroy(err);
+			continue;
+		}
+		uint64_t n = (uint64_t)f->size < budget ? (uint64_t)f->size : budget, pushed = 0;
+		budget -= n;
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t item;
+			unsigned char h[32];
+			if ((err = gci_read_u64(&prog->mem, items + 8 * i, &item))) {
+				if (err->code == GCI_ERR_NOMEM)
+					return err;
+				gci_error_destroy(err);
+				break;  /* a list read while it ran; what was counted stands */
+			}
+			if (!item || (err = gci_memory_read(&prog->mem, item, h, sizeof(h)))) {
+				if (err && err->code == GCI_ERR_NOMEM)
+					return err;
+				gci_error_destroy(err);
+				continue;
+			}
+			uint32_t local;
+			memcpy(&local, h + F->ob_ref_local, 4);
+			unsigned bits = h[F->ob_gc_bits];
+			if ((bits & (GC_BITS_TRACKED | GC_BITS_FROZEN | GC_BITS_UNREACHABLE)) ==
+			    GC_BITS_TRACKED && local != UINT32_MAX)
+				pushed++;
+		}
+		if (pushed > ft->stack_peak)
+			ft->stack_peak = pushed;
+	}
+	return NULL;
 }
 
 static struct gci_error *page_done(void *arg, const struct gci_mi_page *pg)
@@ -372,6 +462,8 @@ static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot
 		gci_mi_walker_deinit(&mw);
 		if (!err && !partition(&v))
 			err = &gci_enomem;
+		if (!err)
+			err = estimate_stack(prog, L, ft);
 		if (!err && ft->unreachable)
 			err = gci_snapshot_add_problem(
 				snap, &w.problems_cap, in->gc_state, "interpreter %" PRId64 ": %"
@@ -490,6 +582,10 @@ static struct gci_error *touch_pages(const struct gci_snapshot *snap, const stru
 	 * GC bits, as much as a GC head) kept densely in pages of its own. */
 	ret->packed_pages = (ret->objects * 16 + 4095) / 4096 + ret->meta_pages +
 			    ret->state_pages;
+	if (ft && ft->stack_peak) {
+		uint64_t chunks = (ft->stack_peak + STACK_CHUNK_OBJECTS - 1) / STACK_CHUNK_OBJECTS;
+		ret->work_pages = (chunks * STACK_CHUNK_BYTES + 4095) / 4096;
+	}
 	return NULL;
 }
 

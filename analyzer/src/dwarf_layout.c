@@ -8,7 +8,7 @@ enum { T_OBJECT, T_VAROBJECT, T_TYPE, T_GCHEAD, T_GCSTATE, T_GEN, T_RUNTIME,
        T_INTERP,
        /* free-threaded builds: thread states and mimalloc */
        T_TSTATE, T_TSTATE_IMPL, T_MI_THREAD, T_MI_INTERP, T_MI_HEAP, T_MI_QUEUE,
-       T_MI_PAGE, T_MI_SEGMENT, T_MI_SUBPROC, T_COUNT };
+       T_MI_PAGE, T_MI_SEGMENT, T_MI_SUBPROC, T_LIST, T_TUPLE, T_COUNT };
 
 static const struct {
 	const char *name;
@@ -31,6 +31,8 @@ static const struct {
 	[T_MI_PAGE] = { "mi_page_s", DW_TAG_structure_type },
 	[T_MI_SEGMENT] = { "mi_segment_s", DW_TAG_structure_type },
 	[T_MI_SUBPROC] = { "mi_subproc_s", DW_TAG_structure_type },
+	[T_LIST] = { "PyListObject", DW_TAG_typedef },
+	[T_TUPLE] = { "PyTupleObject", DW_TAG_typedef },
 };
 
 /* One pass over the top-level DIEs of every unit, stopping when every
@@ -261,6 +263,8 @@ static const struct field ft_fields[] = {
 	F(T_MI_SUBPROC, "abandoned_count", NULL, ft.subproc_abandoned_count),
 	F(T_MI_SUBPROC, "abandoned_os_list_count", NULL, ft.subproc_os_list_count),
 	F(T_MI_SUBPROC, "abandoned_os_list", NULL, ft.subproc_os_list),
+	F(T_LIST, "ob_item", NULL, ft.list_items),
+	F(T_TUPLE, "ob_item", NULL, ft.tuple_items),
 };
 #undef F
 
@@ -312,7 +316,8 @@ static struct gci_error *ft_from_dwarf(struct gci_program *prog, Dwarf_Die *dies
 				       const bool *found, struct gci_layout *L, int *disagree)
 {
 	static const int required[] = { T_TSTATE, T_TSTATE_IMPL, T_MI_THREAD, T_MI_INTERP,
-					T_MI_HEAP, T_MI_QUEUE, T_MI_PAGE, T_MI_SEGMENT };
+					T_MI_HEAP, T_MI_QUEUE, T_MI_PAGE, T_MI_SEGMENT, T_LIST,
+					T_TUPLE };
 	for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++)
 		if (!found[required[i]])
 			return gci_error_create(GCI_ERR_UNSUPPORTED, "the DWARF of this "

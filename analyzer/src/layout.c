@@ -41,7 +41,8 @@ static const char *const incremental_names[] = { "young", "old[0]", "old[1]" };
 	.gc_head_size = 0, .gc_next = -1, .gc_prev = -1, .gc_ptr_mask = ~(uint64_t)0, \
 	.collector = GCI_COLLECTOR_FREE_THREADED, .gc_visited_space = -1, .gc_phase = -1
 
-#define FT_OBJECT_FIELDS .ob_tid = 0, .ob_gc_bits = 11, .ob_ref_local = 12, .ob_ref_shared = 16
+#define FT_OBJECT_FIELDS .ob_tid = 0, .ob_gc_bits = 11, .ob_ref_local = 12, .ob_ref_shared = 16, \
+	.list_items = 40
 
 /*
  * mimalloc 2.1.2 as CPython 3.13 and 3.14.0-3.14.4 vendor it
@@ -279,7 +280,8 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 		.ft = { FT_OBJECT_FIELDS, MIMALLOC_21,
 			.interp_threads_head = 7344, .interp_mimalloc = 10816,
-			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 352 },
+			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 352,
+			.tuple_items = 40 },
 	} },
 	{ PY_HEX(3, 14, 0), PY_HEX_END(3, 14, 4), false, true, {
 		OBJECT_FT, .gc_heap_size = 216,
@@ -297,7 +299,8 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 		.ft = { FT_OBJECT_FIELDS, MIMALLOC_21,
 			.interp_threads_head = 7344, .interp_mimalloc = 10944,
-			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 936 },
+			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 936,
+			.tuple_items = 48 /* after the cached ob_hash (3.14) */ },
 	} },
 	{ PY_HEX(3, 14, 5), PY_HEX_END(3, 14, 255), false, true, {
 		OBJECT_FT, .gc_heap_size = 216,
@@ -316,7 +319,8 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 		.ft = { FT_OBJECT_FIELDS, MIMALLOC_25,
 			.interp_threads_head = 7344, .interp_mimalloc = 10928,
-			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 936 },
+			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 936,
+			.tuple_items = 48 },
 	} },
 	{ PY_HEX(3, 15, 0), PY_HEX_END(3, 15, 255), false, true, {
 		OBJECT_FT, .gc_heap_size = 144,
@@ -334,7 +338,8 @@ static const struct gci_layout_table tables[] = {
 		GENERATIONS_38,
 		.ft = { FT_OBJECT_FIELDS, MIMALLOC_25,
 			.interp_threads_head = 7336, .interp_mimalloc = 10880,
-			.tstate_next = 8, .tstate_thread_id = 176, .tstate_mimalloc = 1104 },
+			.tstate_next = 8, .tstate_thread_id = 176, .tstate_mimalloc = 1104,
+			.tuple_items = 48 },
 	} },
 };
 
@@ -397,7 +402,8 @@ const struct gci_layout_field gci_layout_fields[] = {
 	FIELD(ft.seg_thread_id, GCI_FIELD_I32), FIELD(ft.seg_slices, GCI_FIELD_I32),
 	FIELD(ft.seg_abandoned_next, GCI_FIELD_I32), FIELD(ft.seg_subproc, GCI_FIELD_I32),
 	FIELD(ft.seg_abandoned_os_next, GCI_FIELD_I32), FIELD(ft.seg_used, GCI_FIELD_I32),
-	FIELD(ft.seg_abandoned, GCI_FIELD_I32),
+	FIELD(ft.seg_abandoned, GCI_FIELD_I32), FIELD(ft.list_items, GCI_FIELD_I32),
+	FIELD(ft.tuple_items, GCI_FIELD_I32),
 	FIELD(ft.pool_abandoned, GCI_FIELD_I32),
 	FIELD(ft.pool_abandoned_visited, GCI_FIELD_I32),
 	FIELD(ft.interp_subproc, GCI_FIELD_I32),
@@ -496,6 +502,9 @@ static const char *ft_invalid(const struct gci_layout *L)
 		       F->seg_abandoned_os_next >= 0;
 	if (pool == subproc)
 		return "neither (or both) of the abandoned pool and the sub-process are described";
+	if (F->list_items < 32 || F->list_items > 64 || F->tuple_items < 32 ||
+	    F->tuple_items > 64)
+		return "the list and tuple item fields are out of range";
 	return NULL;
 }
 

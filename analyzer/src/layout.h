@@ -67,6 +67,9 @@ struct gci_ft_layout {
 	int32_t pool_abandoned, pool_abandoned_visited;
 	int32_t interp_subproc, subproc_abandoned_count, subproc_os_list;
 	int32_t subproc_os_list_count;
+	/* PyListObject.ob_item (a pointer), PyTupleObject.ob_item (inline):
+	 * for the size of the collector's mark stack */
+	int32_t list_items, tuple_items;
 };
 
 struct gci_layout {

@@ -397,6 +397,7 @@ static json_object *touch_json(const struct gci_snapshot *snap, const struct gci
 	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)t.pages * 4096));
 	json_object_object_add(o, "state_pages", json_object_new_int64((int64_t)t.state_pages));
 	json_object_object_add(o, "metadata_pages", json_object_new_int64((int64_t)t.meta_pages));
+	json_object_object_add(o, "work_pages", json_object_new_int64((int64_t)t.work_pages));
 	json_object_object_add(o, "packed_pages", json_object_new_int64((int64_t)t.packed_pages));
 	json_object *sh = NULL;
 	if (t.sharing_known) {
@@ -697,6 +698,12 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 		if (t.meta_pages)
 			fprintf(f, ", %" PRIu64 " allocator metadata", t.meta_pages);
 		fprintf(f, "\n");
+		if (t.work_pages) {
+			fmt_count(a, sizeof(a), (int64_t)t.work_pages);
+			fmt_count(b, sizeof(b), (int64_t)t.work_pages * 4);
+			fprintf(f, "  and it allocates about %s pages (%s KiB) for its mark stack\n",
+				a, b);
+		}
 		if (t.sharing_known) {
 			fmt_count(a, sizeof(a), (int64_t)t.shared_pages);
 			fmt_count(b, sizeof(b), (int64_t)t.shared_pages * 4);

@@ -105,6 +105,20 @@ static struct gci_error *read_sharing(struct gci_program *prog, struct snapshot 
 		uint64_t a, b;
 		gci_snapshot_state_range(snap, in, &a, &b);
 		ok = ok && gci_pageset_add_range(&all, a, b - a);
+		/* And whatever else the collector kind says its fullest
+		 * collection writes (free-threaded: allocator metadata). */
+		size_t n = ok ? gci_collections(snap, in) : 0;
+		if (n) {
+			struct gci_pageset ps;
+			struct gci_touch t;
+			gci_pageset_init(&ps);
+			struct gci_error *err = gci_touch_pages(snap, in, (int)n - 1, &ps, &t);
+			if (err && err->code == GCI_ERR_NOMEM)
+				ok = false;
+			gci_error_destroy(err);
+			ok = ok && gci_pageset_merge(&all, &ps);
+			gci_pageset_deinit(&ps);
+		}
 	}
 	if (!ok) {
 		gci_pageset_deinit(&all);

@@ -260,7 +260,8 @@ static struct gci_error *type_index(struct gci_walker *w, uint64_t addr,
 
 struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *gen,
 					 uint64_t op, uint64_t type_addr, int64_t ob_size_hint,
-					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len)
+					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len,
+					 uint32_t *ret_type)
 {
 	const struct gci_layout *L = w->layout;
 	struct gci_snapshot *snap = w->snap;
@@ -268,6 +269,8 @@ struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *ge
 	struct gci_error *err = type_index(w, type_addr, &ti);
 	if (err)
 		return err;
+	if (ret_type)
+		*ret_type = ti;
 	const struct gci_type *t = &snap->types[ti];
 
 	uint64_t size = t->basicsize > 0 ? (uint64_t)t->basicsize : 0;
@@ -429,7 +432,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 			goto stop;
 		}
 		err = gci_walker_add_object(w, gen, g + L->gc_head_size, type_addr, ob_size,
-					    have_ob_size, g, L->gc_head_size);
+					    have_ob_size, g, L->gc_head_size, NULL);
 		if (err)
 			return err;
 		n++;

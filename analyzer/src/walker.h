@@ -58,11 +58,13 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen);
  * Count one object on gen (gen->data must exist): its type, bytes, and the
  * pages of [touch_at, touch_at + touch_len), the bytes a collection writes
  * for it (its GC head; a free-threaded object's header); with keep_objects,
- * append its record to the snapshot.  Errors: out of memory only.
+ * append its record to the snapshot.  *ret_type (may be NULL): its type's
+ * index in snap->types.  Errors: out of memory only.
  */
 struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *gen,
 					 uint64_t op, uint64_t type_addr, int64_t ob_size,
-					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len);
+					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len,
+					 uint32_t *ret_type);
 
 /* Record an integrity problem in the snapshot. */
 struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *cap,
