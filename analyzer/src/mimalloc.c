@@ -234,8 +234,23 @@ static bool walk_free_list(struct gci_mi_walker *w, struct priv *p, const struct
 		n++;
 		*tail = b;
 		from = b;
-		if (!rd64(w, b, &b, "a free block", err))
+		const unsigned char *q = gci_memory_peek(w->mem, b, 8);
+		if (q) {
+			memcpy(&b, q, 8);
+			continue;
+		}
+		struct gci_error *e = gci_memory_read(w->mem, from, &b, 8);
+		if (e) {
+			if (e->code == GCI_ERR_NOMEM) {
+				*err = e;
+				return false;
+			}
+			*err = problem(w, from, "page 0x%" PRIx64 ": block 0x%" PRIx64 " on its %s "
+				       "list cannot be read: %s", pg->address, from, name,
+				       e->message);
+			gci_error_destroy(e);
 			return false;
+		}
 	}
 	*count = n;
 	return true;

@@ -22,6 +22,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corewriter as cw  # noqa: E402
+import fakeft as ft  # noqa: E402
 
 TIMEOUT = 30
 SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
@@ -293,27 +294,213 @@ def case_315(c):
     check_clean(c, fake, path)
 
 
-def _free_threaded(c, minor, micro):
-    fake = cw.FakeCPython(minor, micro, heap_generational(), free_threaded=True)
-    path, _ = write_core(c, fake, "3.%d.%dt" % (minor, micro))
-    for args in ([], ["--json"], ["types"], ["touch"]):
-        rc, out, err = c.run(path, *args)
-        c.eq(rc, 4, "free-threaded 3.%d %s: exit status" % (minor, " ".join(args)))
-        line = c.one_line_error(err, "free-threaded 3.%d" % minor)
-        c.expect("free-threaded" in line, "message does not say free-threaded: %r" % line)
-        c.expect("3.%d.%d" % (minor, micro) in line, "message lacks the version: %r" % line)
-        c.eq(out, "", "free-threaded: stdout")
+# ---------------------------------------------------------------------------
+# Free-threaded builds (fakeft.py): objects in mimalloc heaps
+
+def check_ft_list(c, got, want, what):
+    for k in ("objects", "bytes", "pages"):
+        c.eq(got.get(k), want[k], "%s.%s" % (what, k))
+    c.eq(got.get("head"), None, what + ".head")
+
+
+def check_ft_clean(c, fake, path):
+    """Exact: the heap and frozen lists, their types, the full collection."""
+    truth = fake.truth()
+    doc, err = c.run_json(path)
+    py = doc["python"]
+    c.eq(py["version"], fake.version, "python.version")
+    c.eq(py["layout"], "table", "python.layout")
+    c.eq(py["debug_offsets"], "used", "python.debug_offsets")
+    c.eq(doc["warnings"], [], "warnings")
+    c.eq(doc["integrity"], {"complete": True, "problems": []}, "integrity")
+    g = doc["gc"]
+    c.eq(g["collector"], "free-threaded", "gc.collector")
+    c.eq((g["enabled"], g["collecting"]), (True, False), "gc.enabled, collecting")
+    c.eq((g["long_lived_total"], g["long_lived_pending"]), fake.long_lived, "gc.long_lived_*")
+    c.eq(len(g["generations"]), 1, "one list")
+    heap = g["generations"][0]
+    c.eq((heap["name"], heap["threshold"], heap["count"], heap["complete"]),
+         ("heap", 2000, fake.counts[0], True), "heap name, threshold, count, complete")
+    check_ft_list(c, heap, truth["heap"], "heap")
+    check_ft_list(c, g["permanent"], truth["permanent"], "permanent")
+    c.eq(doc["collections"], [truth["collection"]], "collections")
+    all_types = merge_hist([truth["heap"]["types"], truth["permanent"]["types"]])
+    for sel, want in ((None, all_types), ("0", truth["heap"]["types"]),
+                      ("2", truth["heap"]["types"]), ("heap", truth["heap"]["types"]),
+                      ("permanent", truth["permanent"]["types"])):
+        args = ["types", "--limit", "0"] + (["-g", sel] if sel else [])
+        tdoc, _ = c.run_json(path, *args)
+        c.eq(tdoc["generation"], sel, "types -g %s: generation" % sel)
+        check_types(c, tdoc["types"], want, fake, "types -g %s" % sel)
+    tdoc, _ = c.run_json(path, "touch", "-g", "full")
+    col = tdoc["collections"]
+    if c.expect(len(col) == 1, "touch -g full: one collection: %r" % col):
+        for k in ("generation", "objects", "pages"):
+            c.eq(col[0][k], truth["collection"][k], "touch -g full: " + k)
+        c.eq(col[0]["object_bytes"], truth["heap"]["bytes"], "touch: object_bytes")
+    # gc_should_collect: count past the threshold, and past long_lived_total / 4
+    nc = tdoc["what_if"]["next_collection"]
+    need = max(2000 - fake.counts[0] + 1, fake.long_lived[0] // 4 - fake.counts[0] + 1)
+    c.eq((nc["generation"], nc["allocations"]), ("full", need), "touch: next_collection")
+    rc, out, err = c.run(path, "touch")
+    c.eq(rc, 0, "text touch exit status")
+    c.expect("full collection: writes %d object headers" % truth["heap"]["objects"] in out,
+             "text touch: %r" % out[:600])
+    rc, out, err = c.run(path)
+    c.eq(rc, 0, "text summary exit status")
+    return doc
 
 
 def case_free_threaded(c):
-    """3.13t: free_threaded=1, PyObject 32 bytes -> exit 4, one line."""
-    _free_threaded(c, 13, 1)
+    """3.13t: two live threads' GC heaps, abandoned segments in the pool: exact."""
+    fake = ft.FakeFreeThreaded(13, 2)
+    path, _ = write_core(c, fake, "3.13.2t")
+    check_ft_clean(c, fake, path)
+    # -g a generation that is no list there names the choices
+    rc, out, err = c.run(path, "types", "-g", "old")
+    c.eq(rc, 64, "types -g old: exit status")
+    line = c.one_line_error(err, "types -g old")
+    c.expect("heap" in line and "permanent" in line, "types -g old: %r" % line)
 
 
 def case_free_threaded_314(c):
-    """3.14t and 3.15t: exit 4 as well."""
-    _free_threaded(c, 14, 10)
-    _free_threaded(c, 15, 2)
+    """3.14.2t (mimalloc 2.1), 3.14.10t and 3.15.2t (2.5: arena and OS-list segments)."""
+    for minor, micro in ((14, 2), (14, 10), (15, 2)):
+        fake = ft.FakeFreeThreaded(minor, micro)
+        path, _ = write_core(c, fake, "3.%d.%dt" % (minor, micro))
+        check_ft_clean(c, fake, path)
+
+
+def _ft_broken(c, name, fake, mutate, want_words, skip_pages=(), unsaved=(),
+               allow_more_problems=False, objects_exact=True):
+    """A damaged free-threaded heap: exit 1, the damage named, the rest exact."""
+    mutate(fake)
+    path = c.path(name)
+    fake.core(unsaved=unsaved).write(path)
+    c.ncores += 1
+    doc, err = c.run_json(path, want_rc=1)
+    probs = doc["integrity"]["problems"]
+    c.eq(doc["integrity"]["complete"], False, name + ": integrity.complete")
+    if not allow_more_problems:
+        c.eq(len(probs), 1, name + ": number of problems (%r)" % probs)
+    text = " ".join(p["message"] for p in probs)
+    for w in want_words:
+        c.expect(w in text, "%s: no problem says %r: %r" % (name, w, probs))
+    heap = doc["gc"]["generations"][0]
+    c.eq(heap["complete"], False, name + ": heap.complete")
+    if objects_exact:
+        truth = fake.truth(skip_pages=skip_pages)
+        c.eq(heap["objects"], truth["heap"]["objects"], name + ": heap objects outside the damage")
+        c.eq(doc["gc"]["permanent"]["objects"], truth["permanent"]["objects"],
+             name + ": frozen objects outside the damage")
+    rc, out, _ = c.run(path)
+    c.eq(rc, 1, name + ": text exit status")
+    c.expect("INCOMPLETE" in out, name + ": text report lacks INCOMPLETE")
+    return doc
+
+
+def _page(fake, thread, tag, k):
+    pages = [p for p in fake.all_pages() if p.seg is fake.segments[thread] and p.tag == tag]
+    return pages[k]
+
+
+def case_ft_free_lists(c):
+    """Free lists that loop, point outside their page, or into the middle of a block."""
+    for minor, micro in ((13, 2), (15, 2)):
+        v = "3.%d.%dt" % (minor, micro)
+        fake = ft.FakeFreeThreaded(minor, micro)
+        p = _page(fake, 0, 2, 0)
+        d = fake.page_desc(p)
+        free = p.lists["free"][0].addr
+        # the free list's only block links to itself: a loop
+        _ft_broken(c, v + "-free-loop", fake, lambda f: f.mem.u64(free, free),
+                   [hx(d), hx(free), "twice"], skip_pages=[p])
+        fake = ft.FakeFreeThreaded(minor, micro)
+        p = _page(fake, 0, 2, 0)
+        d = fake.page_desc(p)
+        local = p.lists["local"][0].addr
+        outside = 0x12345678
+        _ft_broken(c, v + "-local-outside", fake, lambda f: f.mem.u64(local, outside),
+                   [hx(d), hx(outside), "local_free"], skip_pages=[p])
+        fake = ft.FakeFreeThreaded(minor, micro)
+        p = _page(fake, 0, 2, 0)
+        d = fake.page_desc(p)
+        mid = p.blocks[1].addr + 8
+        xt = fake.M["p_xthread"]
+        _ft_broken(c, v + "-thread-misaligned", fake, lambda f: f.mem.u64(d + xt, mid | 1),
+                   [hx(d), hx(mid), "xthread_free"], skip_pages=[p])
+
+
+def case_ft_loops(c):
+    """A page queue, the thread-state list, the abandoned list, a delayed list that loop."""
+    fake = ft.FakeFreeThreaded(13, 2)
+    first, second = _page(fake, 0, 2, 0), _page(fake, 0, 2, 1)
+    nx = fake.M["p_next"]
+    _ft_broken(c, "queue-loop", fake,
+               lambda f: f.mem.u64(f.page_desc(second) + nx, f.page_desc(first)),
+               [hx(fake.page_desc(first)), "second time"])
+    fake = ft.FakeFreeThreaded(13, 2)
+    ts0, ts1 = fake.tstates[0][0], fake.tstates[1][0]
+    _ft_broken(c, "thread-loop", fake, lambda f: f.mem.u64(ts1 + 8, ts0),
+               ["thread-state list does not end"], objects_exact=False,
+               allow_more_problems=True)
+    fake = ft.FakeFreeThreaded(13, 2)
+    seg = fake.abandoned_segments[0]
+    _ft_broken(c, "abandoned-loop", fake,
+               lambda f: f.mem.u64(seg.base + f.M["seg_abandoned_next"], seg.base),
+               [hx(seg.base), "a second time"])
+    fake = ft.FakeFreeThreaded(14, 10)
+    p = _page(fake, 0, 2, 1)
+    delayed = [b for b in p.blocks if b.kind == "delayed"]
+    heap = p.heap
+    # the last delayed block links back to the first: the heap is skipped
+    _ft_broken(c, "delayed-loop", fake, lambda f: f.mem.u64(delayed[-1].addr, delayed[0].addr),
+               [hx(heap), "loops"], skip_pages=[q for q in fake.all_pages() if q.heap == heap])
+
+
+def case_ft_damage(c):
+    """A page's memory not in the core, used that does not add up, an abandoned
+    count the heap does not hold, a page that is not a slice, a cut core."""
+    fake = ft.FakeFreeThreaded(13, 2)
+    p = _page(fake, 1, 2, 0)
+    region = p.seg.base + p.idx * ft.SLICE
+    _ft_broken(c, "page-not-saved", fake, lambda f: None, [hx(fake.page_desc(p)), "not saved"],
+               skip_pages=[p], unsaved=(region,))
+    fake = ft.FakeFreeThreaded(15, 2)
+    p = _page(fake, 0, 3, 0)
+    d = fake.page_desc(p)
+    used = fake.M["p_used"]
+    _ft_broken(c, "used-wrong", fake, lambda f: f.u(d + used[0], p.capacity, used[1]),
+               [hx(d), "do not add up"], skip_pages=[p])
+    fake = ft.FakeFreeThreaded(14, 10)
+    sp = fake.subproc
+    _ft_broken(c, "abandoned-count", fake, lambda f: f.mem.u64(sp, 5),
+               [hx(sp), "5 abandoned segments counted, 2 found"])
+    fake = ft.FakeFreeThreaded(13, 2)
+    first, second = _page(fake, 0, 2, 0), _page(fake, 0, 2, 1)
+    bogus = fake.page_desc(second) + 8
+    # the queue ends there: its next page is not reached
+    _ft_broken(c, "page-not-a-slice", fake,
+               lambda f: f.mem.u64(f.page_desc(first) + f.M["p_next"], bogus),
+               [hx(bogus), "not a slice"], skip_pages=[second])
+    # cut anywhere: exit 0, 1 or 2, a message naming the file, never a crash
+    fake = ft.FakeFreeThreaded(13, 2)
+    core = fake.core()
+    data = core.build()
+    cuts = sorted(set([64, 300, core.file_offset(fake.runtime) + 20,
+                       core.file_offset(fake.tstates[0][0]) + 400,
+                       core.file_offset(fake.segments[0].base) + 300,
+                       core.file_offset(fake.page_start(_page(fake, 0, 2, 0))) + 40,
+                       core.file_offset(fake.abandoned_segments[0].base) + 100,
+                       len(data) - 5000]))
+    for at in cuts:
+        p = c.path("ft-cut-%d" % at)
+        with open(p, "wb") as f:
+            f.write(data[:at])
+        c.ncores += 1
+        rc, out, err = c.run(p, "--json")
+        if c.expect(rc in (0, 1, 2), "cut at %d: exit %d (%s)" % (at, rc, err.strip())) and rc == 2:
+            c.expect(p in c.one_line_error(err, "cut at %d" % at), "cut at %d: names the file" % at)
 
 
 def _broken(c, name, fake, mutate, bad_list, want_addrs, want_words=(), problem_at=None,
@@ -602,6 +789,9 @@ CASES = [
     ("b-3.15", case_315),
     ("c-free-threaded", case_free_threaded),
     ("c2-free-threaded-3.14-3.15", case_free_threaded_314),
+    ("l-ft-free-lists", case_ft_free_lists),
+    ("l2-ft-loops", case_ft_loops),
+    ("l3-ft-damage", case_ft_damage),
     ("d-loop", case_loop),
     ("d2-self-loop", case_loop_self),
     ("e-backlink", case_backlink),
