@@ -29,7 +29,9 @@ static const struct cli_option options[O_NOPT] = {
 	{ O_GENERATION, "generation", 'g', "GEN",
 	  "only the list GEN: a generation number as gc.get_objects(generation=N) "
 	  "takes it, or a list name (permanent; young, old[0], old[1], old on "
-	  "3.14.0-3.14.4)" },
+	  "3.14.0-3.14.4; heap on free-threaded builds, where 0-2 all mean the "
+	  "whole heap); touch: the collection of generation GEN (free-threaded: "
+	  "full, the only one)" },
 	{ O_PAGES, "pages", 0, NULL, "list every page written" },
 	{ O_LIMIT, "limit", 0, "N", "rows shown in text output (default 40; 0: all)" },
 	{ O_JSON, "json", 0, NULL, "JSON output (schema gcinspect/1, docs/json-schema.md)" },
@@ -51,7 +53,8 @@ static const struct cli_verb verbs[] = {
 	{ "summary", target_synopsis,
 	  "The GC state (the default command): per interpreter, each generation's "
 	  "threshold, count, objects, bytes and 4 KiB pages of GC heads, and the "
-	  "permanent generation.",
+	  "permanent generation (free-threaded builds: the heap's tracked objects "
+	  "and the frozen ones, found in the mimalloc heaps).",
 	  OPTS_TARGET | OPT(O_JSON), 1, 1, 0, cmd_report },
 	{ "types", target_synopsis,
 	  "Type histogram (objects, bytes) of all lists together, or of one "
@@ -80,7 +83,7 @@ static const char exit_text[] =
 	"  1   partial result: printed, but some GC list could not be walked to its end\n"
 	"  2   the input is unreadable, not a core, or damaged\n"
 	"  3   not a Python process, or a CPython version or build gcinspect cannot read\n"
-	"  4   a free-threaded CPython build: it keeps no GC lists\n"
+	"  4   no longer used (free-threaded builds were refused with it; they are read now)\n"
 	"  64  usage error\n"
 	"  70  internal error (out of memory), or the report could not be written\n";
 
