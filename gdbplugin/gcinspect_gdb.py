@@ -506,6 +506,11 @@ class Snapshot:
             gens[_s(interp.gens[i].name)] = interp.gens[i]
         if interp.has_permanent:
             gens["permanent"] = interp.permanent
+        # Free-threaded builds keep one list, "heap": gc.get_objects(generation=N)
+        # returns it for every N.
+        if _s(interp.collector) == "free-threaded" and "heap" in gens:
+            for n in ("0", "1", "2"):
+                gens.setdefault(n, gens["heap"])
         return gens
 
 
@@ -646,8 +651,9 @@ permanent one together.  Each type's objects and bytes, sorted by bytes.
         """List the objects on one of the inferior's GC lists.
 Usage: gc-objects GEN [--type NAME] [--limit N] [--json] [-v]
 
-GEN is 0, 1, 2 or permanent.  For each object, in list order (the order a
-collection visits them): its address (the PyObject, not the GC head), its
+GEN is 0, 1, 2 or permanent (free-threaded builds: heap, which 0-2 also name,
+or permanent; objects in heap-walk order).  For each object, in list order (the
+order a collection visits them): its address (the PyObject, not the GC head), its
 type's tp_name, its size in bytes (as gc-types counts them) and its
 reference count read from the inferior.
 
@@ -670,7 +676,7 @@ reference count read from the inferior.
                                    valued=("--limit", "--type"))
             if not pos:
                 raise gdb.GdbError("gc-objects needs a generation: 0, 1, 2 or permanent "
-                                   "(see help gc-objects)")
+                                   "(heap on free-threaded builds; see help gc-objects)")
             _too_many(pos, 1, "gc-objects")
             limit = opts.get("--limit", 100)
             with Snapshot(flags=GCI_SNAPSHOT_OBJECTS, verbose=opts.get("-v", 0)) as snap:

@@ -604,6 +604,9 @@ static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
 			fmt_count(b, sizeof(b), in->long_lived_pending);
 			fprintf(f, "; long-lived %s, pending %s", a, b);
 		}
+		if (!strcmp(in->collector, "free-threaded"))
+			fprintf(f, "; free-threaded: no generation lists, the objects are "
+				"in mimalloc heaps");
 		if (in->visited_space >= 0)
 			fprintf(f, "; incremental collector, %s phase, old[%d] visited",
 				in->phase == 1 ? "collect" : in->phase == 0 ? "mark" : "unknown",
@@ -647,11 +650,21 @@ static struct gci_error *types_text(const struct gci_snapshot *snap,
 	text_header(snap, f);
 	fmt_count(a, sizeof(a), (int64_t)objs);
 	fmt_count(b, sizeof(b), (int64_t)bytes);
-	fprintf(f, "\n%s%s: %s objects, %s bytes, %zu types\n",
-		!opts->generation ? "all generations and the permanent one" :
-		!strcmp(opts->generation, "permanent") ? "permanent generation" : "generation ",
-		opts->generation && strcmp(opts->generation, "permanent") ? opts->generation : "",
-		a, b, nt);
+	/* A selector that names a list by another name (free-threaded: -g 0
+	 * is the heap) says which. */
+	char what[96];
+	if (!opts->generation)
+		snprintf(what, sizeof(what), "%s", snap->interps[0].ngens == 1 ?
+			 "the heap and the permanent generation" :
+			 "all generations and the permanent one");
+	else if (!strcmp(opts->generation, "permanent"))
+		snprintf(what, sizeof(what), "permanent generation");
+	else if (ngens == 1 && strcmp(gens[0]->name, opts->generation))
+		snprintf(what, sizeof(what), "generation %s: the list %s", opts->generation,
+			 gens[0]->name);
+	else
+		snprintf(what, sizeof(what), "generation %s", opts->generation);
+	fprintf(f, "\n%s: %s objects, %s bytes, %zu types\n", what, a, b, nt);
 	fprintf(f, "  %12s %15s  %s\n", "objects", "bytes", "type");
 	size_t shown = opts->limit && opts->limit < nt ? opts->limit : nt;
 	for (size_t i = 0; i < shown; i++) {
