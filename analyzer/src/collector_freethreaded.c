@@ -57,9 +57,10 @@
  */
 #define STACK_CHUNK_OBJECTS 254
 #define STACK_CHUNK_BYTES (2048 + 16)
-/* The lists and tuples looked at for the largest fan-out, and their items. */
+/* The lists and tuples looked at for the largest fan-out, and how many of
+ * their items are read (beyond that, the share found is extrapolated). */
 #define FANOUT_CANDIDATES 4
-#define FANOUT_MAX_ITEMS (16u << 20)
+#define FANOUT_MAX_ITEMS (1u << 20)
 
 struct fanout {
 	uint64_t op;
@@ -246,7 +247,10 @@ static struct gci_error *estimate_stack(struct gci_program *prog, const struct g
 		}
 		uint64_t n = (uint64_t)f->size < budget ? (uint64_t)f->size : budget, pushed = 0;
 		budget -= n;
-		for (uint64_t i = 0; i < n; i++) {
+		if (!n)
+			break;
+		uint64_t i;
+		for (i = 0; i < n; i++) {
 			uint64_t item;
 			unsigned char h[32];
 			if ((err = gci_read_u64(&prog->mem, items + 8 * i, &item))) {
@@ -268,6 +272,9 @@ static struct gci_error *estimate_stack(struct gci_program *prog, const struct g
 			    GC_BITS_TRACKED && local != UINT32_MAX)
 				pushed++;
 		}
+		/* i: the items read (a list read while it ran may end early) */
+		if (i && i < (uint64_t)f->size)
+			pushed = (uint64_t)((double)pushed * (double)f->size / (double)i);
 		if (pushed > ft->stack_peak)
 			ft->stack_peak = pushed;
 	}
