@@ -783,6 +783,36 @@ def case_bad_types(c):
         c.eq((r["objects"], r["bytes"]), want["function"], "bad-tp_name: counts")
 
 
+def case_ft_corrupt(c):
+    """Random bytes changed in mimalloc's segments, pages, objects and thread states:
+    exit 0-3, never a signal, a hang or a sanitizer report."""
+    import random
+    rng = random.Random(11)
+    for minor, micro in ((13, 2), (15, 2)):
+        fake = ft.FakeFreeThreaded(minor, micro)
+        core = fake.core()
+        data = core.build()
+        spans = [(s.base, 0x3000) for s in fake.segments]
+        spans += [(fake.page_start(p), p.capacity * p.bsize) for p in fake.all_pages()]
+        spans += [(ts, 0x5000) for ts, _, _ in fake.tstates]
+        for i in range(30):
+            d = bytearray(data)
+            for _ in range(rng.randrange(1, 6)):
+                base, size = rng.choice(spans)
+                try:
+                    d[core.file_offset(base + rng.randrange(size))] = rng.randrange(256)
+                except ValueError:
+                    pass  # a byte the core does not hold
+            path = c.path("ft-corrupt-%d-%d" % (minor, i))
+            with open(path, "wb") as f:
+                f.write(bytes(d))
+            c.ncores += 1
+            rc, out, err = c.run(path, "--json")
+            c.expect(rc in (0, 1, 2, 3), "corrupt core %d (3.%d): exit %d (%s)"
+                     % (i, minor, rc, err.strip()[:300]))
+            os.unlink(path)
+
+
 CASES = [
     ("a-3.13", case_313),
     ("a2-3.14.10", case_314_gen),
@@ -792,6 +822,7 @@ CASES = [
     ("l-ft-free-lists", case_ft_free_lists),
     ("l2-ft-loops", case_ft_loops),
     ("l3-ft-damage", case_ft_damage),
+    ("l4-ft-corrupt", case_ft_corrupt),
     ("d-loop", case_loop),
     ("d2-self-loop", case_loop_self),
     ("e-backlink", case_backlink),
