@@ -25,7 +25,7 @@
 #include "walker.h"
 
 #define MAX_DELAYED (1u << 22)   /* delayed frees of one heap */
-#define MAX_THREADS_SEGMENTS 65536
+#define MAX_SEGMENTS 65536        /* abandoned segments of one list */
 
 /* A set of addresses: open addressing, 0 is never a member. */
 struct addr_set {
@@ -557,8 +557,8 @@ struct gci_error *gci_mi_walk_heap(struct gci_mi_walker *w, uint64_t heap, unsig
 				break;
 			if ((err = walk_page(w, pa, heap, false)))
 				return err;
-			/* The block visitor may have grown the problem list; the
-			 * walk goes on from the page's own next link. */
+			/* On along the page's own next link (a broken page
+			 * above was named and skipped). */
 			uint64_t next;
 			if (!rd64(w, pa + (uint64_t)F->page_next, &next, "a page (mi_page_t)",
 				  &err))
@@ -647,7 +647,7 @@ static struct gci_error *walk_segment_list(struct gci_mi_walker *w, uint64_t hea
 				       1u << (F->segment_shift - 20));
 		if (!set_add(&p->segments, seg, &seen))
 			return &gci_enomem;
-		if (seen || *count >= MAX_THREADS_SEGMENTS)
+		if (seen || *count >= MAX_SEGMENTS)
 			return problem(w, seg, "%s reaches segment 0x%" PRIx64 " %s", name, seg,
 				       seen ? "a second time (a loop)" : "after too many (a loop?)");
 		(*count)++;
@@ -757,7 +757,7 @@ struct gci_error *gci_mi_walk_abandoned(struct gci_mi_walker *w, uint64_t interp
 					    ": %" PRIu64 " abandoned OS segments counted, %"
 					    PRIu64 " on its list", subproc, os_count, n)))
 		return err;
-	if (count > n + MAX_THREADS_SEGMENTS)
+	if (count > n + MAX_SEGMENTS)
 		return problem(w, subproc, "mimalloc sub-process 0x%" PRIx64 ": %" PRIu64
 			       " abandoned segments is not believable", subproc, count);
 	uint64_t found = 0;
