@@ -525,14 +525,20 @@ static struct gci_error *check_unchanged(struct gci_program *prog, struct gci_sn
 		}
 		if (!changed && count == in->gens[0].count && ts == ft->threads_head)
 			continue;
+		char pages[96] = "", young[96] = "";
+		if (changed)
+			snprintf(pages, sizeof(pages), "%" PRIu64 " of %zu heap pages changed (the "
+				 "first at 0x%" PRIx64 ")", changed, ft->nmarks, first);
+		else
+			snprintf(pages, sizeof(pages), "no heap page changed");
+		if (count != in->gens[0].count)
+			snprintf(young, sizeof(young), ", the young count went from %" PRId64
+				 " to %" PRId64, in->gens[0].count, count);
 		e = gci_snapshot_add_problem(
 			snap, problems_cap, changed ? first : in->gc_state, "interpreter %" PRId64
-			": the target ran during the walk (--no-stop): %" PRIu64 " of %zu heap "
-			"pages changed%s%" PRIx64 ", the young count went from %" PRId64 " to %"
-			PRId64 "%s; the numbers mix two moments", in->id, changed, ft->nmarks,
-			changed ? " (the first at 0x" : " (none at 0x", changed ? first : 0,
-			in->gens[0].count, count, ts == ft->threads_head ? ")" :
-			"), and the thread states changed");
+			": the target ran during the walk (--no-stop): %s%s%s; the numbers mix "
+			"two moments", in->id, pages, young, ts == ft->threads_head ? "" :
+			", and the thread states changed");
 		if (e)
 			return e;
 		in->gens[0].complete = in->permanent.complete = false;
