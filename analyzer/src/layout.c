@@ -283,12 +283,15 @@ static const struct gci_layout_table tables[] = {
 			.tstate_next = 8, .tstate_thread_id = 152, .tstate_mimalloc = 352,
 			.tuple_items = 40 },
 	} },
-	{ PY_HEX(3, 14, 0), PY_HEX_END(3, 14, 4), false, true, {
+	/* Which 3.14 release after 3.14.4 moved to mimalloc 2.5 is not known
+	 * here: for 3.14.5-3.14.9 both tables apply, and layout_choose.c takes
+	 * the one whose heaps belong to their threads. */
+	{ PY_HEX(3, 14, 0), PY_HEX_END(3, 14, 9), false, true, {
 		OBJECT_FT, .gc_heap_size = 216,
 		.name = "CPython 3.14.0-3.14.4 free-threaded release",
 		.provenance = "table derived from the headers of 3.14.4 compiled with "
-			      "-DPy_GIL_DISABLED (mimalloc 2.1.2); no free-threaded 3.14 "
-			      "binary was available to check it",
+			      "-DPy_GIL_DISABLED (mimalloc 2.1.2; also tried on 3.14.5-3.14.9); "
+			      "no free-threaded 3.14 binary was available to check it",
 		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
 		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,
 		.runtime_interp_head = 808, .runtime_interp_main = 816,
@@ -306,8 +309,8 @@ static const struct gci_layout_table tables[] = {
 		OBJECT_FT, .gc_heap_size = 216,
 		.name = "CPython 3.14.5+ free-threaded release",
 		.provenance = "table derived from the headers of 3.14.10 (Debian sid) "
-			      "compiled with -DPy_GIL_DISABLED (mimalloc 2.5); 3.14.5-3.14.9 "
-			      "assumed alike; no free-threaded 3.14 binary was available to "
+			      "compiled with -DPy_GIL_DISABLED (mimalloc 2.5; also tried on "
+			      "3.14.5-3.14.9); no free-threaded 3.14 binary was available to "
 			      "check it",
 		.preheader_flags = MANAGED_DICT | MANAGED_WEAKREF, .preheader_size = 16,
 		.state_kind = GCI_STATE_INTERP, .runtime_gc = -1,

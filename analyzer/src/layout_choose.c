@@ -48,6 +48,85 @@ static void dwarf_vs_debug_offsets(struct gci_program *prog, struct choice *c)
 				 n == 1 ? "" : "s");
 }
 
+/*
+ * Whether a free-threaded table fits the target: the GC heap of the first
+ * thread states whose mimalloc state is initialized belongs to that
+ * thread (mi_heap_t.thread_id, like PyThreadState.thread_id, is the
+ * thread's pthread_self).  Read before the target is stopped: thread
+ * states do not move.
+ */
+static bool ft_table_fits(struct gci_program *prog, const struct gci_snapshot *snap,
+			  const struct gci_layout *T)
+{
+	const struct gci_ft_layout *F = &T->ft;
+	uint64_t interp, ts;
+	struct gci_error *err;
+	if ((err = gci_read_u64(&prog->mem, snap->runtime + (uint64_t)T->runtime_interp_head,
+				&interp)) ||
+	    (err = gci_read_u64(&prog->mem, interp + (uint64_t)F->interp_threads_head, &ts))) {
+		gci_error_destroy(err);
+		return false;
+	}
+	for (int n = 0; ts && n < 16; n++) {
+		uint64_t m = ts + (uint64_t)F->tstate_mimalloc, thread, owner, next;
+		int64_t initialized;
+		if ((err = gci_read_int(&prog->mem, m + (uint64_t)F->mts_initialized, 4, true,
+					&initialized)) ||
+		    (err = gci_read_u64(&prog->mem, ts + (uint64_t)F->tstate_thread_id, &thread)) ||
+		    (err = gci_read_u64(&prog->mem, ts + (uint64_t)F->tstate_next, &next))) {
+			gci_error_destroy(err);
+			return false;
+		}
+		if (initialized == 1) {
+			uint64_t heap = m + (uint64_t)F->mts_heaps + 2 * (uint64_t)F->heap_size;
+			if ((err = gci_read_u64(&prog->mem, heap + (uint64_t)F->heap_thread_id,
+						&owner))) {
+				gci_error_destroy(err);
+				return false;
+			}
+			return thread && owner == thread;
+		}
+		ts = next;
+	}
+	return false;
+}
+
+/*
+ * The built-in table for the target's version; where two free-threaded
+ * tables cover it (3.14.5-3.14.9: which mimalloc is not known), the one
+ * whose heaps belong to their threads.
+ */
+static const struct gci_layout *table_for(struct gci_program *prog,
+					  const struct gci_snapshot *snap, bool ft)
+{
+	const struct gci_layout *first = NULL;
+	size_t n, matches = 0;
+	const struct gci_layout_table *t = gci_layout_tables(&n);
+	for (size_t i = 0; i < n; i++) {
+		if (snap->version_hex < t[i].min_hex || snap->version_hex > t[i].max_hex ||
+		    t[i].debug || t[i].free_threaded != ft)
+			continue;
+		if (!first)
+			first = &t[i].layout;
+		matches++;
+	}
+	if (matches < 2)
+		return first;
+	for (size_t i = 0; i < n; i++) {
+		if (snap->version_hex < t[i].min_hex || snap->version_hex > t[i].max_hex ||
+		    t[i].debug || t[i].free_threaded != ft)
+			continue;
+		if (ft_table_fits(prog, snap, &t[i].layout)) {
+			gci_log(prog, GCI_LOG_INFO, "layout: %s fits this build's heaps",
+				t[i].layout.name);
+			return &t[i].layout;
+		}
+		gci_log(prog, GCI_LOG_INFO, "layout: %s does not fit this build's heaps",
+			t[i].layout.name);
+	}
+	return first;
+}
+
 struct gci_error *gci_layout_choose(struct gci_program *prog, struct gci_snapshot *snap,
 				   const struct gci_discovery *d, struct gci_layout *L,
 				   char *name, size_t namesz)
@@ -56,7 +135,7 @@ struct gci_error *gci_layout_choose(struct gci_program *prog, struct gci_snapsho
 	struct choice ch = { .snap = snap, .d = d, .L = L, .name = name }, *c = &ch;
 	/* A free-threaded build says so in its _Py_DebugOffsets (3.13+). */
 	bool ft = d->have_dbg && d->dbg.free_threaded;
-	const struct gci_layout *table = gci_layout_table_find(snap->version_hex, false, ft);
+	const struct gci_layout *table = table_for(prog, snap, ft);
 	if (!table)
 		return gci_error_create(GCI_ERR_UNSUPPORTED,
 					"CPython %s%s is not supported: no layout for it",

@@ -364,11 +364,17 @@ def case_free_threaded(c):
 
 
 def case_free_threaded_314(c):
-    """3.14.2t (mimalloc 2.1), 3.14.10t and 3.15.2t (2.5: arena and OS-list segments)."""
-    for minor, micro in ((14, 2), (14, 10), (15, 2)):
-        fake = ft.FakeFreeThreaded(minor, micro)
-        path, _ = write_core(c, fake, "3.%d.%dt" % (minor, micro))
-        check_ft_clean(c, fake, path)
+    """3.14.2t (mimalloc 2.1), 3.14.10t and 3.15.2t (2.5: arena and OS-list segments);
+    3.14.7t with either mimalloc (which one 3.14.5-3.14.9 vendor is not known)."""
+    for minor, micro, mi in ((14, 2, None), (14, 10, None), (15, 2, None), (14, 7, "2.1"),
+                             (14, 7, "2.5")):
+        fake = ft.FakeFreeThreaded(minor, micro, mimalloc=mi)
+        path, _ = write_core(c, fake, "3.%d.%dt%s" % (minor, micro, mi or ""))
+        doc = check_ft_clean(c, fake, path)
+        if mi:
+            want = "3.14.0-3.14.4" if mi == "2.1" else "3.14.5+"
+            c.expect(want in doc["python"]["layout_name"],
+                     "3.14.7t with mimalloc %s: layout %r" % (mi, doc["python"]["layout_name"]))
 
 
 def _ft_broken(c, name, fake, mutate, want_words, skip_pages=(), unsaved=(),

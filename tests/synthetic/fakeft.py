@@ -143,8 +143,10 @@ class FakeFreeThreaded(object):
     """
 
     def __init__(self, minor, micro, threads=None, abandoned=None, counts=(1234, 3, 0),
-                 long_lived=(4321, 0), arena_abandoned=None, seed=5):
-        if minor == 14 and micro <= 4:
+                 long_lived=(4321, 0), arena_abandoned=None, seed=5, mimalloc=None):
+        # mimalloc: "2.1" or "2.5" for a 3.14 release between 3.14.5 and
+        # 3.14.9, where which one CPython vendors is not known here
+        if minor == 14 and (mimalloc == "2.1" or (mimalloc is None and micro <= 4)):
             self.key = "3.14old"
         else:
             self.key = "3.%d" % minor
