@@ -116,7 +116,6 @@ struct visit {
 	size_t first;              /* the interpreter's first object record */
 	unsigned char *frozen;     /* per record from first: 1 if frozen */
 	size_t frozen_cap;
-	struct gci_error *err;
 };
 
 /* Which list each record belongs to, for the partition afterwards. */
