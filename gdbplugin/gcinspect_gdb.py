@@ -116,7 +116,7 @@ class GciSnapshot(ctypes.Structure):
                 ("nobjects", c_size_t), ("objects", ctypes.POINTER(GciObject)),
                 ("ntypes", c_size_t), ("types", ctypes.POINTER(GciType)),
                 ("nproblems", c_size_t), ("problems", ctypes.POINTER(GciProblem)),
-                ("smaps", GciSmaps)]
+                ("smaps", GciSmaps), ("time", c_i64), ("time_source", c_char_p)]
 
 
 class GciReportOptions(ctypes.Structure):

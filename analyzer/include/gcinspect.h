@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define GCI_VERSION_STRING "0.1.0"
+#define GCI_VERSION_STRING "0.2.0"
 
 #if defined(__GNUC__)
 #define GCI_API __attribute__((visibility("default")))
@@ -266,6 +266,11 @@ struct gci_snapshot {
 	struct gci_problem *problems;
 	/* Live targets: the mappings holding GC heads (smaps), at the walk. */
 	struct gci_smaps smaps;
+	/* When the memory was as read, in seconds since the epoch (UTC), and
+	 * how that is known: "walk" (a live target, at its walk), "core file
+	 * mtime" (when the core was written), or NULL and 0 (unknown). */
+	int64_t time;
+	const char *time_source;
 };
 
 /* Flags for gci_snapshot_take. */
