@@ -49,6 +49,10 @@ enum gci_error_code {
 	GCI_ERR_FREE_THREADED,  /* a free-threaded build: no GC lists */
 	GCI_ERR_INTEGRITY,      /* target data is inconsistent */
 	GCI_ERR_OTHER,          /* anything else (a library call failed) */
+	GCI_ERR_ACCESS,         /* a live process we may not read or stop */
+	GCI_ERR_TRACED,         /* a live process another tracer holds */
+	GCI_ERR_NO_PROCESS,     /* no such process, a zombie, a kernel thread */
+	GCI_ERR_OUTPUT,         /* the report could not be written */
 };
 
 struct gci_error {
@@ -73,8 +77,12 @@ enum {
 	GCI_EXIT_INPUT = 2,         /* unreadable input, not a core, damaged */
 	GCI_EXIT_NOT_PYTHON = 3,    /* not a Python process, or unsupported version */
 	GCI_EXIT_FREE_THREADED = 4, /* free-threaded build: nothing to walk */
+	GCI_EXIT_ACCESS = 5,        /* live: no permission to read or stop it */
+	GCI_EXIT_TRACED = 6,        /* live: another tracer (a debugger) holds it */
+	GCI_EXIT_NO_PROCESS = 7,    /* live: no such process, a zombie or kernel thread */
 	GCI_EXIT_USAGE = 64,        /* bad command line */
 	GCI_EXIT_SOFTWARE = 70,     /* internal error (out of memory, ...) */
+	GCI_EXIT_OUTPUT = 74,       /* the report could not be written */
 };
 /** @} */
 
