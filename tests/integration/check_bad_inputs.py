@@ -43,9 +43,10 @@ class CoreUnavailable(Exception):
 # ---------------------------------------------------------------------------
 # Making cores of small processes.
 
-def gcore_of(argv, workdir, name, ready_line):
+def gcore_of(argv, workdir, name, ready_line, before_core=None):
     """Start argv, wait for ready_line on its stdout (None: just wait a bit),
-    take a core, kill the process and return the core's path."""
+    call before_core(), take a core, kill the process and return the core's
+    path."""
     gcore = shutil.which("gcore")
     if gcore is None:
         raise CoreUnavailable("gcore is not installed")
@@ -78,6 +79,8 @@ def gcore_of(argv, workdir, name, ready_line):
             time.sleep(0.3)
             if proc.poll() is not None:
                 raise RuntimeError("%s exited early" % argv[0])
+        if before_core:
+            before_core()
         prefix = os.path.join(workdir, name)
         p = subprocess.run([gcore, "-o", prefix, str(proc.pid)], stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
@@ -287,6 +290,37 @@ def check_live_states(r, python):
             p.wait()
 
 
+def check_deleted_exe(r, python, workdir):
+    """A core whose executable was deleted: its symbols and DWARF come from
+    the debug file named by the build-id in the core's memory."""
+    name = "deleted executable"
+    debug = "/usr/lib/debug/.build-id"
+    copy = os.path.join(workdir, "deleted-python")
+    shutil.copyfile(python, copy)
+    os.chmod(copy, 0o755)
+    core = gcore_of([copy, "-c", "import os; os.write(1, b'ready\\n'); os.read(0, 1)"],
+                    workdir, "deleted", b"ready\n", before_core=lambda: os.unlink(copy))
+    argv = [r.binary, "summary", "--json", "--no-cache", core]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    problems = []
+    if p.returncode != OK:
+        problems.append("exit %d: %s" % (p.returncode, p.stderr[:300]))
+    else:
+        doc = json.loads(p.stdout.decode("utf-8"))
+        py = doc["python"]
+        if py["layout"] != "dwarf" or debug not in py["layout_name"]:
+            problems.append("layout %s from %r, not DWARF from %s" % (py["layout"],
+                                                                  py["layout_name"], debug))
+        if not any("found by the build-id" in w for w in doc["warnings"]):
+            problems.append("no warning says where the DWARF came from: %r" % doc["warnings"])
+    if problems:
+        r.fail(name, argv, "; ".join(problems))
+    else:
+        r.passed += 1
+        log("ok   %-28s %s" % (name, py["layout_name"]))
+
+
 def check_command_line(r, core):
     """The command line's one rule, and what a newcomer tripped over."""
     r.run("usage: unknown command", ["frobnicate", core], [USAGE],
@@ -340,7 +374,7 @@ def check_warnings_stream(r, core, wrong):
     problems = []
     if p.returncode != OK:
         problems.append("exit %d" % p.returncode)
-    if "warning" in out or "build-id" in out:
+    if "warning" in out or "mismatch" in out:
         problems.append("a warning on stdout: %r" % out[-300:])
     if "gcinspect: %s: warning: " % core not in err or "build-id mismatch" not in err:
         problems.append("no warning line naming the core on stderr: %r" % err[:300])
@@ -433,6 +467,10 @@ def main(argv):
             check_wrong_exe(r, py_core, "/usr/bin/python3.11d")
             check_warnings_stream(r, py_core, "/usr/bin/python3.11d")
             check_command_line(r, py_core)
+            if os.path.isdir("/usr/lib/debug/.build-id"):
+                check_deleted_exe(r, args.python, workdir)
+            else:
+                r.skip("deleted executable", "no debug files installed (python3.11-dbg)")
             half = os.path.join(workdir, "half.core")
             truncate_half(py_core, half)
             r.run("truncated core: summary", ["summary", half],
