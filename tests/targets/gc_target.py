@@ -221,6 +221,14 @@ class Peer(object):
         self.tags = []
 
 
+class ShadowProperty(object):
+    """A class whose tp_name is "property", as the builtin's: gcinspect must
+    keep the two apart (this one is "__main__.property")."""
+
+
+ShadowProperty.__name__ = "property"   # tp_name follows __name__
+
+
 def make_handler(index, prefix):
     greeting = "%s-%d" % (prefix, index)
 
@@ -237,6 +245,7 @@ STATE = {
     "registry": {},    # name -> set of ids
     "handlers": [],    # closures
     "matrix": [],      # tuples holding lists
+    "shadows": [],     # ShadowProperty instances (their tp_name is "property")
 }
 
 
@@ -258,6 +267,8 @@ def build(part, count):
             a.peer = b
             b.peer = a
             STATE["peers"].append((a, b))
+        if i % 7 == 0:
+            STATE["shadows"].append(ShadowProperty())
         if i % 5 == 0:
             STATE["registry"].setdefault(part, set()).add(i)
             STATE["matrix"].append((i, [i, i + 1], {"row": i}))
