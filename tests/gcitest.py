@@ -1,37 +1,24 @@
-#!/usr/bin/python3
-"""check_core.py: end-to-end test of gcinspect against a real core.
+"""gcitest.py: what the test harnesses share (standard library only).
 
-Starts tests/targets/gc_target.py under a given interpreter, takes a core of
-it with gcore while it waits, lets it write its truth, runs gcinspect on the
-core and compares what gcinspect reports with the truth, exactly.
+  - Skip / Fail and the exit statuses (0 pass, 1 fail, 77 skip);
+  - Target: tests/targets/gc_target.py under an interpreter (on the host or
+    in a chroot), blocked reading a pipe after it said "ready", so that it
+    holds still until released; then its truth (what its own gc module said);
+  - take_core: a core of a process, with gcore (from outside, or inside the
+    target's chroot and mount namespace);
+  - Gcinspect: the CLI, its JSON;
+  - Gdb: the gdb plugin in `gdb -batch`, several commands per run;
+  - compare_truth: a summary and the type histograms of generations 1 and 2
+    against the truth, exactly; json_diff / expect_equal for two reports.
 
-Usage:
-    check_core.py --gcinspect BIN --python INTERP [--freeze] [--scale N]
-                  [--extra-arg ARG ...] [--expect-layout dwarf|table]
-                  [--chroot DIR [--gcore-inside]] [--remove-binaries]
-                  [--workdir DIR] [--keep] [--target FILE]
-
---chroot DIR runs the target as `chroot DIR INTERP` (INTERP is then a path
-inside DIR); the target script is copied into DIR/tmp and writes its truth
-there.  The core is taken by gcore from outside, so its NT_FILE note names
-host paths (DIR/usr/bin/...); with --gcore-inside, gcore runs inside the
-chroot (with /proc mounted in a private mount namespace), the core names the
-inner paths, and gcinspect needs --sysroot DIR (give it with --extra-arg).
-
---remove-binaries copies the core elsewhere and analyses the copy with
---sysroot pointing at an empty directory, so that none of the interpreter's
-files (executable, libraries, debug info) can be found: gcinspect has only the
-core's memory.  Type names that lived only in those files may then be
-unreadable (name_known false): the histograms are compared on the types whose
-name is known, and in their totals.
-
-Exit status: 0 pass, 1 fail, 77 skip (only when this machine cannot take a
-core: gcore missing, or ptrace not allowed).
+Used by tests/integration/check_target.py, tests/gdb/check_gdb.py and
+tests/cow/check_cow.py.  Every helper raises Fail (a test failure, with what
+went wrong) or Skip (this machine cannot do the thing at all, and why).
 """
 
-import argparse
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -40,14 +27,14 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_TARGET = os.path.join(os.path.dirname(HERE), "targets", "gc_target.py")
+TESTS = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_TARGET = os.path.join(TESTS, "targets", "gc_target.py")
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 READY_TIMEOUT = 120
 GCORE_TIMEOUT = 180
 EXIT_TIMEOUT = 60
-GCINSPECT_TIMEOUT = 120
+RUN_TIMEOUT = 180
 
 
 class Skip(Exception):
@@ -73,8 +60,34 @@ def shell_join(argv):
     return " ".join(out)
 
 
+def run(argv, env=None, timeout=RUN_TIMEOUT, check=True, quiet=False):
+    """(status, stdout, stderr) of argv as text; Fail on a non-zero status
+    when check, or on a timeout."""
+    if not quiet:
+        log("+ " + shell_join(argv))
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise Fail("%s did not finish within %d s" % (argv[0], timeout))
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    if check and p.returncode != 0:
+        raise Fail("%s exited %d\nstdout:\n%s\nstderr:\n%s"
+                   % (argv[0], p.returncode, out[-3000:], err[-3000:]))
+    return p.returncode, out, err
+
+
+def on_signal_fail():
+    """SIGTERM and SIGHUP (ctest's timeout) become Fail, so that cleanup runs."""
+    def handler(signum, frame):
+        raise Fail("harness got signal %d" % signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
 # ---------------------------------------------------------------------------
-# Can this machine take a core at all?
+# Can this machine attach to a process at all?
 
 def ptrace_blocker():
     """A reason why ptrace attach cannot work here, or None."""
@@ -86,8 +99,7 @@ def ptrace_blocker():
     if scope >= 3:
         return "kernel.yama.ptrace_scope is %d: ptrace attach is disabled" % scope
     if scope >= 1 and os.geteuid() != 0:
-        # Not fatal for a child of ours at scope 1 in theory, but gcore
-        # attaches from gdb, which is not our child's parent.
+        # gcore and gdb attach from processes that are not the target's parent.
         return "kernel.yama.ptrace_scope is %d and we are not root" % scope
     return None
 
@@ -99,49 +111,92 @@ PTRACE_REFUSED_MARKERS = (
 )
 
 
+def proc_status(pid):
+    """/proc/PID/status as a dict of strings."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
 # ---------------------------------------------------------------------------
 # The target process.
 
 class Target(object):
-    def __init__(self, python, script, truth, freeze, scale, workdir, chroot=None,
-                 own_mount_ns=False):
-        self.argv = [python, script, "--truth", truth]
-        if chroot is not None and own_mount_ns:
-            # A mount namespace of its own with /proc mounted inside the
-            # chroot, as in a container: a gcore that joins it (take_core)
-            # sees the inner paths.  unshare, sh and chroot all exec: the pid
-            # stays the interpreter's.  The mount goes with the namespace.
-            self.argv = (["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                          'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', chroot]
-                         + self.argv)
-        elif chroot is not None:
-            # chroot(8) execs the interpreter: the pid stays the target's.
-            self.argv = ["chroot", chroot] + self.argv
-        if freeze:
-            self.argv.append("--freeze")
-        if scale is not None:
-            self.argv += ["--scale", str(scale)]
-        self.stderr_path = os.path.join(workdir, "target.stderr")
-        self.proc = None
+    """gc_target.py under python (a path inside chroot, if given), blocked
+    reading its stdin, a pipe, once it said "ready": it holds still, every
+    thread asleep in read(2), until release().  Use with `with`.
 
-    def start(self):
+    With chroot, the script and its truth live in a directory of this run's
+    own under CHROOT/tmp; own_mount_ns also gives the target a mount
+    namespace of its own with /proc mounted inside the chroot, as in a
+    container (take_core(inside=True) joins it)."""
+
+    def __init__(self, python, workdir, script=DEFAULT_TARGET, chroot=None,
+                 own_mount_ns=False, freeze=False, subinterpreter=False, scale=None,
+                 keep=False):
+        self.python = python
+        self.chroot = chroot
+        self.keep = keep
+        self.proc = None
+        self.stderr_file = None
+        self.inner = None   # (host path, path inside the chroot) of the run's directory
+        self.stderr_path = os.path.join(workdir, "target.stderr")
+        if chroot is None:
+            self.host_python = python
+            self.truth_path = os.path.join(workdir, "truth.json")
+            argv = [python, script, "--truth", self.truth_path]
+        else:
+            self.host_python = os.path.join(chroot, python.lstrip("/"))
+            host_dir = tempfile.mkdtemp(prefix="gcinspect-target.",
+                                        dir=os.path.join(chroot, "tmp"))
+            os.chmod(host_dir, 0o755)
+            self.inner = (host_dir, "/tmp/" + os.path.basename(host_dir))
+            shutil.copy(script, os.path.join(host_dir, "gc_target.py"))
+            self.truth_path = os.path.join(host_dir, "truth.json")
+            argv = [python, self.inner[1] + "/gc_target.py",
+                    "--truth", self.inner[1] + "/truth.json"]
+            if own_mount_ns:
+                # unshare, sh and chroot all exec: the pid stays the
+                # interpreter's.  The mount goes with the namespace.
+                argv = (["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                         'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', chroot]
+                        + argv)
+            else:
+                argv = ["chroot", chroot] + argv   # chroot(8) execs: same pid
+        if os.path.exists(self.truth_path):
+            os.unlink(self.truth_path)
+        if freeze:
+            argv.append("--freeze")
+        if subinterpreter:
+            argv.append("--subinterpreter")
+        if scale is not None:
+            argv += ["--scale", str(scale)]
+        self.argv = argv
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def start(self, timeout=READY_TIMEOUT):
         log("+ " + shell_join(self.argv))
         self.stderr_file = open(self.stderr_path, "wb")
         env = dict(os.environ)
         # The target must see a pristine interpreter: no startup hooks.
-        for k in ("PYTHONSTARTUP", "PYTHONMALLOC", "PYTHONDEVMODE", "PYTHONTRACEMALLOC"):
+        for k in ("PYTHONSTARTUP", "PYTHONMALLOC", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
+                  "PYTHONHOME", "PYTHONPATH"):
             env.pop(k, None)
         self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self.stderr_file, env=env, close_fds=True)
-
-    def stderr_text(self):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def wait_ready(self, timeout):
         fd = self.proc.stdout.fileno()
         deadline = time.monotonic() + timeout
         got = b""
@@ -160,8 +215,34 @@ class Target(object):
             got += chunk
         if got != b"ready\n":
             raise Fail("target said %r instead of 'ready'" % got)
+        return self
 
-    def release(self, timeout):
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def check_running(self, after):
+        """After a tool let go of it: the target is alive, traced by nobody
+        (a detach is not always instant), and not stopped."""
+        if self.proc.poll() is not None:
+            raise Fail("the target died %s (status %s)\n%s"
+                       % (after, self.proc.returncode, self.stderr_text()))
+        deadline = time.monotonic() + 10
+        while True:
+            st = proc_status(self.pid)
+            tracer, state = int(st.get("TracerPid", "-1")), st.get("State", "?")
+            if (tracer == 0 and not state.startswith(("t", "T"))) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if tracer != 0 or state.startswith(("t", "T")):
+            raise Fail("%s, the target is %s, traced by %d" % (after, state, tracer))
+
+    def release(self, timeout=EXIT_TIMEOUT):
+        """Let the target write its truth and exit; the truth."""
         try:
             self.proc.stdin.write(b"g")
             self.proc.stdin.close()
@@ -176,20 +257,22 @@ class Target(object):
             raise Fail("target exited with status %d\n%s" % (rc, self.stderr_text()))
         if rest:
             raise Fail("target wrote unexpected output after ready: %r" % rest[:200])
+        try:
+            with open(self.truth_path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            raise Fail("cannot read the target's truth %s: %s" % (self.truth_path, e))
 
     def kill(self):
-        """Make sure the target is gone (also if it is stopped by a tracer)."""
+        """Make sure the target is gone (also if a tracer left it stopped)."""
         p = self.proc
         if p is None or p.poll() is not None:
             return
-        try:
-            p.kill()
-        except OSError:
-            pass
-        try:
-            os.kill(p.pid, signal.SIGCONT)
-        except OSError:
-            pass
+        for sig in (signal.SIGKILL, signal.SIGCONT):
+            try:
+                os.kill(p.pid, sig)
+            except OSError:
+                pass
         try:
             p.wait(10)
         except subprocess.TimeoutExpired:
@@ -198,35 +281,37 @@ class Target(object):
     def close(self):
         self.kill()
         for f in (self.proc and self.proc.stdin, self.proc and self.proc.stdout,
-                  getattr(self, "stderr_file", None)):
+                  self.stderr_file):
             try:
                 if f is not None:
                     f.close()
             except OSError:
                 pass
+        if self.inner is not None:
+            if self.keep:
+                log("kept: %s" % self.inner[0])
+            else:
+                shutil.rmtree(self.inner[0], ignore_errors=True)
 
 
-def take_core(pid, workdir, inside=None):
-    """Core of pid, as workdir/core.PID.
-
-    inside: None (host gcore), or (chroot dir, a directory inside it given as
-    (host path, inner path)) to run the chroot's own gcore in there, in the
-    target's mount namespace and root directory.
-    """
-    if inside is None:
+def take_core(target, workdir, inside=False):
+    """A core of the target, as workdir/core.PID, taken by the host's gcore
+    or (inside) by the chroot's own, in the target's mount namespace and root
+    directory, so that the core names the paths as the target sees them."""
+    pid = target.pid
+    if not inside:
         gcore = shutil.which("gcore")
         if gcore is None:
-            raise Skip("gcore is not installed")
+            raise Skip("gcore is not installed (Debian package gdb)")
         prefix = os.path.join(workdir, "core")
         argv = [gcore, "-o", prefix, str(pid)]
         core = "%s.%d" % (prefix, pid)
     else:
-        root, (host_dir, inner_dir) = inside
+        root, (host_dir, inner_dir) = target.chroot, target.inner
         if not os.path.isfile(os.path.join(root, "usr/bin/gcore")):
             raise Fail("the chroot %s has no /usr/bin/gcore (Debian package gdb)" % root)
-        # Join the target's mount namespace (its /proc) and root: the kernel
-        # then names the mapped files by their inner paths.  (From a mount
-        # namespace of its own, /proc/PID/maps would show the host paths.)
+        # From a mount namespace of its own, /proc/PID/maps would show the
+        # host paths: join the target's (its /proc) and its root.
         argv = ["nsenter", "--target", str(pid), "--mount", "--root",
                 "gcore", "-o", inner_dir + "/core", str(pid)]
         core = os.path.join(host_dir, "core.%d" % pid)
@@ -242,11 +327,11 @@ def take_core(pid, workdir, inside=None):
             if m in out:
                 raise Skip("gcore cannot attach (%s):\n%s" % (m, out.strip()))
         raise Fail("gcore failed with status %d:\n%s" % (p.returncode, out.strip()))
-    if inside is not None:
+    if inside:
         moved = os.path.join(workdir, os.path.basename(core))
         shutil.move(core, moved)
         core = moved
-    return core
+    return os.path.realpath(core)
 
 
 def core_mapped_files(core):
@@ -280,55 +365,140 @@ def core_mapped_files(core):
     raise Fail("%s has no NT_FILE note" % core)
 
 
-def check_core_paths(core, chroot, python, inside):
-    """The core names the interpreter as the kernel showed it to gcore."""
-    files = set(core_mapped_files(core))
-    host = os.path.join(chroot, python.lstrip("/"))
-    if inside:
-        if python not in files:
-            raise Fail("core taken inside the chroot does not name %s; it names:\n  %s"
-                       % (python, "\n  ".join(sorted(files))))
-        outer = [n for n in files if n.startswith(chroot + "/")]
-        if outer:
-            raise Fail("core taken inside the chroot names host paths:\n  %s"
-                       % "\n  ".join(sorted(outer)))
-    elif host not in files:
-        raise Fail("core taken from outside the chroot does not name %s; it names:\n  %s"
-                   % (host, "\n  ".join(sorted(files))))
+# ---------------------------------------------------------------------------
+# gcinspect and the gdb plugin.
+
+def parse_json(text, what):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise Fail("%s is not JSON (%s):\n%s" % (what, e, text[:2000]))
+
+
+class Gcinspect(object):
+    """The CLI; env: its environment (a private layout cache, say)."""
+
+    def __init__(self, binary, env=None):
+        self.binary = binary
+        self.env = env
+
+    def run(self, args, check=True):
+        return run([self.binary] + args, env=self.env, check=check)
+
+    def json(self, args, what):
+        """The JSON document of a run that must succeed, quietly on stderr."""
+        t0 = time.monotonic()
+        rc, out, err = self.run(args, check=False)
+        dt = time.monotonic() - t0
+        if rc < 0:
+            raise Fail("%s: gcinspect killed by signal %d\n%s" % (what, -rc, err))
+        if rc != 0:
+            raise Fail("%s: gcinspect exited with status %d\nstderr:\n%s\nstdout:\n%s"
+                       % (what, rc, err, out[:4000]))
+        if err.strip():
+            log("%s: gcinspect stderr:\n%s" % (what, err.rstrip()))
+        log("   %s: %.2f s" % (what, dt))
+        return parse_json(out, what)
+
+
+BEGIN, END = "@@gcinspect-begin@@", "@@gcinspect-end@@"
+
+
+class Gdb(object):
+    """gdb -batch with the plugin sourced; env: its environment.  readnever:
+    gdb reads no debug info of its own (the plugin uses none of gdb's symbols:
+    it reads memory, and the files through libgcinspect), which spares the
+    seconds gdb spends on the DWARF of a Debian -dbg build."""
+
+    def __init__(self, gdb, plugin, env=None, readnever=False):
+        self.gdb = gdb
+        self.plugin = plugin
+        self.env = env
+        self.readnever = readnever
+
+    def check_usable(self):
+        """Skip when gdb is missing or has no Python."""
+        if not self.gdb or not shutil.which(self.gdb):
+            raise Skip("no gdb (Debian package gdb)")
+        try:
+            rc, out, _ = run([self.gdb, "-batch", "-nx", "-ex", "python print('gdb-python-ok')"],
+                             check=False, timeout=60, quiet=True)
+        except (OSError, Fail) as e:
+            raise Skip("gdb does not run: %s" % e)
+        if "gdb-python-ok" not in out:
+            raise Skip("this gdb has no Python")
+
+    def run(self, target_args, commands, setup=(), plugin=None):
+        """Run commands after `setup` (gdb settings, before the target is
+        loaded) on target_args (["-p", PID], [EXE, CORE], ...): each
+        command's stdout, and gdb's stderr.  Fail on a Python traceback or a
+        command that printed nothing between its markers."""
+        argv = [self.gdb, "-batch", "-nx"] + (["--readnever"] if self.readnever else []) + [
+            "-iex", "set pagination off", "-iex", "set debuginfod enabled off"]
+        for s in setup:
+            argv += ["-iex", s]
+        argv += ["-ex", "source " + (plugin or self.plugin)]
+        for c in commands:
+            argv += ["-ex", "echo %s\\n" % BEGIN, "-ex", c, "-ex", "echo %s\\n" % END]
+        argv += target_args
+        t0 = time.monotonic()
+        rc, out, err = run(argv, env=self.env, check=False)
+        log("   gdb: %.2f s" % (time.monotonic() - t0))
+        if "Traceback" in out or "Traceback" in err:
+            raise Fail("a Python traceback in gdb's output:\n%s\n%s"
+                       % (out[-3000:], err[-3000:]))
+        parts = re.findall(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END) + r"\n", out, re.S)
+        if len(parts) != len(commands):
+            raise Fail("gdb printed %d of %d command outputs (status %d)\nstdout:\n%s\n"
+                       "stderr:\n%s" % (len(parts), len(commands), rc, out[-3000:],
+                                        err[-3000:]))
+        return parts, err
+
+    def json_commands(self, target_args, commands, setup=()):
+        """Commands that each print one JSON document: the documents."""
+        parts, err = self.run(target_args, commands, setup)
+        docs = []
+        for c, text in zip(commands, parts):
+            if not text.strip():
+                raise Fail("gdb: %s printed nothing; gdb's stderr:\n%s" % (c, err[-3000:]))
+            docs.append(parse_json(text, "gdb: " + c))
+        return docs
 
 
 # ---------------------------------------------------------------------------
-# gcinspect.
+# Two reports.
 
-def run_gcinspect(binary, args, what):
-    argv = [binary] + args
-    log("+ " + shell_join(argv))
-    t0 = time.monotonic()
-    try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=GCINSPECT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise Fail("%s: gcinspect did not finish within %d s" % (what, GCINSPECT_TIMEOUT))
-    dt = time.monotonic() - t0
-    err = p.stderr.decode("utf-8", "replace")
-    if p.returncode < 0:
-        raise Fail("%s: gcinspect killed by signal %d\n%s" % (what, -p.returncode, err))
-    if p.returncode != 0:
-        raise Fail("%s: gcinspect exited with status %d\nstderr:\n%s\nstdout:\n%s"
-                   % (what, p.returncode, err, p.stdout.decode("utf-8", "replace")[:4000]))
-    if err.strip():
-        log("%s: gcinspect stderr:\n%s" % (what, err.rstrip()))
-    try:
-        doc = json.loads(p.stdout.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise Fail("%s: output is not JSON (%s):\n%s"
-                   % (what, e, p.stdout.decode("utf-8", "replace")[:2000]))
-    log("   %s: %.2f s" % (what, dt))
-    return doc
+def json_diff(a, b, path="$"):
+    """The places where two JSON values differ."""
+    if type(a) != type(b):
+        return ["%s: %r != %r" % (path, a, b)]
+    if isinstance(a, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append("%s.%s: only on one side" % (path, k))
+            else:
+                out += json_diff(a[k], b[k], "%s.%s" % (path, k))
+        return out
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return ["%s: %d items != %d" % (path, len(a), len(b))]
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += json_diff(x, y, "%s[%d]" % (path, i))
+        return out
+    return [] if a == b else ["%s: %r != %r" % (path, a, b)]
+
+
+def expect_equal(got, want, what):
+    d = json_diff(got, want)
+    if d:
+        raise Fail("%s: the two reports differ:\n  %s" % (what, "\n  ".join(d[:20])))
+    log("%s: equal" % what)
 
 
 # ---------------------------------------------------------------------------
-# Comparison.
+# A report against the truth.
 
 class Checker(object):
     def __init__(self):
@@ -401,7 +571,10 @@ def compare_interpreters(truth, summary, ck):
                 sub.get("gc_state") != interps[0].get("gc_state"))
 
 
-def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
+def compare_truth(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
+    """summary (gcinspect summary --json) and types_docs ({"1": types -g 1
+    --json, "2": ...}) against the truth, into ck.  names_may_be_unknown:
+    the interpreter's files were not at hand, so type names may be unreadable."""
     compare_interpreters(truth, summary, ck)
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
     py = get(summary, ["python"])
@@ -541,200 +714,3 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
                                    % (gen, len(hist), len(want), histogram_diff(hist, want)))
 
 
-# ---------------------------------------------------------------------------
-
-def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--gcinspect", required=True, help="the gcinspect binary")
-    ap.add_argument("--python", required=True, help="interpreter to run the target with")
-    ap.add_argument("--freeze", action="store_true", help="target calls gc.freeze()")
-    ap.add_argument("--subinterpreter", action="store_true",
-                    help="target keeps a subinterpreter with objects of its own (3.9+)")
-    ap.add_argument("--scale", type=float, default=None, help="target heap scale")
-    ap.add_argument("--extra-arg", action="append", default=[], metavar="ARG",
-                    help="extra argument for every gcinspect run (repeatable)")
-    ap.add_argument("--expect-layout", choices=("dwarf", "table"), default=None)
-    ap.add_argument("--workdir", default=None, help="directory for the core and outputs")
-    ap.add_argument("--keep", action="store_true", help="keep the core and outputs")
-    ap.add_argument("--target", default=DEFAULT_TARGET, help="the target script")
-    ap.add_argument("--chroot", default=None, metavar="DIR",
-                    help="run the target inside this chroot (--python is a path inside it)")
-    ap.add_argument("--gcore-inside", action="store_true",
-                    help="take the core with the chroot's own gcore (inner paths in the core)")
-    ap.add_argument("--remove-binaries", action="store_true",
-                    help="analyse a copy of the core with none of the interpreter's files "
-                         "findable (--sysroot of an empty directory)")
-    args = ap.parse_args(argv)
-    if args.gcore_inside and args.chroot is None:
-        ap.error("--gcore-inside needs --chroot")
-    return args
-
-
-def on_term(signum, frame):
-    raise Fail("harness got signal %d" % signum)
-
-
-def main(argv):
-    args = parse_args(argv)
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGHUP, on_term)
-    python_host = args.python
-    if args.chroot is not None:
-        # A missing chroot is a failure, not a skip: the test was asked for.
-        args.chroot = os.path.abspath(args.chroot)
-        if not os.path.isdir(args.chroot):
-            log("FAIL: chroot %s does not exist (scripts/make-chroots.sh builds it)"
-                % args.chroot)
-            return EXIT_FAIL
-        if not os.path.isabs(args.python):
-            log("FAIL: with --chroot, --python must be an absolute path inside the chroot")
-            return EXIT_FAIL
-        python_host = os.path.join(args.chroot, args.python.lstrip("/"))
-        if os.geteuid() != 0:
-            log("SKIP: --chroot needs root")
-            return EXIT_SKIP
-    for path, what in ((args.gcinspect, "gcinspect binary"), (python_host, "interpreter"),
-                       (args.target, "target script")):
-        if not os.path.isfile(path):
-            log("FAIL: %s %s does not exist" % (what, path))
-            return EXIT_FAIL
-    if shutil.which("gcore") is None:
-        log("SKIP: gcore is not installed (Debian package gdb)")
-        return EXIT_SKIP
-    why = ptrace_blocker()
-    if why:
-        log("SKIP: " + why)
-        return EXIT_SKIP
-
-    made_workdir = args.workdir is None
-    if made_workdir:
-        workdir = tempfile.mkdtemp(prefix="gcinspect-core-")
-    else:
-        workdir = os.path.abspath(args.workdir)
-        os.makedirs(workdir, exist_ok=True)
-    inner = None    # (host path, path inside the chroot) of the target's directory
-    if args.chroot is None:
-        truth_path = os.path.join(workdir, "truth.json")
-        if os.path.exists(truth_path):
-            os.unlink(truth_path)
-        target = Target(args.python, args.target, truth_path, args.freeze, args.scale, workdir)
-        if args.subinterpreter:
-            target.argv.append("--subinterpreter")
-    else:
-        # The script and its truth live inside the chroot, in a directory of
-        # this run's own.
-        tmp_root = os.path.join(args.chroot, "tmp")
-        host_dir = tempfile.mkdtemp(prefix="gcinspect-target.", dir=tmp_root)
-        os.chmod(host_dir, 0o755)
-        inner = (host_dir, "/tmp/" + os.path.basename(host_dir))
-        shutil.copy(args.target, os.path.join(host_dir, "gc_target.py"))
-        truth_path = os.path.join(host_dir, "truth.json")
-        target = Target(args.python, inner[1] + "/gc_target.py", inner[1] + "/truth.json",
-                        args.freeze, args.scale, workdir, chroot=args.chroot,
-                        own_mount_ns=args.gcore_inside)
-    status = EXIT_FAIL
-    core = None
-    try:
-        target.start()
-        target.wait_ready(READY_TIMEOUT)
-        core = take_core(target.proc.pid, workdir,
-                         (args.chroot, inner) if args.gcore_inside else None)
-        target.release(EXIT_TIMEOUT)
-        if args.chroot is not None:
-            check_core_paths(core, args.chroot, args.python, args.gcore_inside)
-        with open(truth_path) as f:
-            truth = json.load(f)
-        log("truth: python %s, generations %s (total %d), count %s, threshold %s, "
-            "freeze_count %s, core %s (%.1f MB)"
-            % (truth["version_full"], truth["generations"], truth["total"], truth["count"],
-               truth["threshold"], truth["freeze_count"], core,
-               os.path.getsize(core) / 1e6))
-
-        extra = list(args.extra_arg)
-        if args.remove_binaries:
-            # As if the core had been moved to a machine that has none of the
-            # interpreter's files: a copy, and an empty sysroot.
-            moved_dir = os.path.join(workdir, "moved")
-            empty = os.path.join(workdir, "empty-sysroot")
-            os.makedirs(moved_dir, exist_ok=True)
-            os.makedirs(empty, exist_ok=True)
-            moved = os.path.join(moved_dir, os.path.basename(core))
-            shutil.copyfile(core, moved)
-            os.unlink(core)
-            core = moved
-            extra += ["--sysroot", empty]
-        outputs = {}
-        # A layout cache of the test's own: the first run reads DWARF and
-        # fills it, the later ones use it, and both must give one answer.
-        cache_dir = os.path.join(workdir, "layout-cache")
-        os.environ["GCINSPECT_CACHE_DIR"] = cache_dir
-        summary = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core], "summary")
-        outputs["summary"] = summary
-        warm = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
-                             "summary (layout cache warm)")
-        cached = os.path.isdir(cache_dir) and os.listdir(cache_dir)
-        if args.expect_layout == "dwarf" and not cached:
-            raise Fail("the DWARF layout was not written to the cache %s" % cache_dir)
-        if args.expect_layout == "table" and cached:
-            raise Fail("--no-dwarf must not fill the layout cache, found %s" % cached)
-        for doc in (summary, warm):
-            doc.get("python", {}).pop("layout_name", None)
-        if warm != summary:
-            raise Fail("summary with the layout cache differs from the one without:\n%s\n%s"
-                       % (json.dumps(summary, sort_keys=True)[:3000],
-                          json.dumps(warm, sort_keys=True)[:3000]))
-        types_docs = {}
-        for gen in ("1", "2"):
-            types_docs[gen] = run_gcinspect(
-                args.gcinspect, ["types", "--json", "--generation", gen] + extra + [core],
-                "types --generation " + gen)
-            outputs["types" + gen] = types_docs[gen]
-        for name, doc in outputs.items():
-            with open(os.path.join(workdir, name + ".json"), "w") as f:
-                json.dump(doc, f, indent=1, sort_keys=True)
-
-        ck = Checker()
-        compare(truth, summary, types_docs, args.expect_layout, ck,
-                names_may_be_unknown=args.remove_binaries)
-        if ck.failures:
-            log("FAIL: %d of %d checks failed:" % (len(ck.failures), ck.checked))
-            for f in ck.failures:
-                log("  - " + f)
-            status = EXIT_FAIL
-        else:
-            log("PASS: %d checks (python %s, layout %s)"
-                % (ck.checked, truth["version_full"], get(summary, ["python", "layout"], "?")))
-            status = EXIT_PASS
-    except Skip as e:
-        log("SKIP: %s" % e)
-        status = EXIT_SKIP
-    except Fail as e:
-        log("FAIL: %s" % e)
-        status = EXIT_FAIL
-    except Exception:
-        import traceback
-        log("FAIL: harness error:\n" + traceback.format_exc())
-        status = EXIT_FAIL
-    finally:
-        target.close()
-        if inner is not None:
-            if args.keep:
-                log("kept: %s" % inner[0])
-            else:
-                shutil.rmtree(inner[0], ignore_errors=True)
-        if args.keep:
-            log("kept: %s" % workdir)
-        elif made_workdir:
-            shutil.rmtree(workdir, ignore_errors=True)
-        elif core is not None:
-            try:
-                os.unlink(core)
-            except OSError:
-                pass
-        if status == EXIT_FAIL and not args.keep:
-            log("(rerun with --keep --workdir DIR to keep the core and outputs)")
-    return status
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
