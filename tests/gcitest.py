@@ -60,14 +60,14 @@ def shell_join(argv):
     return " ".join(out)
 
 
-def run(argv, env=None, timeout=RUN_TIMEOUT, check=True, quiet=False):
+def run(argv, env=None, timeout=RUN_TIMEOUT, check=True, quiet=False, cwd=None):
     """(status, stdout, stderr) of argv as text; Fail on a non-zero status
     when check, or on a timeout."""
     if not quiet:
-        log("+ " + shell_join(argv))
+        log("+ " + ("(cd %s) " % shell_join([cwd]) if cwd else "") + shell_join(argv))
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, env=env, timeout=timeout)
+                           stderr=subprocess.PIPE, env=env, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired:
         raise Fail("%s did not finish within %d s" % (argv[0], timeout))
     out = p.stdout.decode("utf-8", "replace")
@@ -119,6 +119,32 @@ def proc_status(pid):
             k, _, v = line.partition(":")
             out[k] = v.strip()
     return out
+
+
+def wait_blocked_in_read(pid, timeout=30):
+    """Wait until every thread of pid sleeps in read(2) (or, where the
+    syscall number is not known, on a pipe): from then on it holds still.
+    A target says "ready" and then reads; between the two it still runs."""
+    import platform
+    read_nr = {"x86_64": "0", "aarch64": "63"}.get(platform.machine())
+    deadline = time.monotonic() + timeout
+    while True:
+        blocked = True
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                    nr = f.read().split(None, 1)[0]
+                with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                    wchan = f.read()
+                if not (nr == read_nr if read_nr else "pipe" in wchan):
+                    blocked = False
+        except (OSError, IndexError) as e:
+            raise Fail("cannot tell what pid %d is doing: %s" % (pid, e))
+        if blocked:
+            return
+        if time.monotonic() > deadline:
+            raise Fail("pid %d did not block in read(2) within %d s" % (pid, timeout))
+        time.sleep(0.01)
 
 
 # ---------------------------------------------------------------------------
@@ -215,6 +241,7 @@ class Target(object):
             got += chunk
         if got != b"ready\n":
             raise Fail("target said %r instead of 'ready'" % got)
+        wait_blocked_in_read(self.pid)
         return self
 
     def stderr_text(self):
@@ -428,21 +455,22 @@ class Gdb(object):
         if "gdb-python-ok" not in out:
             raise Skip("this gdb has no Python")
 
-    def run(self, target_args, commands, setup=(), plugin=None):
+    def run(self, target_args, commands, setup=(), load=None, cwd=None):
         """Run commands after `setup` (gdb settings, before the target is
-        loaded) on target_args (["-p", PID], [EXE, CORE], ...): each
-        command's stdout, and gdb's stderr.  Fail on a Python traceback or a
-        command that printed nothing between its markers."""
+        loaded) on target_args (["-p", PID], [EXE, "-c", CORE], ...): each
+        command's stdout, and gdb's stderr.  load: the gdb arguments that
+        load the plugin (default: source the plugin).  Fail on a Python
+        traceback, or when a command's output is missing."""
         argv = [self.gdb, "-batch", "-nx"] + (["--readnever"] if self.readnever else []) + [
             "-iex", "set pagination off", "-iex", "set debuginfod enabled off"]
         for s in setup:
             argv += ["-iex", s]
-        argv += ["-ex", "source " + (plugin or self.plugin)]
+        argv += ["-ex", "source " + self.plugin] if load is None else list(load)
         for c in commands:
             argv += ["-ex", "echo %s\\n" % BEGIN, "-ex", c, "-ex", "echo %s\\n" % END]
         argv += target_args
         t0 = time.monotonic()
-        rc, out, err = run(argv, env=self.env, check=False)
+        rc, out, err = run(argv, env=self.env, check=False, cwd=cwd)
         log("   gdb: %.2f s" % (time.monotonic() - t0))
         if "Traceback" in out or "Traceback" in err:
             raise Fail("a Python traceback in gdb's output:\n%s\n%s"

@@ -749,6 +749,11 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 			return &gci_enomem;
 		}
 	}
+	/* The command name and line come from the target: cleaned as the
+	 * core's and /proc's are, so that reports say the same. */
+	for (int i = 2; i < 4; i++)
+		if (out[i])
+			gci_text_clean(out[i]);
 	for (int i = 0; i < 4; i++) {
 		free(prog->info_strings[i]);
 		prog->info_strings[i] = out[i];
