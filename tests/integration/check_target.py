@@ -94,7 +94,7 @@ def check_core_paths(core, chroot, python, inside):
 # names=False: nor the type names, which a live process holds in memory that
 # a core without its files lacks.
 def gc_part(doc, names=True):
-    out = dict((k, v) for k, v in doc.items() if k not in ("target", "warnings"))
+    out = dict((k, v) for k, v in doc.items() if k not in ("target", "warnings", "snapshot"))
     out["python"] = dict((k, v) for k, v in doc.get("python", {}).items()
                          if k != "layout_name")
     if names:
@@ -103,6 +103,13 @@ def gc_part(doc, names=True):
     if not names and isinstance(doc.get("types"), list):
         out["types"] = [dict((k, v) for k, v in t.items() if k not in ("name", "name_known"))
                         for t in doc["types"]]
+    return out
+
+
+def no_time(doc):
+    out = dict(doc)
+    if isinstance(doc.get("snapshot"), dict):
+        out["snapshot"] = dict((k, v) for k, v in doc["snapshot"].items() if k != "time")
     return out
 
 
@@ -224,6 +231,9 @@ class Row(object):
             if key not in self.docs[way] or key not in self.docs[ref]:
                 continue
             a, b = self.docs[way][key], self.docs[ref][key]
+            if "core" not in way:
+                # Two reads of a live process are two snapshots, at two times.
+                a, b = no_time(a), no_time(b)
             if key == "touch":
                 a, b = touch_part(a), touch_part(b)
             if strip:
