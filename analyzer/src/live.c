@@ -307,14 +307,18 @@ static struct gci_error *read_maps(struct gci_program *prog)
 struct gci_error *gci_program_set_proc_pid(struct gci_program *prog, int pid)
 {
 	/* Files are looked for in the target's own mappings and root too
-	 * (candidate_paths); so is detached debug info. */
-	if (pid > 0 && !prog->opts.sysroot && !prog->opts.debug_dir) {
-		char *dp;
-		if (asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid) < 0)
-			return &gci_enomem;
-		free(prog->debuginfo_path);
-		prog->debuginfo_path = dp;
-	}
+	 * (candidate_paths); so is detached debug info, unless the caller
+	 * named where.  No pid: the debug dir alone, as gci_program_create. */
+	char *dp;
+	int n;
+	if (pid > 0 && !prog->sysroot && prog->debug_dir_default)
+		n = asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid);
+	else
+		n = asprintf(&dp, ":.debug:%s", prog->debug_dir);
+	if (n < 0)
+		return &gci_enomem;
+	free(prog->debuginfo_path);
+	prog->debuginfo_path = dp;
 	prog->proc_pid = pid > 0 ? pid : 0;
 	return NULL;
 }

@@ -298,6 +298,7 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 		prog->exe = strdup(prog->opts.exe);
 		oom |= !prog->exe;
 	}
+	prog->debug_dir_default = !prog->opts.debug_dir;
 	if (prog->opts.debug_dir)
 		prog->debug_dir = strdup(prog->opts.debug_dir);
 	else if (asprintf(&prog->debug_dir, "%s/usr/lib/debug",
@@ -602,8 +603,9 @@ static bool report_debug_file(struct gci_program *prog, const struct gci_mapping
 		return free(hex), false;
 	const char *dirs[2] = { prog->debug_dir, NULL };
 	char live_dir[64];
-	if (prog->pid > 0 && !prog->opts.debug_dir && !prog->sysroot) {
-		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug", prog->pid);
+	if (prog->proc_pid > 0 && prog->debug_dir_default && !prog->sysroot) {
+		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug",
+			 prog->proc_pid);
 		dirs[1] = live_dir;
 	}
 	bool done = false;

@@ -27,6 +27,7 @@ struct gci_file {
 struct gci_program {
 	struct gci_options opts;
 	char *sysroot, *exe, *debug_dir;
+	bool debug_dir_default;  /* no debug dir given: SYSROOT/usr/lib/debug */
 	char *debuginfo_path;  /* for libdwfl: ":.debug:DEBUG_DIR" */
 	struct gci_memory mem;
 	struct gci_core *core;

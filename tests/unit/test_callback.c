@@ -233,6 +233,10 @@ static void test_live_caller(void)
 					 .path = "this test" };
 	CU_ASSERT_FATAL(OK(gci_program_set_process_info(prog, &info)));
 	CU_ASSERT_EQUAL(prog->proc_pid, getpid());
+	/* Detached debug info is looked for in the process's root too. */
+	char root_debug[64];
+	snprintf(root_debug, sizeof(root_debug), "/proc/%d/root/usr/lib/debug", (int)getpid());
+	CU_ASSERT_PTR_NOT_NULL(strstr(prog->debuginfo_path, root_debug));
 	CU_ASSERT_FATAL(OK(gci_program_prepare(prog)));
 	bool found = false;
 	for (size_t i = 0; i < prog->nfiles; i++)
@@ -262,11 +266,28 @@ static void test_live_caller(void)
 	info.kind = "core";
 	CU_ASSERT_FATAL(OK(gci_program_set_process_info(prog, &info)));
 	CU_ASSERT_EQUAL(prog->proc_pid, 0);
+	CU_ASSERT_PTR_NULL(strstr(prog->debuginfo_path, "/proc/"));
 	CU_ASSERT(ERR(gci_program_page_sharing(prog, &pages, &shared, &exclusive, &absent),
 		      GCI_ERR_INPUT, "not a live target"));
 	gci_pageset_deinit(&pages);
 	gci_pageset_deinit(&shared);
 	gci_pageset_deinit(&exclusive);
+	gci_program_destroy(prog);
+}
+
+/* The debug dir a caller names is the only one, live or not. */
+static void test_live_debug_dir(void)
+{
+	struct gci_options opts = { .no_cache = true, .debug_dir = "/nonexistent/debug" };
+	struct gci_program *prog = NULL;
+	CU_ASSERT_FATAL(OK(gci_program_open_callback(self_read, NULL, NULL, 0, &opts, &prog)));
+	struct gci_process_info info = { .pid = getpid(), .signal = -1, .kind = "live" };
+	CU_ASSERT_FATAL(OK(gci_program_set_process_info(prog, &info)));
+	CU_ASSERT_STRING_EQUAL(prog->debuginfo_path, ":.debug:/nonexistent/debug");
+	gci_program_destroy(prog);
+	/* and gcinspect --pid without one looks in the process's root too */
+	CU_ASSERT_FATAL(OK(gci_program_open_pid(getpid(), NULL, &prog)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(prog->debuginfo_path, "/root/usr/lib/debug"));
 	gci_program_destroy(prog);
 }
 
@@ -298,6 +319,7 @@ int main(void)
 		{"the peek window after an eviction", test_window_after_eviction},
 		{"a caller's live pid: files via map_files, pagemap", test_live_caller},
 		{"no live pid: files by their paths only", test_callback_without_pid},
+		{"a named debug dir stays the only one", test_live_debug_dir},
 		{NULL, NULL},
 	};
 	return unit_main("callback", tests);
