@@ -448,7 +448,7 @@ def run(args):
 def check_gdb(args, child, report, shared_after):
     """The gdb plugin attached to the child says what the CLI said, and
     unshares nothing; the child's shared pages after gdb."""
-    gdb = gcitest.Gdb(args.gdb, args.plugin)
+    gdb = gcitest.Gdb(args.gdb, args.plugin, readnever=True)  # gdb's symbols: unused
     gdb.check_usable()
     extra = []
     if "--no-dwarf" in args.extra_arg:
