@@ -89,8 +89,9 @@ def check_core_paths(core, chroot, python, inside):
 
 # What every way must say alike: everything of a report but how the target
 # was opened and named (target; python.layout_name names the file the layout
-# came from, which the live ways find under /proc/PID), and why memory could
-# not be read (a callback reader cannot tell unmapped from unsaved).
+# came from, which the live ways find under /proc/PID), when (snapshot: the
+# walk, or the core's mtime), and why memory could not be read (a callback
+# reader cannot tell unmapped from unsaved).
 # names=False: nor the type names, which a live process holds in memory that
 # a core without its files lacks.
 def gc_part(doc, names=True):
