@@ -121,17 +121,23 @@ GCI_API struct gci_error *gci_program_open_core(const char *path,
  */
 typedef int gci_read_fn(void *arg, uint64_t address, void *buf, size_t size);
 
-/* A file mapped into the target, as /proc/PID/maps or a core's NT_FILE say. */
+/*
+ * A mapping of the target, as /proc/PID/maps or a core's NT_FILE say: a file,
+ * or (path "") anonymous memory.
+ */
 struct gci_mapping {
 	uint64_t start, end;  /* [start, end) in the target */
 	uint64_t offset;      /* byte offset in the file */
-	const char *path;     /* the path as the target knew it */
+	const char *path;     /* the path as the target knew it; "" anonymous */
 };
 
 /*
- * A program over a callback.  maps lists the files the target has mapped;
- * the ELF ones (executable, libpython) are loaded for symbols and DWARF,
- * found under opts->sysroot, with opts->exe for the executable.
+ * A program over a callback.  maps lists what the target has mapped: the ELF
+ * files (executable, libpython) are loaded for symbols and DWARF at the first
+ * snapshot, found under opts->sysroot, with opts->exe for the executable.
+ * Searches of the whole address space (a GC state or _Py_DebugOffsets when
+ * no file is at hand) read every mapping listed, anonymous ones included:
+ * list every readable mapping the caller knows of.
  */
 GCI_API struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 					    const struct gci_mapping *maps, size_t nmaps,
@@ -176,6 +182,10 @@ GCI_API void gci_program_process_info(const struct gci_program *prog,
  * For callback programs: what the caller knows of the target (a gdb session
  * knows the core file, pid, command line and signal), so that reports say
  * the same as the CLI's.  Strings are copied; NULL fields stay unknown.
+ * kind "live" with a pid says the target is that process on this machine:
+ * its files are then also looked for as gci_program_open_pid looks for them
+ * (call this before the first snapshot), and its page sharing and smaps are
+ * read from /proc/PID/pagemap and /proc/PID/smaps.
  */
 GCI_API struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 					       const struct gci_process_info *info);

@@ -304,6 +304,25 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	return err;
 }
 
+struct gci_error *gci_program_set_proc_pid(struct gci_program *prog, int pid)
+{
+	/* Files are looked for in the target's own mappings and root too
+	 * (candidate_paths); so is detached debug info, unless the caller
+	 * named where.  No pid: the debug dir alone, as gci_program_create. */
+	char *dp;
+	int n;
+	if (pid > 0 && !prog->sysroot && prog->debug_dir_default)
+		n = asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid);
+	else
+		n = asprintf(&dp, ":.debug:%s", prog->debug_dir);
+	if (n < 0)
+		return &gci_enomem;
+	free(prog->debuginfo_path);
+	prog->debuginfo_path = dp;
+	prog->proc_pid = pid > 0 ? pid : 0;
+	return NULL;
+}
+
 struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 				       struct gci_program **ret)
 {
@@ -315,17 +334,8 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		return err;
 	prog->kind = "live";
 	prog->pid = pid;
-	/* Files are looked for in the target's own mappings and root too
-	 * (candidate_paths); so is detached debug info. */
-	if (!o.sysroot && !o.debug_dir) {
-		char *dp;
-		if (asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid) < 0) {
-			err = &gci_enomem;
-			goto fail;
-		}
-		free(prog->debuginfo_path);
-		prog->debuginfo_path = dp;
-	}
+	if ((err = gci_program_set_proc_pid(prog, pid)))
+		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	if (asprintf(&prog->target_path, "pid %d", pid) < 0) {
 		prog->target_path = NULL;
@@ -534,11 +544,11 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 					   struct gci_pageset *exclusive, uint64_t *absent)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->pid);
-	int fd = prog->pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->proc_pid);
+	int fd = prog->proc_pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	if (fd < 0)
 		return gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s", path,
-					prog->pid > 0 ? strerror(errno) : "not a live target");
+					prog->proc_pid > 0 ? strerror(errno) : "not a live target");
 	uint64_t *list;
 	size_t n;
 	if (!gci_pageset_list(pages, &list, &n)) {
@@ -585,11 +595,11 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 {
 	char path[64];
 	size_t len;
-	snprintf(path, sizeof(path), "/proc/%d/smaps", prog->pid);
-	char *text = prog->pid > 0 ? read_small_file(path, &len) : NULL;
+	snprintf(path, sizeof(path), "/proc/%d/smaps", prog->proc_pid);
+	char *text = prog->proc_pid > 0 ? read_small_file(path, &len) : NULL;
 	if (!text)
 		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s", path,
-					prog->pid > 0 ? strerror(errno) : "not a live target");
+					prog->proc_pid > 0 ? strerror(errno) : "not a live target");
 	memset(ret, 0, sizeof(*ret));
 	/* Whether a mapping holds any of the pages: a binary search in the
 	 * sorted list, whatever the mapping's size (reservations of terabytes). */

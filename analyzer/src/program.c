@@ -2,6 +2,7 @@
 #include <elfutils/libdwelf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,21 +90,21 @@ static size_t candidate_paths(const struct gci_program *prog, const char *core_p
 			n++;
 		return n;
 	}
-	if (prog->pid > 0) {
+	if (prog->proc_pid > 0) {
 		for (size_t i = 0; i < prog->nmaps; i++) {
 			const struct gci_mapping *m = &prog->maps[i];
 			if (strcmp(m->path, core_path) != 0)
 				continue;
-			if (asprintf(&out[n], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, prog->pid,
-				     m->start, m->end) >= 0)
+			if (asprintf(&out[n], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+				     prog->proc_pid, m->start, m->end) >= 0)
 				n++;
 			break;
 		}
 	}
 	if ((out[n] = strdup(core_path)))
 		n++;
-	if (prog->pid > 0 && core_path[0] == '/' &&
-	    asprintf(&out[n], "/proc/%d/root%s", prog->pid, core_path) >= 0)
+	if (prog->proc_pid > 0 && core_path[0] == '/' &&
+	    asprintf(&out[n], "/proc/%d/root%s", prog->proc_pid, core_path) >= 0)
 		n++;
 	return n;
 }
@@ -297,6 +298,7 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 		prog->exe = strdup(prog->opts.exe);
 		oom |= !prog->exe;
 	}
+	prog->debug_dir_default = !prog->opts.debug_dir;
 	if (prog->opts.debug_dir)
 		prog->debug_dir = strdup(prog->opts.debug_dir);
 	else if (asprintf(&prog->debug_dir, "%s/usr/lib/debug",
@@ -601,8 +603,9 @@ static bool report_debug_file(struct gci_program *prog, const struct gci_mapping
 		return free(hex), false;
 	const char *dirs[2] = { prog->debug_dir, NULL };
 	char live_dir[64];
-	if (prog->pid > 0 && !prog->opts.debug_dir && !prog->sysroot) {
-		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug", prog->pid);
+	if (prog->proc_pid > 0 && prog->debug_dir_default && !prog->sysroot) {
+		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug",
+			 prog->proc_pid);
 		dirs[1] = live_dir;
 	}
 	bool done = false;
@@ -762,13 +765,22 @@ struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 	};
 	if ((err = gci_memory_add(&prog->mem, GCI_TIER_PRIMARY, &seg)))
 		goto fail;
-	find_exe_path(prog);
-	if ((err = gci_program_report_maps(prog)))
-		goto fail;
+	prog->maps_pending = true;  /* gci_program_prepare */
 	*ret = prog;
 	return NULL;
 fail:
 	gci_program_destroy(prog);
+	return err;
+}
+
+struct gci_error *gci_program_prepare(struct gci_program *prog)
+{
+	if (!prog->maps_pending)
+		return NULL;
+	find_exe_path(prog);
+	struct gci_error *err = gci_program_report_maps(prog);
+	if (!err)
+		prog->maps_pending = false;
 	return err;
 }
 
@@ -778,6 +790,15 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 	if (!prog->read_cb)
 		return gci_error_create(GCI_ERR_USAGE, "only a callback program takes "
 					"process information from its caller");
+	/* A live process with a pid: its /proc files are read as the CLI's
+	 * are, for its files (if not yet reported) and its page sharing. */
+	bool live = info->kind && !strcmp(info->kind, "live") && info->pid > 0 &&
+		    info->pid <= INT_MAX;
+	if (prog->proc_pid != (live ? (int)info->pid : 0)) {
+		struct gci_error *err = gci_program_set_proc_pid(prog, live ? (int)info->pid : 0);
+		if (err)
+			return err;
+	}
 	const char *in[4] = { info->kind, info->path, info->command, info->args };
 	char *out[4] = { NULL };
 	for (int i = 0; i < 4; i++) {
@@ -787,6 +808,11 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 			return &gci_enomem;
 		}
 	}
+	/* The command name and line come from the target: cleaned as the
+	 * core's and /proc's are, so that reports say the same. */
+	for (int i = 2; i < 4; i++)
+		if (out[i])
+			gci_text_clean(out[i]);
 	for (int i = 0; i < 4; i++) {
 		free(prog->info_strings[i]);
 		prog->info_strings[i] = out[i];

@@ -187,7 +187,7 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	struct gci_discovery *d = &s->disc;
 	snap->prog = prog;
 
-	if ((err = gci_discover(prog, snap, d)))
+	if ((err = gci_program_prepare(prog)) || (err = gci_discover(prog, snap, d)))
 		goto fail;
 	if (d->have_dbg && d->dbg.free_threaded) {
 		err = gci_error_create(
@@ -210,7 +210,7 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	snapshot_time(prog, snap);
 	if (!(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
 	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &s->problems_cap)) &&
-	    prog->pid > 0)
+	    prog->proc_pid > 0)
 		err = read_sharing(prog, s);
 	if (!err && prog->pid > 0 && !stop)
 		err = s->collector->check_unchanged(prog, snap, &s->layout, &s->problems_cap);

@@ -20,6 +20,11 @@ Pass when the predicted copy (sharing.shared_pages x 4 kB) and the measured
 growth agree within 5 % (and 64 kB, for small values), or, with --freeze, when
 both are near zero (prediction <= 128 kB, growth <= 256 kB).
 
+With --gdb and --plugin, the gdb plugin attached to the child (gdb -p) must
+then say exactly what gcinspect said: `gc-touch 2 --json --pages` equal to
+the CLI's report, the pages still shared (pagemap) included, and gdb must
+not unshare pages either.
+
 Besides the child's own measurement, the harness also records the pages that
 the collection actually unshared (pagemap before and after) and compares that
 set with the pages gcinspect listed, so that a disagreement can be explained
@@ -27,7 +32,7 @@ page by page.
 
 Usage:
     check_cow.py --gcinspect BIN --python INTERP [--chroot DIR] [--freeze]
-                 [--objects N] [--extra-arg ARG ...]
+                 [--objects N] [--extra-arg ARG ...] [--gdb GDB --plugin PLUGIN]
 
 With --chroot DIR the master runs as `chroot DIR INTERP -c SOURCE` (INTERP is
 a path inside DIR); the chroot needs no /proc: the master inherits a
@@ -49,7 +54,11 @@ import sys
 import tempfile
 import time
 
-EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import gcitest  # noqa: E402
+from gcitest import EXIT_PASS, EXIT_FAIL, EXIT_SKIP, Fail, Skip, log  # noqa: E402
+from gcitest import proc_status, ptrace_blocker  # noqa: E402
+
 READY_TIMEOUT = 180      # building the heap under a debug-less 3.15 is quick; be generous
 COLLECT_TIMEOUT = 120
 GCINSPECT_TIMEOUT = 120
@@ -130,30 +139,8 @@ os.waitpid(pid, 0)
 '''
 
 
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def log(msg):
-    sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
-
-
 # ---------------------------------------------------------------------------
 # /proc of the child, from outside.
-
-def proc_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
 
 def smaps_private_dirty_kb(pid):
     with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -218,17 +205,6 @@ def shared_pages(pid):
     finally:
         os.close(fd)
     return out
-
-
-def ptrace_blocker():
-    """A reason why no process may ptrace-attach another here, or None."""
-    try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
-            if f.read().strip() == "3":
-                return "kernel.yama.ptrace_scope is 3: ptrace attach is disabled"
-    except OSError:
-        pass
-    return None
 
 
 # ---------------------------------------------------------------------------
@@ -355,6 +331,8 @@ def run(args):
         if proc_status(child).get("PPid") != str(master):
             raise Fail("pid %d is not the master's child" % child)
 
+        # From here the child holds still (reading its command pipe).
+        gcitest.wait_blocked_in_read(child)
         shared_before = shared_pages(child)
         dirty_outer0 = smaps_private_dirty_kb(child)
 
@@ -402,6 +380,9 @@ def run(args):
             "%d shared, %d exclusive, %d absent"
             % (elapsed, report["target"]["stopped_ms"], coll["objects"], coll["pages"],
                predicted_pages, sharing["exclusive_pages"], sharing["absent_pages"]))
+
+        if args.gdb:
+            shared_after = check_gdb(args, child, report, shared_after)
 
         lost = sorted(set(shared_before) - set(shared_after))
         log("shared pages of the child: %d before gcinspect, %d after (%d no longer shared)"
@@ -464,6 +445,49 @@ def run(args):
         t.kill()
 
 
+def check_gdb(args, child, report, shared_after):
+    """The gdb plugin attached to the child says what the CLI said, and
+    unshares nothing; the child's shared pages after gdb."""
+    gdb = gcitest.Gdb(args.gdb, args.plugin, readnever=True)  # gdb's symbols: unused
+    gdb.check_usable()
+    extra = []
+    if "--no-dwarf" in args.extra_arg:
+        extra.append("--no-dwarf")
+    setup = ["set debug-file-directory " + a.split("=", 1)[1]
+             for a in args.extra_arg if a.startswith("--debug-dir=")]
+    parts, err = gdb.run(["-p", str(child)],
+                         ["gc-touch 2 --json --pages" + "".join(" " + e for e in extra),
+                          "detach"], setup)
+    got = gcitest.parse_json(parts[0], "gdb: gc-touch 2 --json --pages")
+    # gdb maps the interpreter's files itself: while it runs, their clean
+    # pages count as shared in smaps.  Their sum (and Rss) must agree.
+    want = json.loads(json.dumps(report))
+    for doc in (got, want):
+        sm = doc.get("smaps")
+        if isinstance(sm, dict):
+            sm["clean_kb"] = sm.pop("shared_clean_kb", 0) + sm.pop("private_clean_kb", 0)
+        doc["target"].pop("stopped_ms", None)
+        doc.get("snapshot", {}).pop("time", None)   # two reads, two times
+        # A cold layout cache (the CLI) or a warm one (gdb) is said here.
+        doc["python"].pop("layout_name", None)
+    gcitest.expect_equal(got, want, "gdb's gc-touch 2 --json --pages and the CLI's")
+    state = proc_status(child)
+    if state.get("State", "?")[:1] in ("t", "T") or state.get("TracerPid") != "0":
+        time.sleep(0.5)
+        state = proc_status(child)
+        if state.get("State", "?")[:1] in ("t", "T") or state.get("TracerPid") != "0":
+            raise Fail("after gdb detached, the child is %s, traced by %s"
+                       % (state.get("State"), state.get("TracerPid")))
+    after = shared_pages(child)
+    lost = set(shared_after) - set(after)
+    log("gdb: the same report (%d shared pages); %d pages no longer shared after gdb"
+        % (got["collections"][0]["sharing"]["shared_pages"], len(lost)))
+    if len(lost) > UNSHARE_MAX_PAGES:
+        raise Fail("gdb with the plugin unshared %d of the child's pages (at most %d)"
+                   % (len(lost), UNSHARE_MAX_PAGES))
+    return after
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gcinspect", required=True)
@@ -473,10 +497,15 @@ def parse_args(argv):
     ap.add_argument("--freeze", action="store_true", help="gc.freeze() before the fork")
     ap.add_argument("--extra-arg", action="append", default=[], metavar="ARG",
                     help="an extra argument for gcinspect (repeatable)")
+    ap.add_argument("--gdb", default=None, help="also compare the gdb plugin (gdb -p)")
+    ap.add_argument("--plugin", default=None, help="gcinspect_gdb.py, with --gdb")
     ap.add_argument("--objects", type=int, default=60000,
                     help="dicts to build, each holding a list: twice as many "
                          "tracked objects (default 60000)")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.gdb and not args.plugin:
+        ap.error("--gdb needs --plugin")
+    return args
 
 
 def main(argv):
