@@ -6,10 +6,15 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/scripts/install-deps.sh"
 chroots=/var/cache/gcinspect/chroots
 "$top/scripts/make-chroots.sh" "$chroots"
+# CPython 3.14.4 (release, debug) and 3.13.15t, built from source: a build
+# that fails is reported here and its tests skip, saying why.
+pythons=/var/cache/gcinspect/pythons
+"$top/scripts/build-pythons.sh" "$pythons" ||
+	echo "== build-pythons.sh failed (see above): the tests that need those interpreters skip" >&2
 status=0
 for variant in release sanitize; do
 	dir="$top/build-test-$variant"
-	args="-DGCI_CHROOTS=$chroots"
+	args="-DGCI_CHROOTS=$chroots -DGCI_PYTHONS=$pythons"
 	exclude=""
 	# The gdb tests load libgcinspect into gdb, which is not built with ASan
 	# and hangs with the runtime preloaded: they run in the release pass,

@@ -9,7 +9,7 @@ Usage:
     check_core.py --gcinspect BIN --python INTERP [--freeze] [--scale N]
                   [--extra-arg ARG ...] [--expect-layout dwarf|table]
                   [--chroot DIR [--gcore-inside]] [--remove-binaries]
-                  [--workdir DIR] [--keep] [--target FILE]
+                  [--build-failure FILE] [--workdir DIR] [--keep] [--target FILE]
 
 --chroot DIR runs the target as `chroot DIR INTERP` (INTERP is then a path
 inside DIR); the target script is copied into DIR/tmp and writes its truth
@@ -25,8 +25,14 @@ core's memory.  Type names that lived only in those files may then be
 unreadable (name_known false): the histograms are compared on the types whose
 name is known, and in their totals.
 
+--build-failure FILE: the interpreter is one scripts/build-pythons.sh
+builds; if it (or its chroot) is missing and FILE exists, the build failed
+for the reason FILE gives, and the test skips quoting it.  Missing without
+FILE is a failure.
+
 Exit status: 0 pass, 1 fail, 77 skip (only when this machine cannot take a
-core: gcore missing, or ptrace not allowed).
+core: gcore missing, or ptrace not allowed; or when scripts/build-pythons.sh
+could not build the interpreter, see --build-failure).
 """
 
 import argparse
@@ -401,6 +407,61 @@ def compare_interpreters(truth, summary, ck):
                 sub.get("gc_state") != interps[0].get("gc_state"))
 
 
+def compare_incremental(truth, gcs, gens, ck):
+    """3.14.0-3.14.4: the lists are young, old[0], old[1].  What the gc module
+    says maps onto them as CPython 3.14.4's gcmodule.c and gc.c define it:
+    get_objects(generation=0) is young, 1 nothing, 2 both old lists;
+    get_count() is (young, old[visited_space], old[1 - visited_space]);
+    get_threshold() is (young, old[0], 0) - and old[1]'s threshold is 0 in
+    memory unless gc.set_threshold() was given three values (the target never
+    calls it)."""
+    names = ["young", "old[0]", "old[1]"]
+    for i, g in enumerate(gens):
+        ck.eq("list %d name" % i, g.get("name"), names[i])
+        ck.eq("%s threshold" % names[i], g.get("threshold"), truth["threshold"][i])
+    visited = gcs.get("visited_space")
+    if not ck.true("gc.visited_space is 0 or 1", visited in (0, 1), repr(visited)):
+        return
+    ck.true("gc.phase is mark or collect", gcs.get("phase") in ("mark", "collect"),
+            repr(gcs.get("phase")))
+    for i in (0, 1):
+        ck.eq("old[%d] role" % i, gens[1 + i].get("role"),
+              "visited" if i == visited else "pending")
+    ck.eq("young count", gens[0].get("count"), truth["count"][0])
+    ck.eq("old[visited_space=%d] count (gc.get_count()[1])" % visited,
+          gens[1 + visited].get("count"), truth["count"][1])
+    ck.eq("old[%d] (pending) count (gc.get_count()[2])" % (1 - visited),
+          gens[2 - visited].get("count"), truth["count"][2])
+    n0, n1, n2 = truth["generations"]
+    ck.eq("truth: gc.get_objects(generation=1) is empty", n1, 0)
+    ck.eq("young objects (gc.get_objects(generation=0))", gens[0].get("objects"), n0)
+    o0, o1 = gens[1].get("objects"), gens[2].get("objects")
+    if ck.true("old list objects are integers", isinstance(o0, int) and isinstance(o1, int),
+               "%r %r" % (o0, o1)):
+        ck.eq("old[0] + old[1] objects (%d + %d; gc.get_objects(generation=2))" % (o0, o1),
+              o0 + o1, n2)
+
+
+def merge_types_docs(docs, generation):
+    """One types document for several lists: objects and bytes summed per type."""
+    by_addr = {}
+    order = []
+    for doc in docs:
+        for e in doc.get("types") or []:
+            a = e.get("address")
+            if a not in by_addr:
+                by_addr[a] = dict(e)
+                order.append(a)
+            else:
+                m = by_addr[a]
+                m["objects"] = m.get("objects", 0) + e.get("objects", 0)
+                m["bytes"] = m.get("bytes", 0) + e.get("bytes", 0)
+    merged = dict(docs[0])
+    merged["generation"] = generation
+    merged["types"] = [by_addr[a] for a in order]
+    return merged
+
+
 def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
     compare_interpreters(truth, summary, ck)
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
@@ -414,16 +475,22 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
     ck.eq("gc.enabled", gcs.get("enabled"), truth["enabled"])
     ck.eq("gc.collecting", gcs.get("collecting"), False)
 
+    incremental = truth.get("incremental", False)
+    ck.eq("gc.collector", gcs.get("collector"),
+          "incremental" if incremental else "generational")
     gens = get(summary, ["gc", "generations"])
     if not ck.true("gc.generations is a list of 3", isinstance(gens, list) and len(gens) == 3,
                    repr(gens)[:200]):
         return
-    for i, g in enumerate(gens):
-        ck.eq("generation %d name" % i, g.get("name"), str(i))
-        ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
-        ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
-        if truth["generations"] is not None:
-            ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
+    if incremental:
+        compare_incremental(truth, gcs, gens, ck)
+    else:
+        for i, g in enumerate(gens):
+            ck.eq("generation %d name" % i, g.get("name"), str(i))
+            ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
+            ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
+            if truth["generations"] is not None:
+                ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
     objs = [g.get("objects") for g in gens]
     if truth["generations"] is None:
         if all(isinstance(o, int) for o in objs):
@@ -464,7 +531,9 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
     ck.eq("integrity.problems", integ.get("problems"), [])
 
     # Type histograms.
-    for gen in ("1", "2"):
+    if truth.get("incremental"):
+        ck.eq("truth: no types for gc.get_objects(generation=1)", truth["types"].get("1"), {})
+    for gen in sorted(types_docs):
         doc = types_docs[gen]
         ck.eq("types %s schema" % gen, doc.get("schema"), "gcinspect/1")
         ck.eq("types %s generation" % gen, doc.get("generation"), gen)
@@ -491,7 +560,11 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
                 key = "0x%x" % int(addr, 16)
                 ck.true("types %s: address %s listed once" % (gen, key), key not in by_addr)
                 by_addr[key] = [name if known else None, e.get("objects", 0)]
-        g = gens[int(gen)]
+        if truth.get("incremental"):
+            # "2" is old[0] and old[1] together.
+            g = dict((k, gens[1].get(k, 0) + gens[2].get(k, 0)) for k in ("objects", "bytes"))
+        else:
+            g = gens[int(gen)]
         ck.eq("types %s: sum of objects vs summary generation %s" % (gen, gen),
               sum(hist.values()), g.get("objects"))
         if tbytes != g.get("bytes"):
@@ -561,6 +634,9 @@ def parse_args(argv):
                     help="run the target inside this chroot (--python is a path inside it)")
     ap.add_argument("--gcore-inside", action="store_true",
                     help="take the core with the chroot's own gcore (inner paths in the core)")
+    ap.add_argument("--build-failure", default=None, metavar="FILE",
+                    help="skip, quoting FILE, if the interpreter is missing and FILE "
+                         "exists (scripts/build-pythons.sh could not build it)")
     ap.add_argument("--remove-binaries", action="store_true",
                     help="analyse a copy of the core with none of the interpreter's files "
                          "findable (--sysroot of an empty directory)")
@@ -574,10 +650,28 @@ def on_term(signum, frame):
     raise Fail("harness got signal %d" % signum)
 
 
+def build_failure(args):
+    """Why scripts/build-pythons.sh could not build the interpreter, or None."""
+    if args.build_failure is None:
+        return None
+    python_host = args.python
+    if args.chroot is not None:
+        python_host = os.path.join(os.path.abspath(args.chroot), args.python.lstrip("/"))
+    if os.path.isfile(python_host) or not os.path.isfile(args.build_failure):
+        return None
+    with open(args.build_failure, errors="replace") as f:
+        return f.read().strip() or "(no reason recorded)"
+
+
 def main(argv):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
+    why = build_failure(args)
+    if why is not None:
+        log("SKIP: scripts/build-pythons.sh could not build %s: %s (%s)"
+            % (args.python, why, args.build_failure))
+        return EXIT_SKIP
     python_host = args.python
     if args.chroot is not None:
         # A missing chroot is a failure, not a skip: the test was asked for.
@@ -684,11 +778,24 @@ def main(argv):
                        % (json.dumps(summary, sort_keys=True)[:3000],
                           json.dumps(warm, sort_keys=True)[:3000]))
         types_docs = {}
-        for gen in ("1", "2"):
-            types_docs[gen] = run_gcinspect(
-                args.gcinspect, ["types", "--json", "--generation", gen] + extra + [core],
-                "types --generation " + gen)
-            outputs["types" + gen] = types_docs[gen]
+        if truth.get("incremental"):
+            # gc.get_objects(generation=2) is both old lists.
+            parts = []
+            for name in ("old[0]", "old[1]"):
+                parts.append(run_gcinspect(
+                    args.gcinspect, ["types", "--json", "--generation", name] + extra + [core],
+                    "types --generation " + name))
+                outputs["types-" + name] = parts[-1]
+                if parts[-1].get("generation") != name:
+                    raise Fail("types --generation %s reports generation %r"
+                               % (name, parts[-1].get("generation")))
+            types_docs["2"] = merge_types_docs(parts, "2")
+        else:
+            for gen in ("1", "2"):
+                types_docs[gen] = run_gcinspect(
+                    args.gcinspect, ["types", "--json", "--generation", gen] + extra + [core],
+                    "types --generation " + gen)
+                outputs["types" + gen] = types_docs[gen]
         for name, doc in outputs.items():
             with open(os.path.join(workdir, name + ".json"), "w") as f:
                 json.dump(doc, f, indent=1, sort_keys=True)
