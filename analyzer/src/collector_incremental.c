@@ -301,9 +301,21 @@ static bool freeze_plan(const struct gci_snapshot *snap, const struct gci_interp
 	return true;
 }
 
+static void describe_step(const struct gci_interp *in, const struct step *st,
+			  struct gci_next_collection *ret);
+
+/*
+ * The next automatic step.  With the collector disabled (or a threshold of
+ * 0) there is none, but the step fields still say what the next increment
+ * would do (gc.collect(1), or gc.enable() and an allocation), as the touch
+ * report's "increment" does.
+ */
 static void next_collection(const struct gci_snapshot *snap, const struct gci_interp *in,
 			    struct gci_next_collection *ret)
 {
+	struct step st;
+	step_model(in, &st);
+	describe_step(in, &st, ret);
 	if (in->enabled == 0) {
 		ret->reason = "the collector is disabled (gc.disable()): no automatic "
 			      "collection until gc.enable()";
@@ -313,15 +325,18 @@ static void next_collection(const struct gci_snapshot *snap, const struct gci_in
 		ret->reason = "young.threshold 0 disables automatic collection";
 		return;
 	}
-	struct step st;
-	step_model(in, &st);
 	ret->generation = COLLECT_INCREMENT;
 	ret->allocations = st.allocations;
-	ret->has_work_to_do = st.kind != STEP_UNKNOWN;
-	ret->work_to_do = st.work;
+}
+
+static void describe_step(const struct gci_interp *in, const struct step *stp,
+			  struct gci_next_collection *ret)
+{
+	ret->has_work_to_do = stp->kind != STEP_UNKNOWN;
+	ret->work_to_do = stp->work;
 	struct spaces sp;
 	find_spaces(in, &sp);
-	switch (st.kind) {
+	switch (stp->kind) {
 	case STEP_UNKNOWN:
 		ret->step = "unknown";
 		ret->reason = "the collector's state (phase, visited_space, work_to_do, "
@@ -341,7 +356,7 @@ static void next_collection(const struct gci_snapshot *snap, const struct gci_in
 			      "nothing is collected";
 		break;
 	case STEP_COLLECT:
-		ret->pending_objects = st.pending_taken;
+		ret->pending_objects = stp->pending_taken;
 		if (!pending_exhausted(&sp)) {
 			ret->step = "collect";
 			ret->reason = "phase collect: the young list and the first objects "

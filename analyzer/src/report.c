@@ -73,6 +73,8 @@ static json_object *interp_json(const struct gci_snapshot *snap,
 				       json_object_new_int(in->visited_space) : NULL);
 		json_object_object_add(o, "phase", in->phase < 0 ? NULL :
 				       json_object_new_string(in->phase ? "collect" : "mark"));
+		json_object_object_add(o, "work_to_do", in->has_work_to_do ?
+				       json_object_new_int64(in->work_to_do) : NULL);
 	}
 	json_object *gens = json_object_new_array();
 	json_object_object_add(o, "generations", gens);

@@ -143,6 +143,7 @@ def check_interp(c, got, want, what, skip=()):
     if want["collector"] == "incremental":
         c.eq(got.get("visited_space"), want["visited_space"], what + ".visited_space")
         c.eq(got.get("phase"), want["phase"], what + ".phase")
+        c.eq(got.get("work_to_do"), want["work_to_do"], what + ".work_to_do")
         # old[visited_space] is the visited list, the other old list pending
         roles = [g.get("role") for g in got["generations"]]
         c.eq(roles, [None] + ["visited" if i == want["visited_space"] else "pending"

@@ -663,5 +663,6 @@ class FakeCPython:
             if self.L["collector"] == "incremental":
                 it["visited_space"] = self.visited_space
                 it["phase"] = "collect" if self.phase else "mark"
+                it["work_to_do"] = self.work_to_do if label == "main" else 0
             out["interpreters"].append(it)
         return out
