@@ -666,11 +666,13 @@ def run_increments(args, t, child, label):
                         100.0 * (coll["objects"] - marked) / max(coll["objects"], 1)))
         diff = predicted_kb - growth_kb
         pct = (100.0 * diff / growth_kb) if growth_kb else float("nan")
+        stayed = len((listed & set(shared_before)) - copied)
         log("RESULT %s step %d (%s): objects %d pages %d predicted %d kB measured %d kB "
-            "difference %+d kB (%+.2f%%) pagemap-copied %d kB (%d listed, %d not)%s"
+            "difference %+d kB (%+.2f%%) pagemap-copied %d kB (%d listed, %d not; %d "
+            "listed shared pages stayed shared)%s"
             % (label, n, step, coll["objects"], coll["pages"], predicted_kb, growth_kb,
                diff, pct, len(copied) * 4, len(copied & listed), len(copied - listed),
-               extra))
+               stayed, extra))
         tolerance = args.mark_tolerance if step == "mark" else REL_TOLERANCE
         allowed = max(tolerance * abs(growth_kb), ABS_SLACK_KB)
         good = abs(diff) <= allowed
