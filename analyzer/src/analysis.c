@@ -58,7 +58,12 @@ struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in,
 		       const struct gci_collection **ret)
 {
-	return gci_snapshot_collector(snap)->collections(snap, in, ret);
+	const struct gci_collector_kind *k = gci_snapshot_collector(snap);
+	if (!k->collections) {
+		*ret = NULL;
+		return 0;
+	}
+	return k->collections(snap, in, ret);
 }
 
 static const struct gci_collection *by_generation(const struct gci_snapshot *snap,

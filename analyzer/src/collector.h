@@ -53,7 +53,8 @@ struct gci_collector_kind {
 	/* The lists a -g argument names (see gci_select_lists). */
 	struct gci_error *(*select)(const struct gci_snapshot *snap, const struct gci_interp *in,
 				    const char *which, const struct gci_gen **ret, size_t *ret_n);
-	/* The collections it runs, in report order (gci_collections). */
+	/* The collections it runs, in report order (gci_collections); NULL:
+	 * none (touch then has nothing to report). */
 	size_t (*collections)(const struct gci_snapshot *snap, const struct gci_interp *in,
 			      const struct gci_collection **ret);
 	/* The pages collection `generation` writes into ps (gci_touch_pages);
