@@ -328,8 +328,14 @@ static struct gci_error *top_type_pages(const struct gci_snapshot *snap,
 {
 	*ret = NULL;
 	*ret_n = 0;
-	if (!in->gens[0].data || !in->gens[0].data->type_pages)
-		return NULL;  /* not kept: GCI_SNAPSHOT_TYPE_PAGES */
+	/* Kept (GCI_SNAPSHOT_TYPE_PAGES) when the lists holding objects have
+	 * them; an empty list has none either way. */
+	const struct gci_gen *gen = NULL;
+	for (size_t i = 0; (gen = gci_interp_list(in, i)); i++)
+		if (gen->nobjects)
+			break;
+	if (!gen || !gen->data || !gen->data->type_pages)
+		return NULL;
 	struct gci_touch_plan plan;
 	bool known;
 	struct gci_error *err = gci_touch_plan(snap, in, generation, &known, &plan);
