@@ -172,7 +172,7 @@ struct gci_error *gci_touch_pages(const struct gci_snapshot *snap, const struct 
 	return gci_snapshot_collector(snap)->touch_pages(snap, in, generation, ps, ret);
 }
 
-struct gci_error *gci_touch_plan(const struct gci_snapshot *snap, const struct gci_interp *in,
+struct gci_error *gci_touch_plan_of(const struct gci_snapshot *snap, const struct gci_interp *in,
 				 int generation, bool *ret_known, struct gci_touch_plan *ret)
 {
 	const struct gci_collector_kind *k = gci_snapshot_collector(snap);

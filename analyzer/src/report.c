@@ -338,7 +338,7 @@ static struct gci_error *top_type_pages(const struct gci_snapshot *snap,
 		return NULL;
 	struct gci_touch_plan plan;
 	bool known;
-	struct gci_error *err = gci_touch_plan(snap, in, generation, &known, &plan);
+	struct gci_error *err = gci_touch_plan_of(snap, in, generation, &known, &plan);
 	if (err || !known)
 		return err;
 	const struct gci_gen_data *pd = plan.prefix ? plan.prefix->data : NULL;
@@ -398,7 +398,7 @@ static struct gci_error *page_rows(const struct gci_snapshot *snap, const struct
 	const struct gci_layout *L = gci_snapshot_layout(snap);
 	struct gci_touch_plan plan;
 	bool known;
-	struct gci_error *err = gci_touch_plan(snap, in, generation, &known, &plan);
+	struct gci_error *err = gci_touch_plan_of(snap, in, generation, &known, &plan);
 	if (err)
 		return err;
 	if (!known)

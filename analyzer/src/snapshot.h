@@ -41,7 +41,7 @@ struct gci_touch_plan;
  * the reports' per-type pages and page lists; *ret_known is false for a
  * collector whose objects are not on lists.
  */
-struct gci_error *gci_touch_plan(const struct gci_snapshot *snap, const struct gci_interp *in,
+struct gci_error *gci_touch_plan_of(const struct gci_snapshot *snap, const struct gci_interp *in,
 				 int generation, bool *ret_known, struct gci_touch_plan *ret);
 
 #endif
