@@ -216,6 +216,8 @@ DEBUG_BLOCK = {
 
 # The runtime/interpreter offsets and the inside of the GC state, per
 # layout (analyzer/src/layout.c tables; notes §3.4, §3.5, §3.7, §4.2).
+# "3.14inc" equals the DWARF of a real 3.14.4 (release and debug), and
+# DEBUG_BLOCK[14] its _Py_DebugOffsets (760 bytes, interp gc at 88, gc at 648).
 LAYOUTS = {
     "3.13": dict(
         minor=13, collector="generational",
@@ -554,7 +556,10 @@ class FakeCPython:
         return gc + self.L["gens"][self.gen_names().index(name)]
 
     def _space_bit(self, name):
-        """3.14.0-3.14.4: bit 0 of _gc_next is the object's old space."""
+        """3.14.0-3.14.4: bit 0 of _gc_next is the object's old space.  As in
+        cores of a real 3.14.4 (scripts/build-pythons.sh): young objects carry
+        the pending space, old[0] 0, old[1] 1, frozen ones the visited space
+        (_PyGC_Freeze sets it), and the list heads' own _gc_next no bit."""
         if self.L["collector"] != "incremental":
             return 0
         if name == "young":
