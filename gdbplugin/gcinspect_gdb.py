@@ -97,7 +97,8 @@ class GciInterp(ctypes.Structure):
                 ("heap_size", c_i64), ("collector", c_char_p),
                 ("visited_space", c_int), ("phase", c_int),
                 ("ngens", c_size_t), ("gens", GciGen * GCI_MAX_GENS),
-                ("has_permanent", c_bool), ("permanent", GciGen)]
+                ("has_permanent", c_bool), ("permanent", GciGen),
+                ("has_work_to_do", c_bool), ("work_to_do", c_i64)]
 
 
 class GciSmaps(ctypes.Structure):
@@ -755,7 +756,10 @@ The touch model (docs/touch-model.md): a collection of generation GEN writes
 the GC head of every object in generations 0..GEN, the last object of the
 next older generation, and the GC state.  For each collection (or only for
 GEN): the objects and distinct 4 KiB pages written, and which types hold
-the most of those pages.  Needs a libgcinspect with the touch report.
+the most of those pages.  On 3.14.0-3.14.4 (the incremental collector) the
+collections are young, increment (the next automatic step) and full, also
+named by their gc.collect(generation=N) number.  Needs a libgcinspect with
+the touch report.
 
   --pages    list every page written
   --limit N  rows shown in text output (default 40; 0: all)
@@ -768,8 +772,8 @@ the most of those pages.  Needs a libgcinspect with the touch report.
             super().__init__("gc-touch", gdb.COMMAND_DATA)
 
         def complete(self, text, word):
-            return _complete(word or "", ["0", "1", "2", "--pages", "--json", "--limit",
-                                          "--no-dwarf"])
+            return _complete(word or "", ["0", "1", "2", "young", "increment", "full",
+                                          "--pages", "--json", "--limit", "--no-dwarf"])
 
         @command
         def invoke(self, arg, from_tty):

@@ -27,8 +27,10 @@ static const struct cli_option options[O_NOPT] = {
 	  "do not stop the live process (lists that change under the walk are "
 	  "reported as integrity problems)" },
 	{ O_GENERATION, "generation", 'g', "GEN",
-	  "only the list GEN: a generation number as gc.get_objects(generation=N) "
-	  "takes it, or a list name (permanent; young, old[0], old[1], old on "
+	  "types: only the list GEN, a generation number as "
+	  "gc.get_objects(generation=N) takes it, or a list name (permanent; young, "
+	  "old[0], old[1], old on 3.14.0-3.14.4); touch: only the collection "
+	  "gc.collect(generation=GEN) runs (young, increment, full on "
 	  "3.14.0-3.14.4)" },
 	{ O_PAGES, "pages", 0, NULL, "list every page written" },
 	{ O_LIMIT, "limit", 0, "N", "rows shown in text output (default 40; 0: all)" },
@@ -51,14 +53,16 @@ static const struct cli_verb verbs[] = {
 	{ "summary", target_synopsis,
 	  "The GC state (the default command): per interpreter, each generation's "
 	  "threshold, count, objects, bytes and 4 KiB pages of GC heads, and the "
-	  "permanent generation.",
+	  "permanent generation; on 3.14.0-3.14.4 also what each collection and the "
+	  "next automatic step would write.",
 	  OPTS_TARGET | OPT(O_JSON), 1, 1, 0, cmd_report },
 	{ "types", target_synopsis,
 	  "Type histogram (objects, bytes) of all lists together, or of one "
 	  "(-g), largest first.",
 	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_LIMIT), 1, 1, 0, cmd_report },
 	{ "touch", target_synopsis,
-	  "What a collection of each generation (or of GEN, -g) would write: GC heads, "
+	  "What each collection (of each generation, or on 3.14.0-3.14.4 young, the "
+	  "next automatic increment and full; or only GEN, -g) would write: GC heads, "
 	  "pages, the types holding them; on a live process, how many of those pages "
 	  "are still shared with another process (a collection would copy them); "
 	  "what-ifs (gc.freeze() now, heads packed apart, the next automatic "

@@ -260,6 +260,10 @@ struct gci_interp {
 	struct gci_gen gens[GCI_MAX_GENS];
 	bool has_permanent;
 	struct gci_gen permanent;
+	/* incremental: the collector's work_to_do (negative: a debt that the
+	 * next automatic steps pay off before they collect anything) */
+	bool has_work_to_do;
+	int64_t work_to_do;
 };
 
 struct gci_snapshot {
@@ -356,13 +360,38 @@ GCI_API struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 /** @} */
 
 /*
- * What a collection of one generation would write (the touch model,
- * docs/touch-model.md): the GC heads of every object in generations
+ * The collections a target's collector can run, in report order.  The
+ * generational collector's are its generations: "0", "1", "2" (numbered).
+ * The incremental collector of 3.14.0-3.14.4 has "young" (gc.collect(0)),
+ * "increment" (its next automatic step; gc.collect(1) runs one too) and
+ * "full" (gc.collect()).  Each is identified by the gc.collect(generation=N)
+ * argument that runs it, which gci_touch_compute takes.
+ */
+struct gci_collection {
+	const char *name;       /* "0", "1", "2"; "young", "increment", "full" */
+	int generation;         /* the gc.collect(generation=N) that runs it */
+	bool numbered;          /* reports name it by its generation number */
+	bool full;              /* what gc.collect() runs: the what-ifs compare with it */
+	const char *title;      /* text reports: "full collection (gc.collect())" */
+};
+GCI_API size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in,
+			       const struct gci_collection **ret);
+/*
+ * The collection that which names: its name, or a number as
+ * gc.collect(generation=N) takes it.  GCI_ERR_USAGE names the choices.
+ */
+GCI_API struct gci_error *gci_collection_find(const struct gci_snapshot *snap,
+					      const struct gci_interp *in, const char *which,
+					      const struct gci_collection **ret);
+
+/*
+ * What one collection would write (the touch model, docs/touch-model.md).
+ * Generational: the GC heads of every object in generations
  * 0..generation, the last object of the next older generation (the merge
- * writes it), and the GC state itself.
+ * writes it), and the GC state itself.  Incremental: see the document.
  */
 struct gci_touch {
-	int generation;
+	int generation;         /* the gc.collect(generation=N) that runs it */
 	uint64_t objects;       /* objects whose GC head is written */
 	uint64_t object_bytes;  /* their bytes */
 	uint64_t pages;         /* distinct 4 KiB pages written */
@@ -372,16 +401,42 @@ struct gci_touch {
 	bool sharing_known;
 	uint64_t shared_pages, exclusive_pages, absent_pages;
 	uint64_t packed_pages;  /* what-if: heads packed densely in pages of their own */
+	const char *collection; /* its name (struct gci_collection) */
+	/* NULL where the model is as exact as for a generational collection
+	 * (the reachable part); else a sentence: how these numbers bound
+	 * what the collection writes */
+	const char *approximation;
 };
+/* generation: as gc.collect(generation=N) takes it (gci_collections). */
 GCI_API struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,
 				    struct gci_touch *ret);
 
-/* Which generation the next automatic collection will collect. */
+/*
+ * What gc.freeze() itself would write now, where it writes more than a few
+ * heads (3.14.0-3.14.4 rewrites the old-space bit of every young and pending
+ * object).  *ret_known is false where it writes only a few: ret is then
+ * untouched.
+ */
+GCI_API struct gci_error *gci_freeze_touch(const struct gci_snapshot *snap,
+					   const struct gci_interp *in, bool *ret_known,
+					   struct gci_touch *ret);
+
+/* Which collection the next automatic one will be. */
 struct gci_next_collection {
-	int generation;        /* -1: none (disabled, or unknown) */
+	int generation;        /* as gc.collect(generation=N); -1: none (disabled, or unknown) */
 	int64_t allocations;   /* net GC allocations until it runs (-1 unknown) */
-	const char *reason;    /* a sentence: why this generation */
+	const char *reason;    /* a sentence: why this collection */
+	const char *collection;/* its name (struct gci_collection), or NULL: none */
+	/* incremental: what the step does ("nothing", "mark", "collect",
+	 * "collect, ending the cycle", "unknown"), else NULL */
+	const char *step;
+	/* incremental: work_to_do once the step has added its own share */
+	bool has_work_to_do;
+	int64_t work_to_do;
+	/* incremental, "collect": objects it takes from the pending list
+	 * in list order (it takes what they reach as well) */
+	uint64_t pending_objects;
 };
 GCI_API void gci_next_collection(const struct gci_snapshot *snap,
 				 const struct gci_interp *in,
@@ -397,7 +452,8 @@ struct gci_report_options {
 	enum gci_report_kind kind;
 	enum gci_report_format format;
 	/* types: which list ("0", "1", "2", "permanent"), NULL = all together;
-	 * touch: which collection ("0", "1", "2"), NULL = each */
+	 * touch: which collection ("0", "1", "2"; on 3.14.0-3.14.4 also
+	 * "young", "increment", "full"), NULL = each */
 	const char *generation;
 	bool pages;     /* touch: list every page (needs GCI_SNAPSHOT_OBJECTS) */
 	size_t limit;   /* text types: rows shown (0: all) */

@@ -68,7 +68,9 @@ void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_
 	int64_t hi = (int64_t)L->gc_generations + (int64_t)L->ngens * L->gen_size;
 	const int32_t more[] = { L->gc_permanent >= 0 ? L->gc_permanent + (int32_t)L->gen_size : -1,
 				 L->gc_long_lived_pending + 8, L->gc_long_lived_total + 8,
-				 L->gc_collecting + 4, L->gc_enabled + 4 };
+				 L->gc_collecting + 4, L->gc_enabled + 4,
+				 L->gc_heap_size + 8, L->gc_work_to_do + 8,
+				 L->gc_visited_space + 4, L->gc_phase + 4 };
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
 		if (more[i] > hi)
 			hi = more[i];

@@ -45,7 +45,8 @@ int main(void)
 	F(gci_interp, long_lived_pending); F(gci_interp, heap_size); F(gci_interp, collector);
 	F(gci_interp, visited_space); F(gci_interp, phase);
 	F(gci_interp, ngens); F(gci_interp, gens);
-	F(gci_interp, has_permanent); F(gci_interp, permanent); END();
+	F(gci_interp, has_permanent); F(gci_interp, permanent);
+	F(gci_interp, has_work_to_do); F(gci_interp, work_to_do); END();
 	BEGIN(gci_smaps); F(gci_smaps, known); F(gci_smaps, mappings); F(gci_smaps, rss);
 	F(gci_smaps, shared_clean); F(gci_smaps, shared_dirty); F(gci_smaps, private_clean);
 	F(gci_smaps, private_dirty); END();
