@@ -53,8 +53,8 @@ LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
 class GciOptions(ctypes.Structure):
     _fields_ = [("sysroot", c_char_p), ("exe", c_char_p), ("debug_dir", c_char_p),
-                ("no_dwarf", c_bool), ("no_cache", c_bool), ("log", LOG_FN),
-                ("log_arg", c_void_p)]
+                ("no_dwarf", c_bool), ("no_cache", c_bool), ("offline", c_bool),
+                ("log", LOG_FN), ("log_arg", c_void_p), ("max_core_size", c_u64)]
 
 
 class GciMapping(ctypes.Structure):

@@ -8,7 +8,9 @@
 
 #include "layout_cache.h"
 
-#define CACHE_FORMAT "gcinspect-layout 2"
+/* 3: the source names the file DWARF was read from as reports do (never a
+ * /proc/PID path of the process it was read for). */
+#define CACHE_FORMAT "gcinspect-layout 3"
 
 char *gci_layout_cache_dir(const struct gci_program *prog)
 {
@@ -98,7 +100,8 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		free(path);
 		return false;
 	}
-	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s", path);
+	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s (cached from the DWARF of %s; "
+		"a report says the same cold or warm)", path, source);
 	free(path);
 	*ret = L;
 	*ret_source = source;

@@ -384,7 +384,7 @@ static struct gci_error *choose_layout(struct gci_program *prog, struct snapshot
 	if (!prog->opts.no_dwarf && build_id[0] &&
 	    gci_layout_cache_load(prog, build_id, &s->layout, &cached_from)) {
 		snap->layout_source = GCI_LAYOUT_DWARF;
-		snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s (cached)",
+		snprintf(s->layout_name, sizeof(s->layout_name), "DWARF of %s",
 			 cached_from);
 		/* Say what the DWARF said of the table, cached or not. */
 		dwarf_vs_table(prog, s, table, cached_from);
