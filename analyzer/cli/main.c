@@ -552,6 +552,10 @@ int main(int argc, char **argv)
 	 * stalled server is given up on after DEBUGINFOD_TIMEOUT seconds: 30
 	 * unless the user says otherwise (libdebuginfod's own default is 90).
 	 */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (cli.opts.offline && urls && *urls && verbosity >= 1)
+		fprintf(stderr, "gcinspect: info: --offline: debuginfod (DEBUGINFOD_URLS=%s) is "
+			"not asked\n", urls);
 	if (cli.opts.offline)
 		unsetenv("DEBUGINFOD_URLS");
 	else

@@ -434,8 +434,11 @@ static int from_debuginfod(struct gci_program *prog, Dwfl_Module *mod, const cha
 		free(hex);
 		return -1;
 	}
-	gci_log(prog, GCI_LOG_INFO, "%s: asking debuginfod (%s) for the %s of build-id %s",
-		modname, urls, alt ? "dwz alternate debug file" : "debug info", hex ? hex : "?");
+	const char *timeout = getenv("DEBUGINFOD_TIMEOUT");
+	gci_log(prog, GCI_LOG_INFO, "%s: asking debuginfod (%s) for the %s of build-id %s "
+		"(DEBUGINFOD_TIMEOUT: %s s)", modname, urls,
+		alt ? "dwz alternate debug file" : "debug info", hex ? hex : "?",
+		timeout && *timeout ? timeout : "unset, libdebuginfod's default of 90");
 	char *path = NULL;
 	int fd = debuginfod_find_debuginfo(prog->debuginfod, id, nid, &path);
 	if (fd < 0) {
