@@ -93,10 +93,24 @@ static const char exit_text[] =
 	"  70  internal error (out of memory), or the report could not be written\n";
 
 static int verbosity;
+static bool progress_shown;  /* a progress line stands on the terminal */
 
 static void log_stderr(void *arg, enum gci_log_level level, const char *message)
 {
 	static const char *const names[] = { "warning", "info", "debug" };
+	/* Long work, on a terminal: one line, rewritten in place. */
+	if (level == GCI_LOG_PROGRESS) {
+		if (!isatty(STDERR_FILENO))
+			return;
+		fprintf(stderr, "\r\033[K%s%s", *message ? "gcinspect: " : "", message);
+		fflush(stderr);
+		progress_shown = *message != '\0';
+		return;
+	}
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		progress_shown = false;
+	}
 	if ((level == GCI_LOG_WARNING && verbosity >= 1) ||
 	    (level == GCI_LOG_INFO && verbosity >= 1) ||
 	    (level == GCI_LOG_DEBUG && verbosity >= 2))

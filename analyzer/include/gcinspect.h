@@ -81,7 +81,13 @@ enum {
 /** @defgroup options Options and logging
  * @{ */
 
-enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG };
+/*
+ * GCI_LOG_PROGRESS: where long work stands (decompressing a core, fetching
+ * debug info from debuginfod), sent a few times a second once the work has
+ * taken a second; an empty message means it is over.  A terminal can show
+ * it in place; anything else can ignore it.
+ */
+enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG, GCI_LOG_PROGRESS };
 typedef void gci_log_fn(void *arg, enum gci_log_level level, const char *message);
 
 struct gci_options {

@@ -158,6 +158,7 @@ static int segment_compare(const void *a, const void *b)
 }
 
 struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
+				gci_core_input_progress_fn *progress, void *arg,
 				struct gci_memory *mem, struct gci_core **ret)
 {
 	struct gci_error *err = NULL;
@@ -180,7 +181,7 @@ struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
 		goto fail;
 	}
 	/* Compressed, piped or plain: from here on a plain core to map. */
-	err = gci_core_input_open(in, path, max_size, &core->input);
+	err = gci_core_input_open(in, path, max_size, progress, arg, &core->input);
 	if (in != fd)
 		close(in);
 	if (err)

@@ -33,9 +33,10 @@ struct gci_core {
 /*
  * Open and check a core, plain or compressed (coreinput.h), from fd, or
  * from path if fd < 0 (path names it in messages either way); add its
- * segments to mem.  fd is not taken over.
+ * segments to mem.  fd is not taken over; progress as in coreinput.h.
  */
 struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
+				gci_core_input_progress_fn *progress, void *arg,
 				struct gci_memory *mem, struct gci_core **ret);
 void gci_core_destroy(struct gci_core *core);
 

@@ -59,6 +59,12 @@ struct job {
 	struct source in;
 	struct sink out;
 	unsigned char *obuf;
+	/* progress: after a second, at most four times a second */
+	gci_core_input_progress_fn *progress;
+	void *arg;
+	uint64_t t0, last;
+	bool shown;
+	uint64_t in_size;    /* regular files: the input's size; else 0 */
 };
 
 static uint64_t now_usec(void)
@@ -109,10 +115,31 @@ static struct gci_error *source_read(struct job *j)
 	return NULL;
 }
 
+static void progress(struct job *j)
+{
+	uint64_t now = now_usec();
+	if (!j->progress || now - j->t0 < 1000000 || now - j->last < 250000)
+		return;
+	char msg[200];
+	double read = (j->in.base + j->in.len) / 1048576.0, out = j->out.written / 1048576.0;
+	const char *what = strcmp(j->format, "ELF") ? "decompressing" : "copying";
+	if (j->in_size)
+		snprintf(msg, sizeof(msg), "%s %s (%s): %.0f%% of %.0f MiB read, %.0f MiB of "
+			 "core", what, j->name, j->format, 100.0 * read * 1048576.0 / j->in_size,
+			 j->in_size / 1048576.0, out);
+	else
+		snprintf(msg, sizeof(msg), "%s %s (%s): %.0f MiB read, %.0f MiB of core", what,
+			 j->name, j->format, read, out);
+	j->progress(j->arg, msg);
+	j->last = now;
+	j->shown = true;
+}
+
 /* The next chunk of input, in place of the one given out. */
 static struct gci_error *source_fill(struct job *j)
 {
 	struct source *in = &j->in;
+	progress(j);
 	in->base += in->len;
 	in->len = in->pos = 0;
 	return source_read(j);
@@ -468,11 +495,13 @@ static struct gci_error *make_temp(struct job *j, uint64_t max_size, char *where
 }
 
 struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_size,
+				      gci_core_input_progress_fn *progress_fn, void *arg,
 				      struct gci_core_input *ret)
 {
 	struct gci_error *err = NULL;
 	struct stat st;
-	struct job j = { .name = name, .out = { .fd = -1 } };
+	struct job j = { .name = name, .out = { .fd = -1 }, .progress = progress_fn,
+			 .arg = arg };
 	if (fstat(fd, &st) < 0)
 		return gci_error_create(GCI_ERR_INPUT, "cannot stat %s: %s", name,
 					strerror(errno));
@@ -481,10 +510,11 @@ struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_siz
 					name);
 	j.in.fd = fd;
 	j.in.regular = S_ISREG(st.st_mode);
+	j.in_size = j.in.regular ? (uint64_t)st.st_size : 0;
 	j.in.buf = malloc(IN_CHUNK);
 	if (!j.in.buf)
 		return &gci_enomem;
-	uint64_t t0 = now_usec();
+	uint64_t t0 = j.t0 = now_usec();
 	/* Enough bytes to tell the format (a pipe may give fewer at a time). */
 	while (!j.in.eof && j.in.len < 8)
 		if ((err = source_read(&j)))
@@ -540,6 +570,8 @@ struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_siz
 	}
 	free(j.in.buf);
 	free(j.obuf);
+	if (j.shown)
+		j.progress(j.arg, "");
 	ret->fd = j.out.fd;
 	ret->copied = true;
 	ret->in_bytes = j.in.base + j.in.len;
@@ -551,5 +583,7 @@ fail:
 	free(j.obuf);
 	if (j.out.fd >= 0)
 		close(j.out.fd);
+	if (j.shown)
+		j.progress(j.arg, "");
 	return err;
 }

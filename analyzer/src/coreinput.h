@@ -30,14 +30,19 @@ struct gci_core_input {
 	uint64_t usec;         /* copied: how long it took */
 };
 
+/* Where a long copy stands (a line for a terminal); "" when it is over. */
+typedef void gci_core_input_progress_fn(void *arg, const char *message);
+
 /*
  * Make fd (a regular file, a pipe, or anything read()able; not consumed:
  * the caller closes it) into a plain core.  name is what messages call the
  * input.  max_size bounds the bytes a copy may hold (0: only the free space
- * of the temporary file system bounds it).  On success ret->fd is a new
- * descriptor the caller closes.
+ * of the temporary file system bounds it).  progress (may be NULL) hears
+ * how a copy that takes more than a second goes.  On success ret->fd is a
+ * new descriptor the caller closes.
  */
 struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_size,
+				      gci_core_input_progress_fn *progress, void *arg,
 				      struct gci_core_input *ret);
 
 #endif

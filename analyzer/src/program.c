@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blockcache.h"
@@ -411,6 +412,26 @@ static bool is_altlink_lookup(const char *file, const char *link, GElf_Word crc,
 	return *nid > 0 && !strcmp(name, link);
 }
 
+/* A download that takes more than a second says how it goes. */
+static int debuginfod_progress(debuginfod_client *c, long done, long total)
+{
+	struct gci_program *prog = debuginfod_get_user_data(c);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (!prog || now - prog->fetch_start < 1000000 || now - prog->fetch_last < 250000)
+		return 0;
+	prog->fetch_last = now;
+	prog->fetch_shown = true;
+	if (total > 0)
+		gci_log(prog, GCI_LOG_PROGRESS, "fetching the debug info of %s from debuginfod: "
+			"%.1f of %.1f MiB", prog->fetch_what, done / 1048576.0, total / 1048576.0);
+	else
+		gci_log(prog, GCI_LOG_PROGRESS, "fetching the debug info of %s from debuginfod: "
+			"%.1f MiB", prog->fetch_what, done / 1048576.0);
+	return 0;
+}
+
 /*
  * The debuginfod servers $DEBUGINFOD_URLS names (libdebuginfod), asked on
  * purpose: never with --offline, only for the modules that can hold CPython,
@@ -434,13 +455,23 @@ static int from_debuginfod(struct gci_program *prog, Dwfl_Module *mod, const cha
 		free(hex);
 		return -1;
 	}
+	debuginfod_set_user_data(prog->debuginfod, prog);
+	debuginfod_set_progressfn(prog->debuginfod, debuginfod_progress);
 	const char *timeout = getenv("DEBUGINFOD_TIMEOUT");
 	gci_log(prog, GCI_LOG_INFO, "%s: asking debuginfod (%s) for the %s of build-id %s "
 		"(DEBUGINFOD_TIMEOUT: %s s)", modname, urls,
 		alt ? "dwz alternate debug file" : "debug info", hex ? hex : "?",
 		timeout && *timeout ? timeout : "unset, libdebuginfod's default of 90");
 	char *path = NULL;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	prog->fetch_start = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	prog->fetch_last = 0;
+	prog->fetch_shown = false;
+	prog->fetch_what = modname;
 	int fd = debuginfod_find_debuginfo(prog->debuginfod, id, nid, &path);
+	if (prog->fetch_shown)
+		gci_log(prog, GCI_LOG_PROGRESS, "%s", "");
 	if (fd < 0) {
 		gci_log(prog, GCI_LOG_INFO, "%s: debuginfod has no debug info for build-id %s: "
 			"%s", modname, hex ? hex : "?", strerror(-fd));
@@ -683,6 +714,11 @@ static void log_core_input(struct gci_program *prog, const struct gci_core_input
 			secs, secs > 0 ? mb_out / secs : 0.0);
 }
 
+static void core_progress(void *arg, const char *message)
+{
+	gci_log(arg, GCI_LOG_PROGRESS, "%s", message);
+}
+
 static struct gci_error *open_core(int fd, const char *path, const struct gci_options *opts,
 				   struct gci_program **ret)
 {
@@ -696,7 +732,8 @@ static struct gci_error *open_core(int fd, const char *path, const struct gci_op
 		err = &gci_enomem;
 		goto fail;
 	}
-	err = gci_core_open(fd, path, prog->opts.max_core_size, &prog->mem, &prog->core);
+	err = gci_core_open(fd, path, prog->opts.max_core_size, core_progress, prog, &prog->mem,
+			    &prog->core);
 	if (err)
 		goto fail;
 	struct gci_core *core = prog->core;

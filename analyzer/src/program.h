@@ -72,6 +72,10 @@ struct gci_program {
 	Dwfl_Module *debuginfod_mods[GCI_MAX_DEBUGINFOD_MODS];
 	size_t ndebuginfod_mods;
 	char *dwarf_name;              /* gci_program_dwarf's *file */
+	/* the debuginfod download under way, for its progress lines */
+	const char *fetch_what;
+	uint64_t fetch_start, fetch_last;
+	bool fetch_shown;
 	/* warnings found while opening (build-id mismatches, truncation) */
 	char **warnings;
 	size_t nwarnings;
