@@ -7,7 +7,7 @@ Without --core, bench/run.sh makes its core of 2.0 M GC objects (1,000,000
 dicts each holding a list, under PYTHON, default /usr/bin/python3.11) and
 keeps it.  The core is compressed with the zstd, lz4, xz and gzip command
 line tools at their default levels (systemd-coredump's zstd is level 3, the
-default too), and `gcinspect types --json` is run on the plain core, on each
+default too), and `gcinspect types --json --no-dwarf` is run on the plain core, on each
 compressed file, and on zstd through a pipe (-).  For each: the median wall
 time of N runs, the decompression time and rate gcinspect reports under -v,
 and the peak of the process's RssAnon, RssFile and RssShmem (sampled every
@@ -84,7 +84,7 @@ def main(argv):
     ap.add_argument("build")
     ap.add_argument("--core", help="a core to use (else bench/run.sh makes one)")
     ap.add_argument("--python", default="/usr/bin/python3.11")
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--workdir", help="keep the compressed cores here, and reuse them "
                     "(xz takes minutes)")
     args = ap.parse_args(argv)
@@ -133,14 +133,16 @@ def main(argv):
             cases.append((fmt, path, [path], None, False))
         cases.append(("zstd, pipe", os.path.join(work, "core.zst"), ["-"],
                       os.path.join(work, "core.zst"), True))
-        base = [gcinspect, "types", "--json"]
+        # The built-in layout table: every run does the same work, and none
+        # depends on a layout cache (the memfd run cannot write one).
+        base = [gcinspect, "types", "--json", "--no-dwarf"]
         run(base + [core])  # warm the layout cache and the page cache
         want = None
         rows = []
         for name, path, tail, stdin_path, pipe in cases:
-            times, peaks_all, dec = [], {}, ""
+            times, peaks_all, dec, decs, where = [], {}, "", [], ""
             for i in range(args.runs):
-                dt, out, err, peaks = run(base + tail, stdin_path, pipe, verbose=(i == 0))
+                dt, out, err, peaks = run(base + tail, stdin_path, pipe, verbose=True)
                 out = out.replace(json.dumps(path)[1:-1].encode(), b"CORE")
                 out = out.replace(b"<stdin>", b"CORE")
                 if want is None:
@@ -150,28 +152,43 @@ def main(argv):
                 times.append(dt)
                 for k, v in peaks.items():
                     peaks_all[k] = max(peaks_all.get(k, 0), v)
-                m = re.search(r"decompressed to .*? in ([0-9.]+) s \(([0-9]+) MiB/s\)", err)
-                if i == 0 and m:
-                    dec = "%s s (%s MiB/s)" % (m.group(1), m.group(2))
+                m = re.search(r"(?:decompressed to|copied into) .*? in ([0-9.]+) s", err)
+                if m:
+                    decs.append(float(m.group(1)))
                 m = re.search(r"into (an unlinked file in \S+|a memfd)", err)
-                if i == 0 and m:
-                    dec += ", into " + m.group(1)
+                if m:
+                    where = m.group(1)
             times.sort()
+            if decs:
+                decs.sort()
+                d = decs[len(decs) // 2]
+                dec = "%.2f s (%.0f MB/s of core), into %s" % (d, size / 1e6 / d, where)
             rows.append((name, times[len(times) // 2], dec, peaks_all))
         # The memfd fallback: nowhere on disk to write.  The core comes in on
         # standard input, opened before /tmp is covered.
         zst = os.path.join(work, "core.zst")
         ro = tempfile.mkdtemp(prefix="gcinspect-ro-", dir=work)
         wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                'mount --bind -o ro "$0" /var/tmp && mount --bind -o ro "$0" /tmp && '
+                'mount --bind -o ro "$0" /tmp && mount --bind -o ro "$0" /var/tmp && '
                 'exec env -u TMPDIR "$@"', ro]
         if shutil.which("unshare") and os.geteuid() == 0:
-            dt, out, err, peaks = run(wrap + base + ["-"], stdin_path=zst, verbose=True)
-            m = re.search(r"decompressed to .*? in ([0-9.]+) s \(([0-9]+) MiB/s\)", err)
-            where = re.search(r"into (an unlinked file in \S+|a memfd)", err)
-            rows.append(("zstd, memfd", dt, ("%s s (%s MiB/s)" % m.groups() if m else "?") +
-                         (", into " + where.group(1) if where else ""), peaks))
+            times, decs, pk = [], [], {}
+            for i in range(args.runs):
+                dt, out, err, peaks = run(wrap + base + ["-"], stdin_path=zst, verbose=True)
+                times.append(dt)
+                for k, v in peaks.items():
+                    pk[k] = max(pk.get(k, 0), v)
+                m = re.search(r"decompressed to .*? in ([0-9.]+) s", err)
+                if m and "a memfd" in err:
+                    decs.append(float(m.group(1)))
+            times.sort()
+            decs.sort()
+            d = decs[len(decs) // 2] if decs else 0
+            rows.append(("zstd, memfd", times[len(times) // 2],
+                         "%.2f s (%.0f MB/s of core), into a memfd" % (d, size / 1e6 / d)
+                         if d else "?", pk))
         print()
+        print("load average: %s" % open("/proc/loadavg").read().split(" ")[0])
         print("%-12s %8s  %-48s %9s %9s %9s" % ("input", "median", "decompression (-v)",
                                                 "RssAnon", "RssFile", "RssShmem"))
         for name, t, dec, pk in rows:

@@ -20,9 +20,11 @@
 
 #define IN_CHUNK ((size_t)1 << 20)
 #define IN_SLICE ((size_t)16 << 10)
-/* lz4 blocks are at most 4 MiB: an output buffer that size takes any
- * block whole.  The other decoders stream into it in pieces. */
-#define OUT_CHUNK ((size_t)4 << 20)
+/* The decoders write into a buffer this size, and on into the copy; lz4
+ * blocks are up to 4 MiB, which its decoder would otherwise hold again in
+ * a buffer of its own, so lz4 gets LZ4_OUT_CHUNK. */
+#define OUT_CHUNK ((size_t)1 << 20)
+#define LZ4_OUT_CHUNK ((size_t)4 << 20)
 /* xz -9 needs 65 MiB to decode; a stream asking for more than this is
  * refused rather than allowed to take the machine's memory. */
 #define XZ_MEMLIMIT ((uint64_t)1 << 30)
@@ -253,7 +255,7 @@ static struct gci_error *inflate_lz4(struct job *j)
 	do {
 		struct source *in = &j->in;
 		for (;;) {
-			size_t dst = OUT_CHUNK, src = in->len - in->pos;
+			size_t dst = LZ4_OUT_CHUNK, src = in->len - in->pos;
 			if (src > IN_SLICE)
 				src = IN_SLICE;  /* as for zstd: errors located */
 			size_t r = LZ4F_decompress(d, j->obuf, &dst, in->buf + in->pos, &src, NULL);
@@ -266,7 +268,7 @@ static struct gci_error *inflate_lz4(struct job *j)
 			if ((err = sink_write(j, j->obuf, dst, in->base + in->pos)))
 				goto out;
 			/* A full output buffer may hide more: ask again. */
-			if (dst < OUT_CHUNK && in->pos == in->len)
+			if (dst < LZ4_OUT_CHUNK && in->pos == in->len)
 				break;
 			if (dst == 0 && src == 0) {
 				err = damaged(j, in->base + in->pos, "the decoder is stuck");
@@ -370,10 +372,14 @@ static struct gci_error *inflate_gzip(struct job *j)
 			}
 			if ((err = sink_write(j, j->obuf, OUT_CHUNK - z.avail_out, at)))
 				goto out;
-			if (r == Z_STREAM_END)
+			if (r == Z_STREAM_END) {
 				in_member = false;
-			else if (r == Z_BUF_ERROR && z.avail_out != 0)
-				break;  /* needs more input */
+			} else if (r == Z_BUF_ERROR && z.avail_out != 0) {
+				/* Input and room, and no progress: never in zlib's
+				 * contract, and never a reason to drop input. */
+				err = damaged(j, at, "the decoder is stuck");
+				goto out;
+			}
 		}
 		/* Output still held back for want of room: drain it. */
 		while (in_member) {
@@ -546,7 +552,7 @@ struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_siz
 	}
 	if ((err = make_temp(&j, max_size, ret->where, sizeof(ret->where))))
 		goto fail;
-	j.obuf = malloc(OUT_CHUNK);
+	j.obuf = malloc(!strcmp(j.format, "lz4") ? LZ4_OUT_CHUNK : OUT_CHUNK);
 	if (!j.obuf) {
 		err = &gci_enomem;
 		goto fail;

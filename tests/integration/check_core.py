@@ -606,6 +606,7 @@ def check_compressed(binary, core, extra, workdir, ck):
             inputs.append(("xz through a pipe to /dev/stdin", ["/dev/stdin"], ("pipe", path),
                            "/dev/stdin"))
     inputs.append(("plain core through a pipe", ["-"], ("pipe", core), "<stdin>"))
+    inputs.append(("plain core on standard input (a file)", ["-"], ("file", core), "<stdin>"))
     for what, tail, feed, name in inputs:
         for r in REPORTS:
             label = "%s: %s" % (what, " ".join(r))
