@@ -543,6 +543,7 @@ struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_siz
 	}
 	memset(ret, 0, sizeof(*ret));
 	ret->format = j.format;
+	ret->stream = !j.in.regular;
 	if (j.in.regular && !strcmp(j.format, "ELF")) {
 		free(j.in.buf);
 		ret->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -578,6 +579,11 @@ struct gci_error *gci_core_input_open(int fd, const char *name, uint64_t max_siz
 	free(j.obuf);
 	if (j.shown)
 		j.progress(j.arg, "");
+	if (j.in.regular) {
+		/* When the core was written is when its compressed file was. */
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
+		futimens(j.out.fd, times);
+	}
 	ret->fd = j.out.fd;
 	ret->copied = true;
 	ret->in_bytes = j.in.base + j.in.len;

@@ -24,6 +24,10 @@ struct gci_core_input {
 	int fd;                /* a plain ELF core, mmap-able; owned */
 	const char *format;    /* "ELF", "zstd", "lz4", "xz", "gzip" */
 	bool copied;           /* fd is a temporary copy (decompressed or piped) */
+	/* The input was a pipe (or other stream): when the core was written is
+	 * unknown.  Otherwise a copy carries the input file's times, so that
+	 * fstat(fd) says when the core was written, as for a plain core. */
+	bool stream;
 	char where[300];       /* copied: "an unlinked file in /var/tmp", ... */
 	uint64_t in_bytes;     /* copied: bytes read from the input */
 	uint64_t out_bytes;    /* copied: bytes of the plain core */

@@ -260,7 +260,7 @@ int main(void)
 CONSUMER_CMAKE = r'''
 cmake_minimum_required(VERSION 3.18)
 project(consumer C)
-find_package(gcinspect 0.1 REQUIRED)
+find_package(gcinspect @MAJOR_MINOR@ REQUIRED)
 add_executable(consumer main.c)
 target_link_libraries(consumer PRIVATE gcinspect::gcinspect)
 '''
@@ -273,10 +273,10 @@ def check_cmake(args, prefix):
     try:
         with open(os.path.join(work, "main.c"), "w") as f:
             f.write(CONSUMER_C)
-        with open(os.path.join(work, "CMakeLists.txt"), "w") as f:
-            f.write(CONSUMER_CMAKE)
         version = open(os.path.join(args.source_dir, "CMakeLists.txt")).read()
         version = re.search(r"project\(gcinspect VERSION ([0-9.]+)", version).group(1)
+        with open(os.path.join(work, "CMakeLists.txt"), "w") as f:
+            f.write(CONSUMER_CMAKE.replace("@MAJOR_MINOR@", ".".join(version.split(".")[:2])))
         want = "gcinspect %s 2\n" % version  # a missing core: exit status 2
         flags = ["-fsanitize=address,undefined"] if args.sanitize else []
         env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
