@@ -123,12 +123,12 @@ def main(argv):
                 with open(core, "rb") as fi, open(path, "wb") as fo:
                     subprocess.run(cmd, stdin=fi, stdout=fo, check=True)
                 ct = "in %.1f s" % (time.perf_counter() - t0)
-                st = os.stat(core)  # the report's snapshot.time: when the core was written
-                os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
                 with open(stamp, "w") as f:
                     f.write("%s %d" % (core, size))
             else:
                 ct = "(kept from before)"
+            st = os.stat(core)  # the report's snapshot.time: when the core was written
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
             print("%-5s %7.1f MB (%4.1fx), compressed by `%s` %s"
                   % (fmt, os.path.getsize(path) / 1e6, size / os.path.getsize(path),
                      " ".join(cmd), ct))
