@@ -53,8 +53,8 @@ LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
 
 class GciOptions(ctypes.Structure):
     _fields_ = [("sysroot", c_char_p), ("exe", c_char_p), ("debug_dir", c_char_p),
-                ("no_dwarf", c_bool), ("no_cache", c_bool), ("log", LOG_FN),
-                ("log_arg", c_void_p)]
+                ("no_dwarf", c_bool), ("no_cache", c_bool), ("offline", c_bool),
+                ("log", LOG_FN), ("log_arg", c_void_p), ("max_core_size", c_u64)]
 
 
 class GciMapping(ctypes.Structure):
@@ -384,6 +384,16 @@ def gdb_options(kind, pid):
     return sysroot or None, debug_dir
 
 
+def gdb_offline():
+    """Whether the library must not ask debuginfod: unless gdb's own
+    `set debuginfod enabled` is on (gdb asks the user at "ask"; the plugin
+    cannot, so it does not ask the network either)."""
+    try:
+        return gdb.parameter("debuginfod enabled") != "on"
+    except (RuntimeError, gdb.error):
+        return True  # a gdb without debuginfod support
+
+
 # --------------------------------------------------------------------------
 # A snapshot of the selected inferior
 # --------------------------------------------------------------------------
@@ -465,7 +475,7 @@ class Snapshot:
             arr[i] = GciMapping(start, end, offset, keep[-1])
         sysroot, debug_dir = gdb_options(info["kind"], info["pid"])
         opts = GciOptions(sysroot=_b(sysroot), debug_dir=_b(debug_dir),
-                          no_dwarf=self.no_dwarf, log=_log_fn)
+                          no_dwarf=self.no_dwarf, offline=gdb_offline(), log=_log_fn)
         _log_level[0] = {0: -1, 1: GCI_LOG_INFO}.get(self.verbose, GCI_LOG_DEBUG)
         del _log_lines[:]
         _read_failures[:] = [0, None]

@@ -44,10 +44,18 @@ static const struct cli_option options[O_NOPT] = {
 	{ O_NO_CACHE, "no-cache", 0, NULL,
 	  "neither read nor write the layout cache ($GCINSPECT_CACHE_DIR, else "
 	  "$XDG_CACHE_HOME/gcinspect, else ~/.cache/gcinspect)" },
+	{ O_OFFLINE, "offline", 0, NULL,
+	  "never ask a debuginfod server for debug info (as if DEBUGINFOD_URLS were "
+	  "unset); without it, debug info missing here is fetched from the servers "
+	  "DEBUGINFOD_URLS names, each given DEBUGINFOD_TIMEOUT seconds (default 30)" },
+	{ O_MAX_CORE_SIZE, "max-core-size", 0, "SIZE",
+	  "a compressed or piped core is decompressed into a temporary file of at "
+	  "most SIZE bytes (suffix K, M, G, T: powers of 1024; default: what "
+	  "$TMPDIR, else /var/tmp, can hold, less 1 GiB kept free)" },
 	{ O_VERBOSE, "verbose", 'v', NULL, "log every discovery step to stderr (twice: more)" },
 };
 
-static const char target_synopsis[] = "[OPTION]... (CORE | --pid PID)";
+static const char target_synopsis[] = "[OPTION]... (CORE | - | --pid PID)";
 
 static const struct cli_verb verbs[] = {
 	{ "summary", target_synopsis,
@@ -93,10 +101,24 @@ static const char exit_text[] =
 	"  74  the report could not be written (standard output failed)\n";
 
 static int verbosity;
+static bool progress_shown;  /* a progress line stands on the terminal */
 
 static void log_stderr(void *arg, enum gci_log_level level, const char *message)
 {
 	static const char *const names[] = { "warning", "info", "debug" };
+	/* Long work, on a terminal: one line, rewritten in place. */
+	if (level == GCI_LOG_PROGRESS) {
+		if (!isatty(STDERR_FILENO))
+			return;
+		fprintf(stderr, "\r\033[K%s%s", *message ? "gcinspect: " : "", message);
+		fflush(stderr);
+		progress_shown = *message != '\0';
+		return;
+	}
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		progress_shown = false;
+	}
 	if ((level == GCI_LOG_WARNING && verbosity >= 1) ||
 	    (level == GCI_LOG_INFO && verbosity >= 1) ||
 	    (level == GCI_LOG_DEBUG && verbosity >= 2))
@@ -198,7 +220,9 @@ static void general_help(FILE *f)
 		"Usage: gcinspect [COMMAND] [OPTION]... CORE\n"
 		"       gcinspect [COMMAND] [OPTION]... --pid PID\n"
 		"Show a CPython process's garbage-collector generations, read from its core\n"
-		"or from the running process, without running any code in it.\n\n"
+		"or from the running process, without running any code in it.  A core may\n"
+		"be compressed (zstd, lz4, xz, gzip: systemd-coredump's files as they are);\n"
+		"- reads it from standard input.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NVERBS; i++) {
 		const char *d = verbs[i].description;
@@ -256,6 +280,27 @@ static int parse_count(struct cli *cli, const char *opt, const char *arg, long m
 	return 0;
 }
 
+/* A size: digits and an optional K, M, G or T (powers of 1024). */
+static int parse_size(struct cli *cli, const char *opt, const char *arg, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*arg < '0' || *arg > '9' || *end || errno || n == 0 ||
+	    n > (UINT64_MAX >> shift))
+		return cli_usage_error(cli, "%s takes a size in bytes, with an optional K, M, "
+				       "G or T (e.g. 64G), not '%s'", opt, arg);
+	*ret = (uint64_t)n << shift;
+	return 0;
+}
+
 /* A path option must name something that exists (and a directory, if dir). */
 static int check_path(struct cli *cli, const char *opt, const char *path, bool dir)
 {
@@ -273,7 +318,7 @@ static int check_path(struct cli *cli, const char *opt, const char *path, bool d
 static bool looks_like_verb(const char *arg)
 {
 	struct stat st;
-	if (stat(arg, &st) == 0 || !*arg)
+	if (stat(arg, &st) == 0 || !*arg || !strcmp(arg, "-"))
 		return false;
 	for (const char *c = arg; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || *c == '-' || *c == '_'))
@@ -289,6 +334,9 @@ static int add_target(struct cli *cli, const char *path, int pid)
 					       pid, CLI_MAX_TARGETS);
 		return cli_usage_error(cli, "unexpected argument '%s'", path);
 	}
+	for (size_t i = 0; path && !strcmp(path, "-") && i < cli->ntargets; i++)
+		if (cli->targets[i].path && !strcmp(cli->targets[i].path, "-"))
+			return cli_usage_error(cli, "standard input (-) can be read once only");
 	struct cli_target *t = &cli->targets[cli->ntargets++];
 	t->path = path;
 	t->pid = pid;
@@ -404,6 +452,14 @@ int main(int argc, char **argv)
 			case O_NO_CACHE:
 				cli.opts.no_cache = true;
 				break;
+			case O_OFFLINE:
+				cli.opts.offline = true;
+				break;
+			case O_MAX_CORE_SIZE:
+				if ((rc = parse_size(&cli, "--max-core-size", optarg,
+						     &cli.opts.max_core_size)))
+					return rc;
+				break;
 			case O_VERBOSE:
 				cli.verbosity++;
 				break;
@@ -507,6 +563,25 @@ int main(int argc, char **argv)
 		if (!live)
 			return cli_usage_error(&cli, "--no-stop goes with --pid");
 	}
+	for (size_t i = 0; i < cli.ntargets; i++)
+		if (cli.targets[i].path && !strcmp(cli.targets[i].path, "-") && isatty(0))
+			return cli_usage_error(&cli, "standard input (-) is a terminal: pipe a "
+					       "core into it (zstdcat core.zst | gcinspect -)");
+	/*
+	 * debuginfod (through libdwfl) fetches debug info this machine lacks from
+	 * the servers $DEBUGINFOD_URLS names.  --offline: never (the library
+	 * does not ask, and nothing else in this process can).  Otherwise a
+	 * stalled server is given up on after DEBUGINFOD_TIMEOUT seconds: 30
+	 * unless the user says otherwise (libdebuginfod's own default is 90).
+	 */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (cli.opts.offline && urls && *urls && verbosity >= 1)
+		fprintf(stderr, "gcinspect: info: --offline: debuginfod (DEBUGINFOD_URLS=%s) is "
+			"not asked\n", urls);
+	if (cli.opts.offline)
+		unsetenv("DEBUGINFOD_URLS");
+	else
+		setenv("DEBUGINFOD_TIMEOUT", "30", 0);
 	int rc;
 	if (cli.opts.exe && (rc = check_path(&cli, "--exe", cli.opts.exe, false)))
 		return rc;

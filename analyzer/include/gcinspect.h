@@ -89,7 +89,13 @@ enum {
 /** @defgroup options Options and logging
  * @{ */
 
-enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG };
+/*
+ * GCI_LOG_PROGRESS: where long work stands (decompressing a core, fetching
+ * debug info from debuginfod), sent a few times a second once the work has
+ * taken a second; an empty message means it is over.  A terminal can show
+ * it in place; anything else can ignore it.
+ */
+enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG, GCI_LOG_PROGRESS };
 typedef void gci_log_fn(void *arg, enum gci_log_level level, const char *message);
 
 struct gci_options {
@@ -98,8 +104,17 @@ struct gci_options {
 	const char *debug_dir; /* detached debug info (NULL: SYSROOT/usr/lib/debug) */
 	bool no_dwarf;         /* never use DWARF: built-in layout tables only */
 	bool no_cache;         /* neither read nor write the layout cache */
+	/* Never ask a debuginfod server ($DEBUGINFOD_URLS) for debug info. */
+	bool offline;
 	gci_log_fn *log;       /* may be NULL */
 	void *log_arg;
+	/*
+	 * A compressed or piped core is decompressed (copied) once into an
+	 * unlinked temporary file: at most this many bytes (0: no fixed
+	 * limit), and never so many that less than 1 GiB (or 5 %) of its file
+	 * system stays free.  More is a GCI_ERR_INPUT error.
+	 */
+	uint64_t max_core_size;
 };
 /** @} */
 
@@ -108,10 +123,22 @@ struct gci_options {
 
 struct gci_program;
 
-/* Open an ELF core file. */
+/*
+ * Open an ELF core file: plain, or compressed with zstd, lz4 (frame format),
+ * xz or gzip, told apart by their magic bytes (a compressed core is
+ * decompressed once into an unlinked temporary file, bounded by
+ * opts->max_core_size); a pipe or FIFO is read to its end the same way.
+ */
 GCI_API struct gci_error *gci_program_open_core(const char *path,
 					const struct gci_options *opts,
 					struct gci_program **ret);
+/*
+ * The same, from an open file descriptor (standard input, say), which stays
+ * the caller's; name is what reports and messages call the core.
+ */
+GCI_API struct gci_error *gci_program_open_core_fd(int fd, const char *name,
+					   const struct gci_options *opts,
+					   struct gci_program **ret);
 
 /*
  * A caller-supplied memory source (the gdb plugin, tests): read size bytes at

@@ -72,6 +72,17 @@ struct gci_program {
 	bool maps_pending;             /* files not yet reported (gci_program_prepare) */
 	struct gci_process_info info;
 	char *info_strings[4];
+	/* debuginfod: the client (made when first needed), and the modules
+	 * whose debug info it gave */
+	struct debuginfod_client *debuginfod;
+#define GCI_MAX_DEBUGINFOD_MODS 8
+	Dwfl_Module *debuginfod_mods[GCI_MAX_DEBUGINFOD_MODS];
+	size_t ndebuginfod_mods;
+	char *dwarf_name;              /* gci_program_dwarf's *file */
+	/* the debuginfod download under way, for its progress lines */
+	const char *fetch_what;
+	uint64_t fetch_start, fetch_last;
+	bool fetch_shown;
 	/* warnings found while opening (build-id mismatches, truncation) */
 	char **warnings;
 	size_t nwarnings;
@@ -101,7 +112,12 @@ bool gci_program_symbol(struct gci_program *prog, const char *name,
 bool gci_program_module_symbol(struct gci_program *prog, Dwfl_Module *mod,
 			       const char *name, struct gci_symbol *ret);
 
-/* The DWARF of a module, or NULL (no_dwarf, or none found); logs why. */
+/*
+ * The DWARF of a module, or NULL (no_dwarf, or none found).  *file names
+ * the file it was read from as a report should: the real file (never a
+ * /proc path of the target), and "(fetched by debuginfod)" if it came
+ * from there; valid until the next call.
+ */
 Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 			 Dwarf_Addr *bias, const char **file);
 

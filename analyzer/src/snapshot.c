@@ -171,7 +171,7 @@ static void snapshot_time(struct gci_program *prog, struct gci_snapshot *snap)
 	if (live) {
 		snap->time = (int64_t)time(NULL);
 		snap->time_source = "walk";
-	} else if (prog->core ? fstat(prog->core->fd, &st) == 0
+	} else if (prog->core ? !prog->core->input.stream && fstat(prog->core->fd, &st) == 0
 		   : pi.path && stat(pi.path, &st) == 0 && S_ISREG(st.st_mode)) {
 		snap->time = (int64_t)st.st_mtime;
 		snap->time_source = "core file mtime";

@@ -42,8 +42,8 @@ matrix does not: text output, gc-objects, errors, installation.
 Nothing is excluded from the comparisons: the gdb plugin hands the library
 the same process information as the CLI finds (target.path is the core's
 absolute path, as gdb knows it, so the CLI is given the absolute path too).
-Both sides share one private layout cache, warmed first, so that
-python.layout_name says "(cached)" on both.
+Both sides share one private layout cache, warmed first (a cold and a
+warm run report the same; the warm one is faster).
 
 Exit status: 0 pass, 1 fail, 77 skip (only when gdb cannot run Python at
 all, or this machine cannot attach to a process).
