@@ -28,17 +28,20 @@ enum cli_opt {
 	O_DEBUG_DIR,
 	O_NO_DWARF,
 	O_NO_CACHE,
+	O_OFFLINE,
+	O_MAX_CORE_SIZE,
 	O_VERBOSE,
 	O_NOPT
 };
 #define OPT(o) (UINT64_C(1) << (o))
 /* The options of every verb that reads a target. */
 #define OPTS_TARGET (OPT(O_PID) | OPT(O_NO_STOP) | OPT(O_EXE) | OPT(O_SYSROOT) | \
-		     OPT(O_DEBUG_DIR) | OPT(O_NO_DWARF) | OPT(O_NO_CACHE) | OPT(O_VERBOSE))
+		     OPT(O_DEBUG_DIR) | OPT(O_NO_DWARF) | OPT(O_NO_CACHE) | OPT(O_OFFLINE) | \
+		     OPT(O_MAX_CORE_SIZE) | OPT(O_VERBOSE))
 
 /* A core file or a live process, in the order the command line named them. */
 struct cli_target {
-	const char *path;  /* a core file, or NULL */
+	const char *path;  /* a core file ("-": standard input), or NULL */
 	int pid;           /* a live process, or 0 */
 	char name[32];     /* "pid 123", for messages (path otherwise) */
 };

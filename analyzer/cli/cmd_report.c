@@ -38,7 +38,7 @@ void cli_warn(const char *target, const char *message)
 
 static const char *target_name(const struct cli_target *t)
 {
-	return t->pid ? t->name : t->path;
+	return t->pid ? t->name : !strcmp(t->path, "-") ? "<stdin>" : t->path;
 }
 
 struct gci_error *cli_open(struct cli *cli, const struct cli_target *t,
@@ -46,6 +46,8 @@ struct gci_error *cli_open(struct cli *cli, const struct cli_target *t,
 {
 	if (t->pid)
 		return gci_program_open_pid(t->pid, &cli->opts, ret);
+	if (!strcmp(t->path, "-"))
+		return gci_program_open_core_fd(STDIN_FILENO, "<stdin>", &cli->opts, ret);
 	return gci_program_open_core(t->path, &cli->opts, ret);
 }
 

@@ -27,11 +27,12 @@ static const struct cli_option options[O_NOPT] = {
 	  "do not stop the live process (lists that change under the walk are "
 	  "reported as integrity problems)" },
 	{ O_GENERATION, "generation", 'g', "GEN",
-	  "only the list GEN: a generation number as gc.get_objects(generation=N) "
-	  "takes it, or a list name (permanent; young, old[0], old[1], old on "
-	  "3.14.0-3.14.4; heap on free-threaded builds, where 0-2 all mean the "
-	  "whole heap); touch: the collection of generation GEN (free-threaded: "
-	  "full, the only one)" },
+	  "types: only the list GEN, a generation number as "
+	  "gc.get_objects(generation=N) takes it, or a list name (permanent; young, "
+	  "old[0], old[1], old on 3.14.0-3.14.4; heap on free-threaded builds, where "
+	  "0-2 all mean the whole heap); touch: only the collection "
+	  "gc.collect(generation=GEN) runs (young, increment, full on "
+	  "3.14.0-3.14.4; full, or 2, on free-threaded builds)" },
 	{ O_PAGES, "pages", 0, NULL, "list every page written" },
 	{ O_LIMIT, "limit", 0, "N", "rows shown in text output (default 40; 0: all)" },
 	{ O_JSON, "json", 0, NULL, "JSON output (schema gcinspect/1, docs/json-schema.md)" },
@@ -44,24 +45,35 @@ static const struct cli_option options[O_NOPT] = {
 	{ O_NO_CACHE, "no-cache", 0, NULL,
 	  "neither read nor write the layout cache ($GCINSPECT_CACHE_DIR, else "
 	  "$XDG_CACHE_HOME/gcinspect, else ~/.cache/gcinspect)" },
+	{ O_OFFLINE, "offline", 0, NULL,
+	  "never ask a debuginfod server for debug info (as if DEBUGINFOD_URLS were "
+	  "unset); without it, debug info missing here is fetched from the servers "
+	  "DEBUGINFOD_URLS names, each given DEBUGINFOD_TIMEOUT seconds (default 30)" },
+	{ O_MAX_CORE_SIZE, "max-core-size", 0, "SIZE",
+	  "a compressed or piped core is decompressed into a temporary file of at "
+	  "most SIZE bytes (suffix K, M, G, T: powers of 1024; default: what "
+	  "$TMPDIR, else /var/tmp, can hold, less 1 GiB kept free)" },
 	{ O_VERBOSE, "verbose", 'v', NULL, "log every discovery step to stderr (twice: more)" },
 };
 
-static const char target_synopsis[] = "[OPTION]... (CORE | --pid PID)";
+static const char target_synopsis[] = "[OPTION]... (CORE | - | --pid PID)";
 
 static const struct cli_verb verbs[] = {
 	{ "summary", target_synopsis,
 	  "The GC state (the default command): per interpreter, each generation's "
 	  "threshold, count, objects, bytes and 4 KiB pages of GC heads, and the "
 	  "permanent generation (free-threaded builds: the heap's tracked objects "
-	  "and the frozen ones, found in the mimalloc heaps).",
+	  "and the frozen ones, found in the mimalloc heaps); on 3.14.0-3.14.4 and "
+	  "free-threaded builds also what each collection and the next automatic "
+	  "step would write.",
 	  OPTS_TARGET | OPT(O_JSON), 1, 1, 0, cmd_report },
 	{ "types", target_synopsis,
 	  "Type histogram (objects, bytes) of all lists together, or of one "
 	  "(-g), largest first.",
 	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_LIMIT), 1, 1, 0, cmd_report },
 	{ "touch", target_synopsis,
-	  "What a collection of each generation (or of GEN, -g) would write: GC heads, "
+	  "What each collection (of each generation, or on 3.14.0-3.14.4 young, the "
+	  "next automatic increment and full; or only GEN, -g) would write: GC heads, "
 	  "pages, the types holding them; on a live process, how many of those pages "
 	  "are still shared with another process (a collection would copy them); "
 	  "what-ifs (gc.freeze() now, heads packed apart, the next automatic "
@@ -84,14 +96,32 @@ static const char exit_text[] =
 	"  2   the input is unreadable, not a core, or damaged\n"
 	"  3   not a Python process, or a CPython version or build gcinspect cannot read\n"
 	"  4   no longer used (free-threaded builds were refused with it; they are read now)\n"
+	"  5   a live process gcinspect may not read or stop (permission, not dumpable)\n"
+	"  6   a live process another tracer (a debugger, strace) holds: cannot stop it\n"
+	"  7   no such process, or one with no memory to read (zombie, kernel thread)\n"
 	"  64  usage error\n"
-	"  70  internal error (out of memory), or the report could not be written\n";
+	"  70  internal error (out of memory)\n"
+	"  74  the report could not be written (standard output failed)\n";
 
 static int verbosity;
+static bool progress_shown;  /* a progress line stands on the terminal */
 
 static void log_stderr(void *arg, enum gci_log_level level, const char *message)
 {
 	static const char *const names[] = { "warning", "info", "debug" };
+	/* Long work, on a terminal: one line, rewritten in place. */
+	if (level == GCI_LOG_PROGRESS) {
+		if (!isatty(STDERR_FILENO))
+			return;
+		fprintf(stderr, "\r\033[K%s%s", *message ? "gcinspect: " : "", message);
+		fflush(stderr);
+		progress_shown = *message != '\0';
+		return;
+	}
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		progress_shown = false;
+	}
 	if ((level == GCI_LOG_WARNING && verbosity >= 1) ||
 	    (level == GCI_LOG_INFO && verbosity >= 1) ||
 	    (level == GCI_LOG_DEBUG && verbosity >= 2))
@@ -193,7 +223,9 @@ static void general_help(FILE *f)
 		"Usage: gcinspect [COMMAND] [OPTION]... CORE\n"
 		"       gcinspect [COMMAND] [OPTION]... --pid PID\n"
 		"Show a CPython process's garbage-collector generations, read from its core\n"
-		"or from the running process, without running any code in it.\n\n"
+		"or from the running process, without running any code in it.  A core may\n"
+		"be compressed (zstd, lz4, xz, gzip: systemd-coredump's files as they are);\n"
+		"- reads it from standard input.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NVERBS; i++) {
 		const char *d = verbs[i].description;
@@ -233,7 +265,7 @@ int cli_write_stdout(const char *text)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "gcinspect: cannot write the report to standard output: %s\n",
 			strerror(errno ? errno : EIO));
-		return GCI_EXIT_SOFTWARE;
+		return GCI_EXIT_OUTPUT;
 	}
 	return GCI_EXIT_OK;
 }
@@ -248,6 +280,27 @@ static int parse_count(struct cli *cli, const char *opt, const char *arg, long m
 		return cli_usage_error(cli, "%s takes a number from %ld to %ld, not '%s'",
 				       opt, min, max, arg);
 	*ret = n;
+	return 0;
+}
+
+/* A size: digits and an optional K, M, G or T (powers of 1024). */
+static int parse_size(struct cli *cli, const char *opt, const char *arg, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*arg < '0' || *arg > '9' || *end || errno || n == 0 ||
+	    n > (UINT64_MAX >> shift))
+		return cli_usage_error(cli, "%s takes a size in bytes, with an optional K, M, "
+				       "G or T (e.g. 64G), not '%s'", opt, arg);
+	*ret = (uint64_t)n << shift;
 	return 0;
 }
 
@@ -268,7 +321,7 @@ static int check_path(struct cli *cli, const char *opt, const char *path, bool d
 static bool looks_like_verb(const char *arg)
 {
 	struct stat st;
-	if (stat(arg, &st) == 0 || !*arg)
+	if (stat(arg, &st) == 0 || !*arg || !strcmp(arg, "-"))
 		return false;
 	for (const char *c = arg; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || *c == '-' || *c == '_'))
@@ -284,6 +337,9 @@ static int add_target(struct cli *cli, const char *path, int pid)
 					       pid, CLI_MAX_TARGETS);
 		return cli_usage_error(cli, "unexpected argument '%s'", path);
 	}
+	for (size_t i = 0; path && !strcmp(path, "-") && i < cli->ntargets; i++)
+		if (cli->targets[i].path && !strcmp(cli->targets[i].path, "-"))
+			return cli_usage_error(cli, "standard input (-) can be read once only");
 	struct cli_target *t = &cli->targets[cli->ntargets++];
 	t->path = path;
 	t->pid = pid;
@@ -399,6 +455,14 @@ int main(int argc, char **argv)
 			case O_NO_CACHE:
 				cli.opts.no_cache = true;
 				break;
+			case O_OFFLINE:
+				cli.opts.offline = true;
+				break;
+			case O_MAX_CORE_SIZE:
+				if ((rc = parse_size(&cli, "--max-core-size", optarg,
+						     &cli.opts.max_core_size)))
+					return rc;
+				break;
 			case O_VERBOSE:
 				cli.verbosity++;
 				break;
@@ -502,6 +566,25 @@ int main(int argc, char **argv)
 		if (!live)
 			return cli_usage_error(&cli, "--no-stop goes with --pid");
 	}
+	for (size_t i = 0; i < cli.ntargets; i++)
+		if (cli.targets[i].path && !strcmp(cli.targets[i].path, "-") && isatty(0))
+			return cli_usage_error(&cli, "standard input (-) is a terminal: pipe a "
+					       "core into it (zstdcat core.zst | gcinspect -)");
+	/*
+	 * debuginfod (through libdwfl) fetches debug info this machine lacks from
+	 * the servers $DEBUGINFOD_URLS names.  --offline: never (the library
+	 * does not ask, and nothing else in this process can).  Otherwise a
+	 * stalled server is given up on after DEBUGINFOD_TIMEOUT seconds: 30
+	 * unless the user says otherwise (libdebuginfod's own default is 90).
+	 */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (cli.opts.offline && urls && *urls && verbosity >= 1)
+		fprintf(stderr, "gcinspect: info: --offline: debuginfod (DEBUGINFOD_URLS=%s) is "
+			"not asked\n", urls);
+	if (cli.opts.offline)
+		unsetenv("DEBUGINFOD_URLS");
+	else
+		setenv("DEBUGINFOD_TIMEOUT", "30", 0);
 	int rc;
 	if (cli.opts.exe && (rc = check_path(&cli, "--exe", cli.opts.exe, false)))
 		return rc;

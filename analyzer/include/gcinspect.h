@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define GCI_VERSION_STRING "0.1.0"
+#define GCI_VERSION_STRING "0.2.0"
 
 #if defined(__GNUC__)
 #define GCI_API __attribute__((visibility("default")))
@@ -50,6 +50,10 @@ enum gci_error_code {
 				 * (never returned; kept for the numbering) */
 	GCI_ERR_INTEGRITY,      /* target data is inconsistent */
 	GCI_ERR_OTHER,          /* anything else (a library call failed) */
+	GCI_ERR_ACCESS,         /* a live process we may not read or stop */
+	GCI_ERR_TRACED,         /* a live process another tracer holds */
+	GCI_ERR_NO_PROCESS,     /* no such process, a zombie, a kernel thread */
+	GCI_ERR_OUTPUT,         /* the report could not be written */
 };
 
 struct gci_error {
@@ -76,15 +80,25 @@ enum {
 	GCI_EXIT_FREE_THREADED = 4, /* retired: never returned (free-threaded
 				     * builds were refused before 0.2; an
 				     * unreadable one is now 3) */
+	GCI_EXIT_ACCESS = 5,        /* live: no permission to read or stop it */
+	GCI_EXIT_TRACED = 6,        /* live: another tracer (a debugger) holds it */
+	GCI_EXIT_NO_PROCESS = 7,    /* live: no such process, a zombie or kernel thread */
 	GCI_EXIT_USAGE = 64,        /* bad command line */
 	GCI_EXIT_SOFTWARE = 70,     /* internal error (out of memory, ...) */
+	GCI_EXIT_OUTPUT = 74,       /* the report could not be written */
 };
 /** @} */
 
 /** @defgroup options Options and logging
  * @{ */
 
-enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG };
+/*
+ * GCI_LOG_PROGRESS: where long work stands (decompressing a core, fetching
+ * debug info from debuginfod), sent a few times a second once the work has
+ * taken a second; an empty message means it is over.  A terminal can show
+ * it in place; anything else can ignore it.
+ */
+enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG, GCI_LOG_PROGRESS };
 typedef void gci_log_fn(void *arg, enum gci_log_level level, const char *message);
 
 struct gci_options {
@@ -93,8 +107,17 @@ struct gci_options {
 	const char *debug_dir; /* detached debug info (NULL: SYSROOT/usr/lib/debug) */
 	bool no_dwarf;         /* never use DWARF: built-in layout tables only */
 	bool no_cache;         /* neither read nor write the layout cache */
+	/* Never ask a debuginfod server ($DEBUGINFOD_URLS) for debug info. */
+	bool offline;
 	gci_log_fn *log;       /* may be NULL */
 	void *log_arg;
+	/*
+	 * A compressed or piped core is decompressed (copied) once into an
+	 * unlinked temporary file: at most this many bytes (0: no fixed
+	 * limit), and never so many that less than 1 GiB (or 5 %) of its file
+	 * system stays free.  More is a GCI_ERR_INPUT error.
+	 */
+	uint64_t max_core_size;
 };
 /** @} */
 
@@ -103,10 +126,22 @@ struct gci_options {
 
 struct gci_program;
 
-/* Open an ELF core file. */
+/*
+ * Open an ELF core file: plain, or compressed with zstd, lz4 (frame format),
+ * xz or gzip, told apart by their magic bytes (a compressed core is
+ * decompressed once into an unlinked temporary file, bounded by
+ * opts->max_core_size); a pipe or FIFO is read to its end the same way.
+ */
 GCI_API struct gci_error *gci_program_open_core(const char *path,
 					const struct gci_options *opts,
 					struct gci_program **ret);
+/*
+ * The same, from an open file descriptor (standard input, say), which stays
+ * the caller's; name is what reports and messages call the core.
+ */
+GCI_API struct gci_error *gci_program_open_core_fd(int fd, const char *name,
+					   const struct gci_options *opts,
+					   struct gci_program **ret);
 
 /*
  * A caller-supplied memory source (the gdb plugin, tests): read size bytes at
@@ -116,17 +151,23 @@ GCI_API struct gci_error *gci_program_open_core(const char *path,
  */
 typedef int gci_read_fn(void *arg, uint64_t address, void *buf, size_t size);
 
-/* A file mapped into the target, as /proc/PID/maps or a core's NT_FILE say. */
+/*
+ * A mapping of the target, as /proc/PID/maps or a core's NT_FILE say: a file,
+ * or (path "") anonymous memory.
+ */
 struct gci_mapping {
 	uint64_t start, end;  /* [start, end) in the target */
 	uint64_t offset;      /* byte offset in the file */
-	const char *path;     /* the path as the target knew it */
+	const char *path;     /* the path as the target knew it; "" anonymous */
 };
 
 /*
- * A program over a callback.  maps lists the files the target has mapped;
- * the ELF ones (executable, libpython) are loaded for symbols and DWARF,
- * found under opts->sysroot, with opts->exe for the executable.
+ * A program over a callback.  maps lists what the target has mapped: the ELF
+ * files (executable, libpython) are loaded for symbols and DWARF at the first
+ * snapshot, found under opts->sysroot, with opts->exe for the executable.
+ * Searches of the whole address space (a GC state or _Py_DebugOffsets when
+ * no file is at hand) read every mapping listed, anonymous ones included:
+ * list every readable mapping the caller knows of.
  */
 GCI_API struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 					    const struct gci_mapping *maps, size_t nmaps,
@@ -171,6 +212,10 @@ GCI_API void gci_program_process_info(const struct gci_program *prog,
  * For callback programs: what the caller knows of the target (a gdb session
  * knows the core file, pid, command line and signal), so that reports say
  * the same as the CLI's.  Strings are copied; NULL fields stay unknown.
+ * kind "live" with a pid says the target is that process on this machine:
+ * its files are then also looked for as gci_program_open_pid looks for them
+ * (call this before the first snapshot), and its page sharing and smaps are
+ * read from /proc/PID/pagemap and /proc/PID/smaps.
  */
 GCI_API struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 					       const struct gci_process_info *info);
@@ -252,6 +297,10 @@ struct gci_interp {
 	struct gci_gen gens[GCI_MAX_GENS];
 	bool has_permanent;
 	struct gci_gen permanent;
+	/* incremental: the collector's work_to_do (negative: a debt that the
+	 * next automatic steps pay off before they collect anything) */
+	bool has_work_to_do;
+	int64_t work_to_do;
 };
 
 struct gci_snapshot {
@@ -276,6 +325,11 @@ struct gci_snapshot {
 	struct gci_problem *problems;
 	/* Live targets: the mappings holding GC heads (smaps), at the walk. */
 	struct gci_smaps smaps;
+	/* When the memory was as read, in seconds since the epoch (UTC), and
+	 * how that is known: "walk" (a live target, at its walk), "core file
+	 * mtime" (when the core was written), or NULL and 0 (unknown). */
+	int64_t time;
+	const char *time_source;
 };
 
 /* Flags for gci_snapshot_take. */
@@ -343,17 +397,42 @@ GCI_API struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 /** @} */
 
 /*
- * What a collection would write (the touch model, docs/touch-model.md).
- * Generational collectors: a collection of generation N writes the GC heads
- * of every object in generations 0..N, the last object of the next older
- * generation (the merge writes it), and the GC state itself.  Free-threaded
- * builds have one collection, of the whole heap (gci_collection_name says
- * "full"): it writes the header of every tracked object that is not frozen,
+ * The collections a target's collector can run, in report order.  The
+ * generational collector's are its generations: "0", "1", "2" (numbered).
+ * The incremental collector of 3.14.0-3.14.4 has "young" (gc.collect(0)),
+ * "increment" (its next automatic step; gc.collect(1) runs one too) and
+ * "full" (gc.collect()).  Free-threaded builds have one, "full", with
+ * generation 2: every collection there is of the whole heap.  Each is
+ * identified by the gc.collect(generation=N) argument that runs it, which
+ * gci_touch_compute takes.
+ */
+struct gci_collection {
+	const char *name;       /* "0", "1", "2"; "young", "increment", "full" */
+	int generation;         /* the gc.collect(generation=N) that runs it */
+	bool numbered;          /* reports name it by its generation number */
+	bool full;              /* what gc.collect() runs: the what-ifs compare with it */
+	const char *title;      /* text reports: "full collection (gc.collect())" */
+};
+GCI_API size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in,
+			       const struct gci_collection **ret);
+/*
+ * The collection that which names: its name, or a number as
+ * gc.collect(generation=N) takes it.  GCI_ERR_USAGE names the choices.
+ */
+GCI_API struct gci_error *gci_collection_find(const struct gci_snapshot *snap,
+					      const struct gci_interp *in, const char *which,
+					      const struct gci_collection **ret);
+
+/*
+ * What one collection would write (the touch model, docs/touch-model.md).
+ * Generational: the GC heads of every object in generations
+ * 0..generation, the last object of the next older generation (the merge
+ * writes it), and the GC state itself.  Incremental: see the document.
+ * Free-threaded: the header of every tracked object that is not frozen,
  * the allocator metadata of every GC page, and the GC state.
  */
 struct gci_touch {
-	int generation;         /* the collection: a generation, or an index
-				 * that gci_collection_name names */
+	int generation;         /* the gc.collect(generation=N) that runs it */
 	uint64_t objects;       /* objects whose GC head is written */
 	uint64_t object_bytes;  /* their bytes */
 	uint64_t pages;         /* distinct 4 KiB pages written */
@@ -363,6 +442,11 @@ struct gci_touch {
 	bool sharing_known;
 	uint64_t shared_pages, exclusive_pages, absent_pages;
 	uint64_t packed_pages;  /* what-if: heads packed densely in pages of their own */
+	const char *collection; /* its name (struct gci_collection) */
+	/* NULL where the model is as exact as for a generational collection
+	 * (the reachable part); else a sentence: how these numbers bound
+	 * what the collection writes */
+	const char *approximation;
 	uint64_t meta_pages;    /* of pages, those only of allocator metadata
 				 * (free-threaded builds; else 0) */
 	/* Memory the collector allocates for its own work, beside pages:
@@ -371,25 +455,36 @@ struct gci_touch {
 	 * grows by these too. */
 	uint64_t work_pages;
 };
+/* generation: as gc.collect(generation=N) takes it (gci_collections). */
 GCI_API struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,
 				    struct gci_touch *ret);
 
-/* The collections the touch model tells apart for in (0: none modelled). */
-GCI_API size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in);
 /*
- * The name of collection i when it is not that of a generation ("full" in
- * free-threaded builds), or NULL: it is the collection of generation i.
+ * What gc.freeze() itself would write now, where it writes more than a few
+ * heads (3.14.0-3.14.4 rewrites the old-space bit of every young and pending
+ * object).  *ret_known is false where it writes only a few: ret is then
+ * untouched.
  */
-GCI_API const char *gci_collection_name(const struct gci_snapshot *snap,
-					const struct gci_interp *in, int i);
+GCI_API struct gci_error *gci_freeze_touch(const struct gci_snapshot *snap,
+					   const struct gci_interp *in, bool *ret_known,
+					   struct gci_touch *ret);
 
-/* Which generation the next automatic collection will collect. */
+/* Which collection the next automatic one will be. */
 struct gci_next_collection {
-	int generation;        /* -1: none (disabled, or unknown); else as
-				* gci_touch's generation */
+	int generation;        /* as gc.collect(generation=N); -1: none (disabled, or unknown) */
 	int64_t allocations;   /* net GC allocations until it runs (-1 unknown) */
-	const char *reason;    /* a sentence: why this generation */
+	const char *reason;    /* a sentence: why this collection */
+	const char *collection;/* its name (struct gci_collection), or NULL: none */
+	/* incremental: what the step does ("nothing", "mark", "collect",
+	 * "collect, ending the cycle", "unknown"), else NULL */
+	const char *step;
+	/* incremental: work_to_do once the step has added its own share */
+	bool has_work_to_do;
+	int64_t work_to_do;
+	/* incremental, "collect": objects it takes from the pending list
+	 * in list order (it takes what they reach as well) */
+	uint64_t pending_objects;
 };
 GCI_API void gci_next_collection(const struct gci_snapshot *snap,
 				 const struct gci_interp *in,
@@ -405,8 +500,8 @@ struct gci_report_options {
 	enum gci_report_kind kind;
 	enum gci_report_format format;
 	/* types: which list ("0", "1", "2", "permanent"), NULL = all together;
-	 * touch: which collection ("0", "1", "2"; free-threaded: any of
-	 * those, or "full", all the one collection), NULL = each */
+	 * touch: which collection ("0", "1", "2"; on 3.14.0-3.14.4 also
+	 * "young", "increment", "full"; free-threaded: "full", or 2), NULL = each */
 	const char *generation;
 	bool pages;     /* touch: list every page (needs GCI_SNAPSHOT_OBJECTS) */
 	size_t limit;   /* text types: rows shown (0: all) */

@@ -22,6 +22,21 @@
 #include "pageset.h"
 #include "program.h"
 
+/*
+ * What one collection writes, as parts of the walked lists: every head of
+ * some lists, the first objects of one more (the walk kept their pages
+ * apart: gci_walker.prefix), single heads (a list's last object, which a
+ * merge writes), and always the GC state.
+ */
+struct gci_touch_plan {
+	const struct gci_gen *lists[GCI_MAX_GENS + 1];
+	size_t nlists;
+	const struct gci_gen *prefix; /* its gen->data->prefix_objects first objects */
+	uint64_t heads[4];
+	size_t nheads;
+	const char *approximation;    /* as struct gci_touch says */
+};
+
 struct gci_collector_kind {
 	const char *name;  /* as struct gci_interp's collector says */
 	/*
@@ -41,23 +56,27 @@ struct gci_collector_kind {
 	/* The lists a -g argument names (see gci_select_lists). */
 	struct gci_error *(*select)(const struct gci_snapshot *snap, const struct gci_interp *in,
 				    const char *which, const struct gci_gen **ret, size_t *ret_n);
-	/* The pages collection `generation` writes into ps (gci_touch_pages). */
+	/* The collections it runs, in report order (gci_collections); NULL:
+	 * none (touch then has nothing to report). */
+	size_t (*collections)(const struct gci_snapshot *snap, const struct gci_interp *in,
+			      const struct gci_collection **ret);
+	/* The pages collection `generation` writes into ps (gci_touch_pages);
+	 * the list kinds: gci_lists_touch_pages over touch_plan. */
 	struct gci_error *(*touch_pages)(const struct gci_snapshot *snap,
 					 const struct gci_interp *in, int generation,
 					 struct gci_pageset *ps, struct gci_touch *ret);
+	/* What collection `generation` writes, as parts of the lists; NULL
+	 * for a kind whose objects are not on lists (the reports then show
+	 * no types or page list for it). */
+	struct gci_error *(*touch_plan)(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct gci_touch_plan *ret);
+	/* What gc.freeze() itself writes, where that is more than a few
+	 * heads; NULL: a few. */
+	bool (*freeze_plan)(const struct gci_snapshot *snap, const struct gci_interp *in,
+			    struct gci_touch_plan *ret);
 	void (*next_collection)(const struct gci_snapshot *snap, const struct gci_interp *in,
 				struct gci_next_collection *ret);
-	/*
-	 * The collections its touch model tells apart, for reports: how many
-	 * (index 0 .. n-1), and each one's name, or NULL where a collection is
-	 * named by the generation it collects (index = generation).
-	 */
-	size_t (*ncollections)(const struct gci_interp *in);
-	const char *(*collection_name)(const struct gci_interp *in, int index);
-	/* touch -g WHICH: the collection's index (NULL: a generation number). */
-	struct gci_error *(*collection_select)(const struct gci_snapshot *snap,
-					       const struct gci_interp *in, const char *which,
-					       int *ret);
 	/* Free what enumerate kept in the snapshot's kind data (may be NULL). */
 	void (*destroy)(struct gci_snapshot *snap, void *data);
 };
@@ -66,18 +85,29 @@ extern const struct gci_collector_kind gci_collector_generational;
 extern const struct gci_collector_kind gci_collector_incremental;
 extern const struct gci_collector_kind gci_collector_freethreaded;
 
-/* For kinds whose collections are those of each generation. */
-size_t gci_collections_by_generation(const struct gci_interp *in);
-
 /* The kind a layout describes. */
 const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L);
 /* The kind of a snapshot's target. */
 const struct gci_collector_kind *gci_snapshot_collector(const struct gci_snapshot *snap);
 
 /* collector_lists.c: what the list kinds share. */
+/*
+ * Before list g of an interpreter is walked (the earlier ones are): how many
+ * of its first objects to keep apart (gci_walker.prefix), 0 for none.
+ */
+typedef uint64_t gci_lists_prefix_fn(const struct gci_snapshot *snap,
+				     const struct gci_interp *in, size_t g);
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
-				      size_t *problems_cap);
+				      gci_lists_prefix_fn *prefix, size_t *problems_cap);
+/* touch_pages from the kind's touch_plan. */
+struct gci_error *gci_lists_touch_pages(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct gci_pageset *ps, struct gci_touch *ret);
+/* The pages, objects and bytes of a plan (the sharing is left to the caller). */
+struct gci_error *gci_plan_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 const struct gci_touch_plan *plan, struct gci_pageset *ps,
+				 struct gci_touch *ret);
 struct gci_error *gci_lists_check_unchanged(struct gci_program *prog,
 					    struct gci_snapshot *snap,
 					    const struct gci_layout *L, size_t *problems_cap);

@@ -546,6 +546,14 @@ static struct gci_error *check_unchanged(struct gci_program *prog, struct gci_sn
 }
 
 /*
+ * One collection: every one is of the whole heap, whatever generation
+ * gc.collect() is given; it is named by the one gc.collect() passes (2).
+ */
+static const struct gci_collection collections_list[] = {
+	{ "full", 2, false, true, "full collection (every collection is full here)" },
+};
+
+/*
  * -g N: gc.get_objects(generation=N) returns the whole heap for any N in
  * 0..2 in these builds (_PyGC_GetObjects ignores it); "heap" says so by
  * name; "permanent" is the frozen objects.
@@ -574,8 +582,7 @@ static struct gci_error *touch_pages(const struct gci_snapshot *snap, const stru
 {
 	const struct gci_gen *heap = &in->gens[0];
 	struct ft_interp *ft = ft_of(snap, in);
-	memset(ret, 0, sizeof(*ret));
-	ret->generation = generation;
+	/* gci_touch_pages cleared ret and named the collection */
 	ret->objects = heap->nobjects;
 	ret->object_bytes = heap->bytes;
 	bool ok = !heap->data || gci_pageset_merge(ps, &heap->data->pages);
@@ -638,34 +645,28 @@ static void next_collection(const struct gci_snapshot *snap, const struct gci_in
 			      "last one)";
 		}
 	}
-	ret->generation = 0;
+	ret->generation = collections_list[0].generation;
 	ret->allocations = need > 0 ? need : 0;
 	ret->reason = why;
 }
 
-static size_t ncollections(const struct gci_interp *in)
+static size_t collections(const struct gci_snapshot *snap, const struct gci_interp *in,
+			  const struct gci_collection **ret)
 {
+	*ret = collections_list;
 	return 1;
 }
 
-/* touch -g: "full", or any generation gc.collect(generation=N) takes. */
-static struct gci_error *collection_select(const struct gci_snapshot *snap,
-					   const struct gci_interp *in, const char *which,
-					   int *ret)
+/*
+ * As parts of the lists (for the types and the page list of the reports):
+ * the heap's object headers.  The allocator metadata and the GC state it
+ * writes as well are in touch_pages.
+ */
+static struct gci_error *touch_plan(const struct gci_snapshot *snap, const struct gci_interp *in,
+				    int generation, struct gci_touch_plan *ret)
 {
-	if (!strcmp(which, "full") || !strcmp(which, "0") || !strcmp(which, "1") ||
-	    !strcmp(which, "2")) {
-		*ret = 0;
-		return NULL;
-	}
-	return gci_error_create(GCI_ERR_USAGE, "no collection \"%s\" in free-threaded CPython "
-				"%s: every collection is of the whole heap (choose full, or 0-2 "
-				"as gc.collect(generation=N) takes it)", which, snap->version);
-}
-
-static const char *collection_name(const struct gci_interp *in, int index)
-{
-	return "full";
+	ret->lists[ret->nlists++] = &in->gens[0];
+	return NULL;
 }
 
 const struct gci_collector_kind gci_collector_freethreaded = {
@@ -673,10 +674,9 @@ const struct gci_collector_kind gci_collector_freethreaded = {
 	.enumerate = enumerate,
 	.check_unchanged = check_unchanged,
 	.select = select_lists,
+	.collections = collections,
 	.touch_pages = touch_pages,
+	.touch_plan = touch_plan,
 	.next_collection = next_collection,
-	.ncollections = ncollections,
-	.collection_name = collection_name,
-	.collection_select = collection_select,
 	.destroy = destroy,
 };

@@ -45,14 +45,10 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L)
 	}
 }
 
-size_t gci_collections_by_generation(const struct gci_interp *in)
-{
-	return in->ngens;
-}
 
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
-				      size_t *problems_cap)
+				      gci_lists_prefix_fn *prefix, size_t *problems_cap)
 {
 	struct gci_walker w;
 	uint64_t bound = gci_program_saved_bytes(prog) / (L->gc_head_size + 16) + 1;
@@ -82,8 +78,11 @@ struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snaps
 						       "was running when the snapshot was "
 						       "taken; the lists may be inconsistent",
 						       in->id);
-		for (size_t g = 0; g < in->ngens && !err; g++)
+		for (size_t g = 0; g < in->ngens && !err; g++) {
+			w.prefix = prefix ? prefix(snap, in, g) : 0;
 			err = gci_walk_list(&w, &in->gens[g]);
+		}
+		w.prefix = 0;
 		if (in->has_permanent && !err)
 			err = gci_walk_list(&w, &in->permanent);
 		if (!err)
@@ -128,12 +127,21 @@ struct gci_error *gci_lists_check_unchanged(struct gci_program *prog,
 			uint64_t last = gen->last_head ? gen->last_head : gen->head;
 			if (count == gen->count && prev == last)
 				continue;
+			char what[160];
+			if (count != gen->count && prev != last)
+				snprintf(what, sizeof(what), "its count went from %" PRId64 " to %"
+					 PRId64 " and its last object from 0x%" PRIx64 " to 0x%"
+					 PRIx64, gen->count, count, last, prev);
+			else if (count != gen->count)
+				snprintf(what, sizeof(what), "its count went from %" PRId64 " to %"
+					 PRId64, gen->count, count);
+			else
+				snprintf(what, sizeof(what), "its last object went from 0x%" PRIx64
+					 " to 0x%" PRIx64, last, prev);
 			err = gci_snapshot_add_problem(
 				snap, problems_cap, gen->head, "interpreter %" PRId64 ", list %s: "
-				"the target ran during the walk (--no-stop): its count went from %"
-				PRId64 " to %" PRId64 " and its last object from 0x%" PRIx64 " to 0x%"
-				PRIx64 "; the numbers mix two moments", in->id, gen->name,
-				gen->count, count, last, prev);
+				"the target ran during the walk (--no-stop): %s; the numbers mix "
+				"two moments", in->id, gen->name, what);
 			if (err)
 				return err;
 		}
@@ -141,3 +149,54 @@ struct gci_error *gci_lists_check_unchanged(struct gci_program *prog,
 	return NULL;
 }
 
+
+struct gci_error *gci_plan_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 const struct gci_touch_plan *plan, struct gci_pageset *ps,
+				 struct gci_touch *ret)
+{
+	const struct gci_layout *L = gci_snapshot_layout(snap);
+	bool ok = true;
+	ret->approximation = plan->approximation;
+	for (size_t i = 0; i < plan->nlists && ok; i++) {
+		const struct gci_gen *gen = plan->lists[i];
+		ret->objects += gen->nobjects;
+		ret->object_bytes += gen->bytes;
+		if (gen->data)
+			ok = gci_pageset_merge(ps, &gen->data->pages);
+	}
+	const struct gci_gen_data *pd = plan->prefix ? plan->prefix->data : NULL;
+	if (ok && pd) {
+		ret->objects += pd->prefix_objects;
+		ret->object_bytes += pd->prefix_bytes;
+		ok = gci_pageset_merge(ps, &pd->prefix_pages);
+	}
+	for (size_t i = 0; i < plan->nheads && ok; i++) {
+		ret->objects++;
+		ok = gci_pageset_add_range(ps, plan->heads[i], L->gc_head_size);
+	}
+	uint64_t heads_pages = ok ? gci_pageset_count(ps) : 0;
+	/* Counts, list heads, work_to_do, long_lived_*: the GC state itself. */
+	uint64_t a, b;
+	gci_snapshot_state_range(snap, in, &a, &b);
+	ok = ok && gci_pageset_add_range(ps, a, b - a);
+	if (!ok)
+		return &gci_enomem;
+	ret->pages = gci_pageset_count(ps);
+	ret->state_pages = ret->pages - heads_pages;
+	uint64_t head_bytes = ret->objects * L->gc_head_size;
+	ret->packed_pages = (head_bytes + 4095) / 4096 + ret->state_pages;
+	return NULL;
+}
+
+struct gci_error *gci_lists_touch_pages(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct gci_pageset *ps, struct gci_touch *ret)
+{
+	struct gci_touch_plan plan;
+	memset(&plan, 0, sizeof(plan));
+	struct gci_error *err = gci_snapshot_collector(snap)->touch_plan(snap, in, generation,
+									 &plan);
+	if (err)
+		return err;
+	return gci_plan_pages(snap, in, &plan, ps, ret);
+}

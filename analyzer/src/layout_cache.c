@@ -8,7 +8,13 @@
 
 #include "layout_cache.h"
 
-#define CACHE_FORMAT "gcinspect-layout 3"
+/* 3: the source names the file DWARF was read from as reports do (never a
+ * /proc/PID path of the process it was read for).  4: the free-threaded
+ * fields. */
+#define CACHE_FORMAT "gcinspect-layout 4"
+/* In the file name too, so that two gcinspects of different formats
+ * sharing a cache directory do not overwrite each other's entries. */
+#define CACHE_VERSION "v4"
 
 char *gci_layout_cache_dir(const struct gci_program *prog)
 {
@@ -36,7 +42,7 @@ static char *cache_path(const struct gci_program *prog, const char *build_id)
 	char *dir = gci_layout_cache_dir(prog), *path = NULL;
 	if (!dir)
 		return NULL;
-	if (asprintf(&path, "%s/layout-%s", dir, build_id) < 0)
+	if (asprintf(&path, "%s/layout-%s-%s", dir, CACHE_VERSION, build_id) < 0)
 		path = NULL;
 	free(dir);
 	return path;
@@ -98,7 +104,8 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		free(path);
 		return false;
 	}
-	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s", path);
+	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s (cached from the DWARF of %s; "
+		"a report says the same cold or warm)", path, source);
 	free(path);
 	*ret = L;
 	*ret_source = source;
@@ -125,7 +132,8 @@ void gci_layout_cache_store(struct gci_program *prog, const char *build_id,
 	char *dir = gci_layout_cache_dir(prog), *path = NULL, *tmp = NULL;
 	if (!dir)
 		return;
-	if (mkdir_p(dir) < 0 || asprintf(&path, "%s/layout-%s", dir, build_id) < 0 ||
+	if (mkdir_p(dir) < 0 ||
+	    asprintf(&path, "%s/layout-%s-%s", dir, CACHE_VERSION, build_id) < 0 ||
 	    asprintf(&tmp, "%s.%ld.tmp", path, (long)getpid()) < 0) {
 		gci_log(prog, GCI_LOG_DEBUG, "layout cache: cannot use %s: %s", dir,
 			strerror(errno));

@@ -6,6 +6,8 @@
  * collector_*.c.
  */
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,7 +79,9 @@ void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_
 	int64_t hi = (int64_t)L->gc_generations + (int64_t)L->ngens * L->gen_size;
 	const int32_t more[] = { L->gc_permanent >= 0 ? L->gc_permanent + (int32_t)L->gen_size : -1,
 				 L->gc_long_lived_pending + 8, L->gc_long_lived_total + 8,
-				 L->gc_collecting + 4, L->gc_enabled + 4 };
+				 L->gc_collecting + 4, L->gc_enabled + 4,
+				 L->gc_heap_size + 8, L->gc_work_to_do + 8,
+				 L->gc_visited_space + 4, L->gc_phase + 4 };
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
 		if (more[i] > hi)
 			hi = more[i];
@@ -105,14 +109,17 @@ static struct gci_error *read_sharing(struct gci_program *prog, struct snapshot 
 		uint64_t a, b;
 		gci_snapshot_state_range(snap, in, &a, &b);
 		ok = ok && gci_pageset_add_range(&all, a, b - a);
-		/* And whatever else the collector kind says its fullest
-		 * collection writes (free-threaded: allocator metadata). */
-		size_t n = ok ? gci_collections(snap, in) : 0;
-		if (n) {
+		/* And whatever else the full collection writes where the kind's
+		 * objects are not on lists (free-threaded: allocator metadata). */
+		const struct gci_collection *c;
+		size_t n = ok && !s->collector->touch_plan ? gci_collections(snap, in, &c) : 0;
+		for (size_t k = 0; k < n; k++) {
+			if (!c[k].full)
+				continue;
 			struct gci_pageset ps;
 			struct gci_touch t;
 			gci_pageset_init(&ps);
-			struct gci_error *err = gci_touch_pages(snap, in, (int)n - 1, &ps, &t);
+			struct gci_error *err = gci_touch_pages(snap, in, c[k].generation, &ps, &t);
 			if (err && err->code == GCI_ERR_NOMEM)
 				ok = false;
 			gci_error_destroy(err);
@@ -199,6 +206,27 @@ int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index)
 	return v;
 }
 
+/*
+ * When the memory was as read: a live target at its walk, a core when it
+ * was written (its file's mtime: the kernel or gcore writes it once).  A
+ * callback program is either, as its caller said.
+ */
+static void snapshot_time(struct gci_program *prog, struct gci_snapshot *snap)
+{
+	struct gci_process_info pi;
+	struct stat st;
+	gci_program_process_info(prog, &pi);
+	bool live = prog->pid > 0 || (pi.kind && !strcmp(pi.kind, "live"));
+	if (live) {
+		snap->time = (int64_t)time(NULL);
+		snap->time_source = "walk";
+	} else if (prog->core ? !prog->core->input.stream && fstat(prog->core->fd, &st) == 0
+		   : pi.path && stat(pi.path, &st) == 0 && S_ISREG(st.st_mode)) {
+		snap->time = (int64_t)st.st_mtime;
+		snap->time_source = "core file mtime";
+	}
+}
+
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret)
 {
@@ -210,7 +238,7 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	struct gci_discovery *d = &s->disc;
 	snap->prog = prog;
 
-	if ((err = gci_discover(prog, snap, d)))
+	if ((err = gci_program_prepare(prog)) || (err = gci_discover(prog, snap, d)))
 		goto fail;
 	if ((err = gci_layout_choose(prog, snap, d, &s->layout, s->layout_name,
 				     sizeof(s->layout_name))))
@@ -221,9 +249,10 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	bool stop = (flags & GCI_SNAPSHOT_STOP) && prog->pid > 0;
 	if (stop && (err = gci_program_stop(prog)))
 		goto fail;
+	snapshot_time(prog, snap);
 	if (!(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
 	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &s->problems_cap)) &&
-	    prog->pid > 0)
+	    prog->proc_pid > 0)
 		err = read_sharing(prog, s);
 	if (!err && prog->pid > 0 && !stop)
 		err = s->collector->check_unchanged(prog, snap, &s->layout, &s->problems_cap);

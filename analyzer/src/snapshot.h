@@ -32,15 +32,20 @@ bool gci_snapshot_sharing(const struct gci_snapshot *snap,
 void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_interp *in,
 			      uint64_t *start, uint64_t *end);
 
-/* touch -g WHICH: the index of the collection it names, or a usage error. */
-struct gci_error *gci_collection_select(const struct gci_snapshot *snap,
-					const struct gci_interp *in, const char *which, int *ret);
-
 /*
  * The pages a collection of generation writes, into ps (which the caller
  * inits and deinits); fills the counts of ret but not the sharing.
  */
 struct gci_error *gci_touch_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
 				  int generation, struct gci_pageset *ps, struct gci_touch *ret);
+
+struct gci_touch_plan;
+/*
+ * What a collection writes as parts of the walked lists (collector.h), for
+ * the reports' per-type pages and page lists; *ret_known is false for a
+ * collector whose objects are not on lists.
+ */
+struct gci_error *gci_touch_plan_of(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 int generation, bool *ret_known, struct gci_touch_plan *ret);
 
 #endif

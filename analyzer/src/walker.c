@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "typename.h"
 #include "walker.h"
 
 #define MAX_PROBLEMS 1000
@@ -107,6 +108,11 @@ void gci_gen_data_destroy(struct gci_gen_data *d)
 	free(d->type_pages);
 	free(d->type_objects);
 	free(d->type_bytes);
+	gci_pageset_deinit(&d->prefix_pages);
+	for (size_t i = 0; d->prefix_type_pages && i < d->type_cap; i++)
+		gci_pageset_deinit(&d->prefix_type_pages[i]);
+	free(d->prefix_type_pages);
+	free(d->prefix_type_objects);
 	free(d);
 }
 
@@ -130,6 +136,20 @@ static bool gen_data_reserve(struct gci_gen_data *d, size_t ntypes, bool type_pa
 		if (!p)
 			return false;
 		d->type_pages = p;
+		memset(p + d->type_cap, 0, (cap - d->type_cap) * sizeof(*p));
+	}
+	if (d->prefix_limit) {
+		uint64_t *po = gci_reallocarray(d->prefix_type_objects, cap, sizeof(*po));
+		if (!po)
+			return false;
+		d->prefix_type_objects = po;
+		memset(po + d->type_cap, 0, (cap - d->type_cap) * sizeof(*po));
+	}
+	if (d->prefix_limit && type_pages) {
+		struct gci_pageset *p = gci_reallocarray(d->prefix_type_pages, cap, sizeof(*p));
+		if (!p)
+			return false;
+		d->prefix_type_pages = p;
 		memset(p + d->type_cap, 0, (cap - d->type_cap) * sizeof(*p));
 	}
 	memset(o + d->type_cap, 0, (cap - d->type_cap) * sizeof(*o));
@@ -202,6 +222,12 @@ static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
 	t->flags = flags;
 	err = gci_read_cstr(w->mem, name_ptr, MAX_TYPE_NAME, &t->name);
 	if (!err) {
+		char *q = gci_type_qualified_name(w->mem, L, w->snap->version_hex, addr, flags,
+						  t->name);
+		if (q) {
+			free(t->name);
+			t->name = q;
+		}
 		gci_text_clean(t->name);
 		t->name_known = true;
 		return NULL;
@@ -312,6 +338,17 @@ struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *ge
 		return &gci_enomem;
 	d->type_objects[ti]++;
 	d->type_bytes[ti] += size;
+	if (gen->nobjects < d->prefix_limit) {
+		d->prefix_objects++;
+		d->prefix_bytes += size;
+		d->prefix_type_objects[ti]++;
+		if (!gci_pageset_add_range(&d->prefix_pages, op - L->gc_head_size,
+					   L->gc_head_size) ||
+		    (w->keep_type_pages &&
+		     !gci_pageset_add_range(&d->prefix_type_pages[ti], op - L->gc_head_size,
+					    L->gc_head_size)))
+			return &gci_enomem;
+	}
 	gen->bytes += size;
 	gen->nobjects++;
 	if (!gci_pageset_add_range(&d->pages, touch_at, touch_len))
@@ -358,6 +395,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 	gen->data = calloc(1, sizeof(*gen->data));
 	if (!gen->data)
 		return &gci_enomem;
+	gen->data->prefix_limit = w->prefix;
 
 	err = gci_read_u64(w->mem, head + L->gc_next, &hnext);
 	if (err) {

@@ -22,6 +22,16 @@ struct gci_gen_data {
 	uint64_t *type_bytes;
 	struct gci_pageset *type_pages; /* with keep_type_pages */
 	size_t type_cap;
+	/*
+	 * The first prefix_limit objects of the list (gci_walker.prefix, when
+	 * a collector kind asks: the part of the pending list the incremental
+	 * collector's next step takes): how many there were, their bytes and
+	 * pages, and per type the objects and (keep_type_pages) pages.
+	 */
+	uint64_t prefix_limit, prefix_objects, prefix_bytes;
+	struct gci_pageset prefix_pages;
+	uint64_t *prefix_type_objects;
+	struct gci_pageset *prefix_type_pages;
 };
 
 void gci_gen_data_destroy(struct gci_gen_data *d);
@@ -35,6 +45,8 @@ struct gci_walker {
 	uint64_t max_objects;           /* bound on any one list */
 	bool keep_objects;              /* append to snap->objects */
 	bool keep_type_pages;           /* a page set per type and list */
+	uint64_t prefix;                /* the next list walked: keep the pages of
+					 * its first prefix objects apart (0: no) */
 	const uint64_t *heads;          /* every list head (cross-link check) */
 	size_t unnamed;                 /* types whose tp_name was unreadable */
 	char *unnamed_why;              /* the first reason */

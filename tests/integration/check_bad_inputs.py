@@ -28,6 +28,7 @@ CASE_TIMEOUT = 60
 
 # gcinspect's documented exit statuses.
 OK, PARTIAL, INPUT, NOT_PYTHON, USAGE = 0, 1, 2, 3, 64
+ACCESS, TRACED, NO_PROCESS, OUTPUT = 5, 6, 7, 74
 
 
 def log(msg):
@@ -42,9 +43,10 @@ class CoreUnavailable(Exception):
 # ---------------------------------------------------------------------------
 # Making cores of small processes.
 
-def gcore_of(argv, workdir, name, ready_line):
+def gcore_of(argv, workdir, name, ready_line, before_core=None):
     """Start argv, wait for ready_line on its stdout (None: just wait a bit),
-    take a core, kill the process and return the core's path."""
+    call before_core(), take a core, kill the process and return the core's
+    path."""
     gcore = shutil.which("gcore")
     if gcore is None:
         raise CoreUnavailable("gcore is not installed")
@@ -77,6 +79,8 @@ def gcore_of(argv, workdir, name, ready_line):
             time.sleep(0.3)
             if proc.poll() is not None:
                 raise RuntimeError("%s exited early" % argv[0])
+        if before_core:
+            before_core()
         prefix = os.path.join(workdir, name)
         p = subprocess.run([gcore, "-o", prefix, str(proc.pid)], stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
@@ -107,21 +111,25 @@ class Runner(object):
         self.skipped = []
 
     def run(self, name, args, statuses, one_line=True, names=None, contains=None,
-            stdout_nonempty=False):
+            stdout_nonempty=False, stdin_file=None, prefix=None):
         """Run gcinspect ARGS and check the outcome.
 
         statuses: allowed exit statuses.  one_line: on a non-zero status,
         stderr must be one line starting with "gcinspect: ".  names: a path
         that this line must mention.  contains: text the line must contain.
         """
-        argv = [self.binary] + args
+        argv = (prefix or [self.binary]) + args
         t0 = time.monotonic()
+        stdin = open(stdin_file, "rb") if stdin_file else subprocess.DEVNULL
         try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.fail(name, argv, "did not finish within %d s" % CASE_TIMEOUT)
             return
+        finally:
+            if stdin_file:
+                stdin.close()
         dt = time.monotonic() - t0
         err = p.stderr.decode("utf-8", "replace")
         problems = []
@@ -189,6 +197,198 @@ def check_wrong_exe(r, core, wrong):
         log("ok   %-28s warning: %s" % (name, warnings[:120]))
 
 
+def free_pid():
+    """A pid no process has (and none is likely to get in the next second)."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    for pid in range(pid_max - 1, 1, -1):
+        if not os.path.exists("/proc/%d" % pid):
+            return pid
+    raise RuntimeError("no free pid")
+
+
+def kernel_thread():
+    """The pid of a kernel thread, or None (PF_KTHREAD in /proc/PID/stat)."""
+    for pid in (2, 3, 4):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[6]) & 0x00200000:
+                return pid
+        except (OSError, IndexError, ValueError):
+            pass
+    return None
+
+
+def check_live_states(r, python):
+    """Each reason a live process cannot be read: its own message and status."""
+    r.run("live: no such process", ["--pid", str(free_pid())], [NO_PROCESS],
+          contains="no process with pid")
+    kt = kernel_thread()
+    if kt is None:
+        r.skip("live: kernel thread", "no kernel thread is visible in this pid namespace")
+    else:
+        r.run("live: kernel thread", ["--pid", str(kt)], [NO_PROCESS],
+              contains="is a kernel thread")
+    # A zombie: a child that exited and that its parent (sleeping) never reaps.
+    parent = subprocess.Popen([python, "-c", "import os, sys, time\n"
+                               "pid = os.fork()\n"
+                               "if pid == 0: os._exit(0)\n"
+                               "print(pid, flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        zombie = int(parent.stdout.readline())
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with open("/proc/%d/stat" % zombie) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.02)
+        r.run("live: zombie", ["--pid", str(zombie)], [NO_PROCESS], contains="is a zombie")
+    finally:
+        parent.kill()
+        parent.wait()
+    # Traced: the target asks to be traced by its parent, this harness.
+    traced = subprocess.Popen([python, "-c", "import ctypes, os, sys\n"
+                               "ctypes.CDLL(None).ptrace(0, 0, 0, 0)\n"
+                               "os.write(1, b'ready\\n'); sys.stdin.read(1)"],
+                              stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    try:
+        traced.stdout.readline()
+        r.run("live: already traced", ["--pid", str(traced.pid)], [TRACED],
+              contains="already traced by pid %d" % os.getpid())
+        r.run("live: traced, --no-stop", ["--pid", str(traced.pid), "--no-stop", "--json"],
+              [OK], one_line=False)
+    finally:
+        traced.kill()
+        traced.wait()
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        r.skip("live: permission", "needs root and setpriv to run as another user")
+        return
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    target = subprocess.Popen([python, "-c", "import os, sys\n"
+                               "os.write(1, b'ready\\n'); sys.stdin.read(1)"],
+                              stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    undumpable = subprocess.Popen(nobody + [python, "-c", "import ctypes, os, sys\n"
+                                            "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+                                            "os.write(1, b'ready\\n'); sys.stdin.read(1)"],
+                                  stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    try:
+        target.stdout.readline()
+        undumpable.stdout.readline()
+        binary = r.binary
+        r.binary = nobody[0]
+        try:
+            r.run("live: another user's process", nobody[1:] + [binary, "--pid", str(target.pid)],
+                  [ACCESS], contains="runs as uid 0 and gcinspect as uid 65534")
+            r.run("live: not dumpable", nobody[1:] + [binary, "--pid", str(undumpable.pid)],
+                  [ACCESS], contains="is not dumpable")
+        finally:
+            r.binary = binary
+        r.run("live: not dumpable, as root", ["--pid", str(undumpable.pid), "--json"], [OK],
+              one_line=False)
+    finally:
+        for p in (target, undumpable):
+            p.kill()
+            p.wait()
+
+
+def check_deleted_exe(r, python, workdir):
+    """A core whose executable was deleted: its symbols and DWARF come from
+    the debug file named by the build-id in the core's memory."""
+    name = "deleted executable"
+    debug = "/usr/lib/debug/.build-id"
+    copy = os.path.join(workdir, "deleted-python")
+    shutil.copyfile(python, copy)
+    os.chmod(copy, 0o755)
+    core = gcore_of([copy, "-c", "import os; os.write(1, b'ready\\n'); os.read(0, 1)"],
+                    workdir, "deleted", b"ready\n", before_core=lambda: os.unlink(copy))
+    argv = [r.binary, "summary", "--json", "--no-cache", core]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    problems = []
+    if p.returncode != OK:
+        problems.append("exit %d: %s" % (p.returncode, p.stderr[:300]))
+    else:
+        doc = json.loads(p.stdout.decode("utf-8"))
+        py = doc["python"]
+        if py["layout"] != "dwarf" or debug not in py["layout_name"]:
+            problems.append("layout %s from %r, not DWARF from %s" % (py["layout"],
+                                                                  py["layout_name"], debug))
+        if not any("found by the build-id" in w for w in doc["warnings"]):
+            problems.append("no warning says where the DWARF came from: %r" % doc["warnings"])
+    if problems:
+        r.fail(name, argv, "; ".join(problems))
+    else:
+        r.passed += 1
+        log("ok   %-28s %s" % (name, py["layout_name"]))
+
+
+def check_command_line(r, core):
+    """The command line's one rule, and what a newcomer tripped over."""
+    r.run("usage: unknown command", ["frobnicate", core], [USAGE],
+          contains='unknown command "frobnicate"')
+    r.run("usage: neither command nor file", ["frobnicate"], [USAGE],
+          contains="neither a command nor a file")
+    r.run("help", ["help"], [OK], stdout_nonempty=True)
+    r.run("help VERB", ["help", "types"], [OK], stdout_nonempty=True)
+    r.run("VERB --help", ["touch", "--help"], [OK], stdout_nonempty=True)
+    r.run("help: unknown verb", ["help", "frobnicate"], [USAGE], contains="frobnicate")
+    for opt in ("--exe", "--sysroot", "--debug-dir"):
+        r.run("usage: %s missing" % opt, [opt, "/no/such/path", core], [USAGE],
+              names="/no/such/path")
+    r.run("usage: --sysroot a file", ["--sysroot", core, core], [USAGE],
+          contains="not a directory")
+    r.run("usage: --pid twice", ["--pid", "1", "--pid", "2"], [USAGE],
+          contains="--pid given twice")
+    r.run("usage: core and --pid", ["--pid", "1", core], [USAGE], contains="not both")
+    r.run("usage: --limit on summary", ["summary", "--limit", "3", core], [USAGE],
+          contains="--limit does not go with summary")
+    r.run("usage: --limit on touch", ["touch", "--limit", "3", core], [USAGE],
+          contains="--limit does not go with touch")
+    r.run("usage: -g on summary", ["summary", "-g", "1", core], [USAGE],
+          contains="--generation does not go with summary")
+    r.run("usage: --pages on types", ["types", "--pages", core], [USAGE],
+          contains="--pages does not go with types")
+    r.run("usage: --json twice", ["--json", "--json", core], [USAGE],
+          contains="--json given twice")
+    r.run("usage: -g 3", ["types", "-g", "3", core], [USAGE], contains="choose one of")
+    # A report that cannot be written is not "out of memory".
+    argv = [r.binary, "summary", core]
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=full,
+                           stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    err = p.stderr.decode("utf-8", "replace")
+    if p.returncode != OUTPUT or "cannot write" not in err or len(err.splitlines()) != 1:
+        r.fail("report to /dev/full", argv, "exit %d, stderr %r" % (p.returncode, err))
+    else:
+        r.passed += 1
+        log("ok   %-28s exit %d  %s" % ("report to /dev/full", p.returncode, err.strip()))
+
+
+def check_warnings_stream(r, core, wrong):
+    """Text: warnings on stderr, the report alone on stdout; JSON: in "warnings"."""
+    name = "warnings on stderr"
+    argv = [r.binary, "summary", "--exe", wrong, core]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    problems = []
+    if p.returncode != OK:
+        problems.append("exit %d" % p.returncode)
+    if "warning" in out or "mismatch" in out:
+        problems.append("a warning on stdout: %r" % out[-300:])
+    if "gcinspect: %s: warning: " % core not in err or "build-id mismatch" not in err:
+        problems.append("no warning line naming the core on stderr: %r" % err[:300])
+    if problems:
+        r.fail(name, argv, "; ".join(problems))
+    else:
+        r.passed += 1
+        log("ok   %-28s %s" % (name, err.strip().splitlines()[0][:100]))
+
+
 def damage_phoff(src, dst):
     """Copy an ELF64 file and point e_phoff far beyond its end."""
     shutil.copyfile(src, dst)
@@ -210,6 +410,107 @@ def truncate_half(src, dst):
                 break
             fo.write(chunk)
             left -= len(chunk)
+
+
+COMPRESSORS = (("zstd", "zst", ["zstd", "-q", "-c"]), ("lz4", "lz4", ["lz4", "-q", "-c"]),
+               ("xz", "xz", ["xz", "-c", "-T1"]), ("gzip", "gz", ["gzip", "-c"]))
+
+
+def compress(cmd, src, dst, data=None):
+    with open(dst, "wb") as fo:
+        if data is None:
+            with open(src, "rb") as fi:
+                subprocess.run(cmd, stdin=fi, stdout=fo, check=True, timeout=CASE_TIMEOUT)
+        else:
+            subprocess.run(cmd, input=data, stdout=fo, check=True, timeout=CASE_TIMEOUT)
+
+
+def check_compressed_inputs(r, core, workdir):
+    """Damaged, truncated and explosive compressed cores: exit 2, one line
+    that names the file and says where (the compressed byte offset)."""
+    for fmt, ext, cmd in COMPRESSORS:
+        if shutil.which(cmd[0]) is None:
+            r.fail("%s inputs" % fmt, [cmd[0]], "not installed (scripts/install-deps.sh)")
+            continue
+        good = os.path.join(workdir, "python.core." + ext)
+        compress(cmd, core, good)
+        with open(good, "rb") as f:
+            data = f.read()
+        r.run("%s core" % fmt, ["summary", good], [OK], one_line=False)
+        cut = os.path.join(workdir, "cut.core." + ext)
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 2])
+        r.run("%s core, truncated" % fmt, ["summary", cut], [INPUT], names=cut,
+              contains="ends early, at compressed byte %d" % (len(data) // 2))
+        # The magic, then bytes that are no such data.
+        junk = os.path.join(workdir, "junk.core." + ext)
+        with open(junk, "wb") as f:
+            f.write(data[:6] + bytes((i * 131 + 7) % 256 for i in range(4096)))
+        r.run("%s magic, then garbage" % fmt, ["summary", junk], [INPUT], names=junk,
+              contains="compressed byte")
+        # A whole stream, then garbage: not silently ignored.
+        tail = os.path.join(workdir, "tail.core." + ext)
+        with open(tail, "wb") as f:
+            f.write(data + b"this is not %s data\n" % fmt.encode() * 4)
+        r.run("%s stream, then garbage" % fmt, ["summary", tail], [INPUT], names=tail,
+              contains="compressed byte")
+        # A byte flipped in the middle: the checksums (or the decoder) say so.
+        flip = os.path.join(workdir, "flip.core." + ext)
+        mid = bytearray(data)
+        for i in range(len(mid) // 2, len(mid) // 2 + 16):
+            mid[i] ^= 0xff
+        with open(flip, "wb") as f:
+            f.write(bytes(mid))
+        r.run("%s damaged in the middle" % fmt, ["summary", flip], [INPUT], names=flip,
+              contains="damaged %s data" % fmt)
+    if shutil.which("zstd") is None:
+        return
+    # Decompression bombs: 1 GiB that compresses to a few kB.  With an ELF
+    # magic in front it is written out until the limit stops it.
+    bomb = os.path.join(workdir, "bomb.core.zst")
+    with open(bomb, "wb") as fo:
+        p = subprocess.Popen(["zstd", "-q", "-c"], stdin=subprocess.PIPE, stdout=fo)
+        p.stdin.write(b"\x7fELF")
+        zeros = bytes(1 << 20)
+        for _ in range(1024):
+            p.stdin.write(zeros)
+        p.stdin.close()
+        p.wait(CASE_TIMEOUT)
+    r.run("zstd bomb, --max-core-size 16M", ["summary", "--max-core-size", "16M", bomb],
+          [INPUT], names=bomb, contains="decompresses to more than 16.0 MiB")
+    # Without --max-core-size, the temporary directory's free space bounds
+    # it: a 64 MiB tmpfs as TMPDIR, in a mount namespace of its own.
+    small = os.path.join(workdir, "small-tmp")
+    os.mkdir(small)
+    unshare = shutil.which("unshare")
+    if unshare and os.geteuid() == 0:
+        argv = [unshare, "--mount", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs -o size=64m gcinspect-test "$0" && exec env TMPDIR="$0" "$@"',
+                small, r.binary]
+        r.run("zstd bomb, 64 MiB TMPDIR", ["summary", bomb], [INPUT], names=bomb,
+              contains="what %s can hold" % small, prefix=argv)
+    else:
+        r.skip("zstd bomb, 64 MiB TMPDIR", "needs root and unshare to mount a small tmpfs")
+    zbomb = os.path.join(workdir, "zeros.core.zst")
+    compress(["zstd", "-q", "-c"], None, zbomb, data=bytes(64 << 20))
+    r.run("zstd of zeros (not ELF)", ["summary", zbomb], [INPUT], names=zbomb,
+          contains="not an ELF file")
+    empty = os.path.join(workdir, "empty.core.zst")
+    compress(["zstd", "-q", "-c"], None, empty, data=b"")
+    r.run("zstd of nothing", ["summary", empty], [INPUT], names=empty)
+    if shutil.which("lz4"):
+        legacy = os.path.join(workdir, "legacy.core.lz4")
+        compress(["lz4", "-q", "-l", "-c"], core, legacy)
+        r.run("lz4 legacy format", ["summary", legacy], [INPUT], names=legacy,
+              contains="legacy format")
+    # Standard input.
+    r.run("stdin: empty", ["summary", "-"], [INPUT], names="<stdin>", contains="empty",
+          stdin_file=os.devnull)
+    r.run("stdin: truncated zstd", ["summary", "-"], [INPUT], names="<stdin>",
+          contains="ends early", stdin_file=os.path.join(workdir, "cut.core.zst"))
+    r.run("usage: - twice", ["summary", "-", "-"], [USAGE], contains="once")
+    r.run("usage: --max-core-size 12Q", ["summary", "--max-core-size", "12Q", bomb], [USAGE],
+          contains="--max-core-size")
 
 
 def main(argv):
@@ -269,16 +570,24 @@ def main(argv):
                                workdir, "python", b"ready\n")
             r.run("small python core", ["summary", py_core], [OK], one_line=False)
             check_wrong_exe(r, py_core, "/usr/bin/python3.11d")
+            check_warnings_stream(r, py_core, "/usr/bin/python3.11d")
+            check_command_line(r, py_core)
+            if os.path.isdir("/usr/lib/debug/.build-id"):
+                check_deleted_exe(r, args.python, workdir)
+            else:
+                r.skip("deleted executable", "no debug files installed (python3.11-dbg)")
             half = os.path.join(workdir, "half.core")
             truncate_half(py_core, half)
             r.run("truncated core: summary", ["summary", half],
                   [PARTIAL, INPUT, NOT_PYTHON], names=half)
             r.run("truncated core: types", ["types", "--json", half],
                   [PARTIAL, INPUT, NOT_PYTHON], names=half)
+            check_compressed_inputs(r, py_core, workdir)
         except CoreUnavailable as e:
             for name in ("core of sleep", "damaged e_phoff", "small python core",
-                         "truncated core"):
+                         "truncated core", "command line", "compressed cores"):
                 r.skip(name, str(e))
+        check_live_states(r, args.python)
     except Exception:
         import traceback
         r.failed.append("harness error")

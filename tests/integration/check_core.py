@@ -45,6 +45,7 @@ could not build the interpreter, see --build-failure).
 import argparse
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -321,12 +322,13 @@ def check_core_paths(core, chroot, python, inside):
 # ---------------------------------------------------------------------------
 # gcinspect.
 
-def run_gcinspect(binary, args, what):
+def run_gcinspect(binary, args, what, raw=False, stdin=subprocess.DEVNULL):
+    """gcinspect's JSON output, parsed; raw: its stdout bytes, unparsed."""
     argv = [binary] + args
     log("+ " + shell_join(argv))
     t0 = time.monotonic()
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=GCINSPECT_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise Fail("%s: gcinspect did not finish within %d s" % (what, GCINSPECT_TIMEOUT))
@@ -339,6 +341,9 @@ def run_gcinspect(binary, args, what):
                    % (what, p.returncode, err, p.stdout.decode("utf-8", "replace")[:4000]))
     if err.strip():
         log("%s: gcinspect stderr:\n%s" % (what, err.rstrip()))
+    if raw:
+        log("   %s: %.2f s" % (what, dt))
+        return p.stdout
     try:
         doc = json.loads(p.stdout.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -731,6 +736,111 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
 
 
 # ---------------------------------------------------------------------------
+# Compressed cores and standard input.
+
+COMPRESSORS = (
+    ("zstd", "zst", ["zstd", "-q", "-c"]),
+    ("lz4", "lz4", ["lz4", "-q", "-c"]),
+    ("xz", "xz", ["xz", "-c", "-T1"]),
+    ("gzip", "gz", ["gzip", "-c"]),
+)
+REPORTS = (
+    ["summary"], ["summary", "--json"],
+    ["types"], ["types", "--json"], ["types", "-g", "2", "--limit", "0"],
+    ["touch"], ["touch", "--json"], ["touch", "-g", "2", "--pages", "--json"],
+)
+
+
+def systemd_style_name(workdir, pid, ext):
+    """A file name shaped like systemd-coredump's: core.COMM.UID.BOOTID.PID.USEC.EXT,
+    with a character escaped as \\xNN the way systemd escapes it."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip().replace("-", "")
+    except OSError:
+        boot = "0" * 32
+    usec = int(time.time() * 1e6)
+    return os.path.join(workdir, "core.gc\\x20target.%d.%s.%d.%d.%s"
+                        % (os.getuid(), boot, pid, usec, ext))
+
+
+def normalized(out, path):
+    """A report with the name of its input replaced (as text and as a JSON string)."""
+    for form in (json.dumps(path)[1:-1], path):
+        out = out.replace(form.encode("utf-8"), b"CORE")
+    return out
+
+
+def check_compressed(binary, core, extra, workdir, ck):
+    """The core compressed by each compressor's own CLI, under a systemd-style
+    name, and through standard input (a file, a pipe, /dev/stdin): every
+    report must be the plain core's, byte for byte, but for the input's name."""
+    plain = {}
+    for r in REPORTS:
+        plain[tuple(r)] = normalized(run_gcinspect(binary, r + extra + [core],
+                                                   " ".join(r) + " (plain)", raw=True), core)
+    pid = int(core.rsplit(".", 1)[1]) if core.rsplit(".", 1)[1].isdigit() else 0
+    inputs = []  # (what, argv tail, stdin maker, name in the report)
+    for fmt, ext, cmd in COMPRESSORS:
+        path = systemd_style_name(workdir, pid, ext)
+        if shutil.which(cmd[0]) is None:
+            raise Fail("%s is not installed (scripts/install-deps.sh installs it)" % cmd[0])
+        with open(core, "rb") as fi, open(path, "wb") as fo:
+            subprocess.run(cmd, stdin=fi, stdout=fo, check=True, timeout=GCORE_TIMEOUT)
+        # As the compressing tools keep it when they write the file: the
+        # report's snapshot.time is when the core was written.
+        st = os.stat(core)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        log("%s: %s, %.1f MB" % (fmt, path, os.path.getsize(path) / 1e6))
+        inputs.append((fmt, [path], None, path))
+        if fmt == "zstd":
+            inputs.append(("zstd on standard input (a file)", ["-"], ("file", path), "<stdin>"))
+            inputs.append(("zstd through a pipe", ["-"], ("pipe", path), "<stdin>"))
+        if fmt == "xz":
+            inputs.append(("xz through a pipe to /dev/stdin", ["/dev/stdin"], ("pipe", path),
+                           "/dev/stdin"))
+    inputs.append(("plain core through a pipe", ["-"], ("pipe", core), "<stdin>"))
+    inputs.append(("plain core on standard input (a file)", ["-"], ("file", core), "<stdin>"))
+    for what, tail, feed, name in inputs:
+        for r in REPORTS:
+            label = "%s: %s" % (what, " ".join(r))
+            feeder = None
+            stdin = subprocess.DEVNULL
+            if feed and feed[0] == "file":
+                stdin = open(feed[1], "rb")
+            elif feed:
+                feeder = subprocess.Popen(["cat", feed[1]], stdout=subprocess.PIPE)
+                stdin = feeder.stdout
+            try:
+                out = run_gcinspect(binary, r + extra + tail, label, raw=True, stdin=stdin)
+            finally:
+                if feed:
+                    stdin.close()
+                if feeder:
+                    feeder.wait()
+            got = normalized(out, name)
+            want = plain[tuple(r)]
+            if feed and feed[0] == "pipe":
+                # From a pipe, when the core was written is unknown: null.
+                want = re.sub(rb'"time": "[^"]*"', b'"time": null', want)
+                want = want.replace(b'"time_source": "core file mtime"', b'"time_source": null')
+            ck.checked += 1
+            if got != want:
+                ck.failures.append("%s differs from the plain core's:\n%s\n---\n%s"
+                                   % (label, got.decode("utf-8", "replace")[:1500],
+                                      want.decode("utf-8", "replace")[:1500]))
+    # -v says what was done, on stderr.
+    path = inputs[0][1][0]
+    p = subprocess.run([binary, "summary", "-v"] + extra + [path], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=GCINSPECT_TIMEOUT)
+    err = p.stderr.decode("utf-8", "replace")
+    ck.checked += 1
+    if "zstd-compressed core" not in err or "decompressed to" not in err:
+        ck.failures.append("-v on %s does not say it decompressed zstd:\n%s" % (path, err[:2000]))
+
+
+# ---------------------------------------------------------------------------
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -759,6 +869,10 @@ def parse_args(argv):
     ap.add_argument("--build-failure", default=None, metavar="FILE",
                     help="skip, quoting FILE, if the interpreter is missing and FILE "
                          "exists (scripts/build-pythons.sh could not build it)")
+    ap.add_argument("--compressed", action="store_true",
+                    help="also read the core compressed by zstd, lz4, xz and gzip, and "
+                         "through standard input: every report must equal the plain "
+                         "core's, byte for byte")
     ap.add_argument("--remove-binaries", action="store_true",
                     help="analyse a copy of the core with none of the interpreter's files "
                          "findable (--sysroot of an empty directory)")
@@ -949,24 +1063,36 @@ def main(argv):
             extra += ["--sysroot", empty]
         outputs = {}
         # A layout cache of the test's own: the first run reads DWARF and
-        # fills it, the later ones use it, and both must give one answer.
+        # fills it, the later ones use it, and both must print the very same
+        # bytes, the layout line included (-v alone says "cached").
         cache_dir = os.path.join(workdir, "layout-cache")
         os.environ["GCINSPECT_CACHE_DIR"] = cache_dir
-        summary = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core], "summary")
-        outputs["summary"] = summary
-        warm = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
-                             "summary (layout cache warm)")
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        cold_json = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
+                                  "summary", raw=True)
+        warm_json = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
+                                  "summary (layout cache warm)", raw=True)
         cached = os.path.isdir(cache_dir) and os.listdir(cache_dir)
         if args.expect_layout == "dwarf" and not cached:
             raise Fail("the DWARF layout was not written to the cache %s" % cache_dir)
         if args.expect_layout == "table" and cached:
             raise Fail("--no-dwarf must not fill the layout cache, found %s" % cached)
-        for doc in (summary, warm):
-            doc.get("python", {}).pop("layout_name", None)
-        if warm != summary:
-            raise Fail("summary with the layout cache differs from the one without:\n%s\n%s"
-                       % (json.dumps(summary, sort_keys=True)[:3000],
-                          json.dumps(warm, sort_keys=True)[:3000]))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        cold_text = run_gcinspect(args.gcinspect, ["summary"] + extra + [core],
+                                  "summary, text", raw=True)
+        warm_text = run_gcinspect(args.gcinspect, ["summary"] + extra + [core],
+                                  "summary, text (layout cache warm)", raw=True)
+        for kind, cold, warm in (("JSON", cold_json, warm_json), ("text", cold_text, warm_text)):
+            if cold != warm:
+                raise Fail("summary (%s) with the layout cache differs from the one "
+                           "without:\n%s\n%s" % (kind, cold.decode("utf-8", "replace")[:3000],
+                                                  warm.decode("utf-8", "replace")[:3000]))
+        summary = json.loads(cold_json.decode("utf-8"))
+        outputs["summary"] = summary
+        layout_name = get(summary, ["python", "layout_name"], "")
+        if "/proc/" in layout_name or "(cached)" in layout_name:
+            raise Fail("the layout line names %r: it must name the file the layout came "
+                       "from, not a /proc path, and say nothing of the cache" % layout_name)
         types_docs = {}
         if truth.get("incremental"):
             # gc.get_objects(generation=2) is both old lists.
@@ -993,6 +1119,8 @@ def main(argv):
         ck = Checker()
         compare(truth, summary, types_docs, args.expect_layout, ck,
                 names_may_be_unknown=args.remove_binaries)
+        if args.compressed:
+            check_compressed(args.gcinspect, core, extra, workdir, ck)
         if ck.failures:
             log("FAIL: %d of %d checks failed:" % (len(ck.failures), ck.checked))
             for f in ck.failures:

@@ -144,6 +144,7 @@ def check_interp(c, got, want, what, skip=()):
     if want["collector"] == "incremental":
         c.eq(got.get("visited_space"), want["visited_space"], what + ".visited_space")
         c.eq(got.get("phase"), want["phase"], what + ".phase")
+        c.eq(got.get("work_to_do"), want["work_to_do"], what + ".work_to_do")
         # old[visited_space] is the visited list, the other old list pending
         roles = [g.get("role") for g in got["generations"]]
         c.eq(roles, [None] + ["visited" if i == want["visited_space"] else "pending"
@@ -175,6 +176,112 @@ def check_collections(c, doc, fake, truth):
         want = {"generation": n, "objects": len(heads), "pages": len(pages),
                 "bytes": 4096 * len(pages)}
         c.eq(got[n], want, "collections[%d]" % n)
+
+
+def incremental_model(fake):
+    """What each collection of the main interpreter writes on 3.14.0-3.14.4,
+    worked out from the builder's facts as Python/gc.c of 3.14.4 does it
+    (docs/touch-model.md): {name: (objects collected, single heads a merge
+    writes, approximate)}, the next step ({"step", "work_to_do",
+    "pending_objects", "allocations"}) and what gc.freeze() would write."""
+    objs = {n: fake.objects[("main", n)] for n in fake.gen_names() + ["permanent"]}
+    young = objs["young"]
+    visited = objs["old[%d]" % fake.visited_space]
+    pending = objs["old[%d]" % (1 - fake.visited_space)]
+    tail = [visited[-1]] if visited else []
+    out = {"young": (young, tail, False),
+           "full": (young + objs["old[0]"] + objs["old[1]"], [], False)}
+    # gc_collect_increment: assess_work_to_do at young.count = threshold + 1
+    T, c = fake.L["thresholds"][0], fake.counts[0]
+    c1 = max(c, T + 1)
+    h1 = fake.heap_size_of("main") + c1 - c
+    frac = min(h1 // 10 // max(fake.L["thresholds"][1], 2), 2 * c1)
+    w1 = fake.work_to_do + c1 + frac
+    k = 0
+    if w1 < 0:
+        step, body, single, approx = "nothing", [], [], False
+    elif fake.phase == 0:
+        step, body, single, approx = "mark", young + pending, tail, True
+    else:
+        k = max(0, w1 - len(young))
+        ends = k >= len(pending)
+        step = "collect, ending the cycle" if ends else "collect"
+        body, single, approx = young + pending[:k], tail, not ends
+        if ends and objs["permanent"]:
+            body, single = body + visited, []
+    out["increment"] = (body, single, approx)
+    nxt = {"step": step, "work_to_do": w1, "pending_objects": k,
+           "allocations": max(T - c + 1, 0)}
+    perm_tail = [objs["permanent"][-1]] if objs["permanent"] else []
+    return out, nxt, (young + pending, tail + perm_tail)
+
+
+def check_collections_incremental(c, doc, fake, truth):
+    """The incremental touch model for the main interpreter: summary and touch."""
+    main = truth["interpreters"][0]
+    state = state_pages(fake, main["gc_state"])
+    model, nxt, freeze = incremental_model(fake)
+    names = ["young", "increment", "full"]
+
+    def pages_of(objs):
+        return {o.head >> 12 for o in objs}
+
+    got = doc.get("collections")
+    if not c.expect(isinstance(got, list) and [e.get("generation") for e in got] == names,
+                    "collections: %r" % (got,)):
+        return
+    for e, name in zip(got, names):
+        body, single, approx = model[name]
+        pages = pages_of(body + single) | state
+        c.eq({k: e[k] for k in ("objects", "pages", "bytes")},
+             {"objects": len(body) + len(single), "pages": len(pages),
+              "bytes": 4096 * len(pages)}, "collections[%s]" % name)
+        c.eq(e.get("approximation") is not None, approx,
+             "collections[%s]: approximate" % name)
+    n = doc.get("next_collection") or {}
+    c.eq({k: n.get(k) for k in ("generation", "step", "work_to_do", "pending_objects",
+                                "allocations")},
+         dict(nxt, generation="increment"), "summary next_collection")
+    # touch, each collection by name and by gc.collect(generation=N)
+    tdoc, _ = c.run_json(c.core_path, "touch", "--pages")
+    by_name = {e["generation"]: e for e in tdoc["collections"]}
+    c.eq(list(by_name), names, "touch collections")
+    for i, name in enumerate(names):
+        body, single, approx = model[name]
+        heads = pages_of(body + single)
+        pages = heads | state
+        e = by_name.get(name, {})
+        c.eq((e.get("objects"), e.get("object_bytes"), e.get("pages"), e.get("state_pages")),
+             (len(body) + len(single), sum(o.bytes for o in body), len(pages),
+              len(pages - heads)),
+             "touch %s: objects, object_bytes, pages, state_pages" % name)
+        per_page = {}
+        for o in body:
+            per_page[o.head >> 12] = per_page.get(o.head >> 12, 0) + 1
+        listed = {int(p["address"], 16) >> 12: p["heads"] for p in e.get("page_list", [])}
+        c.eq(listed, {p: per_page.get(p, 0) for p in pages}, "touch %s: page_list" % name)
+        for arg in (name, str(i)):
+            one, _ = c.run_json(c.core_path, "touch", "-g", arg)
+            c.eq([x["generation"] for x in one["collections"]], [name],
+                 "touch -g %s: collections" % arg)
+            c.eq(one["collections"][0]["pages"], len(pages), "touch -g %s: pages" % arg)
+    body, single = freeze
+    fw = tdoc["what_if"]["freeze_now"].get("writes") or {}
+    c.eq((fw.get("objects"), fw.get("pages")),
+         (len(body) + len(single), len(pages_of(body + single) | state)),
+         "what_if.freeze_now.writes")
+    c.eq({k: tdoc["what_if"]["next_collection"].get(k) for k in n}, n,
+         "touch what_if.next_collection = summary next_collection")
+    rc, out, err = c.run(c.core_path, "touch", "-g", "3")
+    c.eq(rc, 64, "touch -g 3: exit status")
+    line = c.one_line_error(err, "touch -g 3")
+    c.expect("young, increment, full" in line, "touch -g 3: message %r" % line)
+    # the text report names the collections too
+    rc, out, err = c.run(c.core_path, "touch")
+    c.eq(rc, 0, "touch text: exit status")
+    for title in ("young collection (gc.collect(0))", "full collection (gc.collect())",
+                  "next automatic step"):
+        c.expect(title in out, "touch text lacks %r" % title)
 
 
 def check_types(c, doc_types, want_hist, fake, what):
@@ -215,6 +322,9 @@ def check_clean(c, fake, core_path, sub=False):
         check_interp(c, g, w, "interpreters[%d]" % i)
     if fake.L["collector"] == "generational":
         check_collections(c, doc, fake, truth)
+    else:
+        c.core_path = core_path
+        check_collections_incremental(c, doc, fake, truth)
     main = truth["interpreters"][0]
     lists = main["generations"] + [main["permanent"]]
     tdoc, _ = c.run_json(core_path, "types", "--limit", "0")
@@ -323,7 +433,10 @@ def check_ft_clean(c, fake, path):
          ("heap", 2000, fake.counts[0], True), "heap name, threshold, count, complete")
     check_ft_list(c, heap, truth["heap"], "heap")
     check_ft_list(c, g["permanent"], truth["permanent"], "permanent")
-    c.eq(doc["collections"], [truth["collection"]], "collections")
+    # one collection, named: "approximation" null (exact as the generational model is)
+    c.eq(doc["collections"], [dict(truth["collection"], approximation=None)], "collections")
+    c.eq((doc.get("next_collection") or {}).get("generation"), "full",
+         "summary: next_collection.generation")
     all_types = merge_hist([truth["heap"]["types"], truth["permanent"]["types"]])
     for sel, want in ((None, all_types), ("0", truth["heap"]["types"]),
                       ("2", truth["heap"]["types"]), ("heap", truth["heap"]["types"]),
@@ -338,13 +451,20 @@ def check_ft_clean(c, fake, path):
         for k in ("generation", "objects", "pages"):
             c.eq(col[0][k], truth["collection"][k], "touch -g full: " + k)
         c.eq(col[0]["object_bytes"], truth["heap"]["bytes"], "touch: object_bytes")
+    # -g 2 is what gc.collect() passes: the same collection; 0 and 1 name none
+    tdoc2, _ = c.run_json(path, "touch", "-g", "2")
+    c.eq(tdoc2["collections"], col, "touch -g 2: the full collection")
+    rc, out, err = c.run(path, "touch", "-g", "0")
+    c.eq(rc, 64, "touch -g 0: exit status")
+    c.expect("full" in err, "touch -g 0: message names full: %r" % err)
     # gc_should_collect: count past the threshold, and past long_lived_total / 4
     nc = tdoc["what_if"]["next_collection"]
     need = max(2000 - fake.counts[0] + 1, fake.long_lived[0] // 4 - fake.counts[0] + 1)
     c.eq((nc["generation"], nc["allocations"]), ("full", need), "touch: next_collection")
     rc, out, err = c.run(path, "touch")
     c.eq(rc, 0, "text touch exit status")
-    c.expect("full collection: writes %d object headers" % truth["heap"]["objects"] in out,
+    c.expect("full collection (every collection is full here): writes %d object headers"
+             % truth["heap"]["objects"] in out,
              "text touch: %r" % out[:600])
     rc, out, err = c.run(path)
     c.eq(rc, 0, "text summary exit status")
@@ -738,17 +858,29 @@ def case_incremental(c):
         return None
     doc = check_clean(c, fake, path)
     c.eq(len(doc["interpreters"]), 2, "number of interpreters")
-    # no generation-by-generation touch model for this collector
-    c.eq(doc.get("collections"), None, "3.14.2: collections")
-    rc, out, err = c.run(path, "touch")
-    c.eq(rc, 3, "3.14.2: touch exit status")
-    line = c.one_line_error(err, "3.14.2 touch")
-    c.expect("incremental" in line, "3.14.2 touch: message %r" % line)
-    # visited_space 0 and the mark phase read as such
+    # phase collect, work_to_do 0: the step takes the whole pending list and,
+    # with frozen objects, rewrites the visited one (checked by check_clean)
+    c.eq(doc["next_collection"]["step"], "collect, ending the cycle", "3.14.2: step")
+    # visited_space 0 and the mark phase read as such; the mark step
     fake = cw.FakeCPython(14, 4, heap_incremental(), visited_space=0, phase=0, seed=7)
     path, _ = write_core(c, fake, "3.14.4")
-    doc, _ = c.run_json(path)
-    check_interp(c, doc["gc"], fake.truth()["interpreters"][0], "3.14.4 gc")
+    doc = check_clean(c, fake, path)
+    c.eq(doc["next_collection"]["step"], "mark", "3.14.4: step")
+    # the other steps: a debt still unpaid; three pending objects of 20;
+    # the pending list emptied with nothing frozen
+    heap = heap_incremental()
+    probe = cw.FakeCPython(14, 3, heap, visited_space=0, phase=1)
+    share = incremental_model(probe)[1]["work_to_do"]   # what the step adds
+    nofrozen = dict(heap, permanent=[])
+    for name, lists, work, step in (
+            ("debt", heap, -share - 1, "nothing"),
+            ("three", heap, -share + len(heap["young"]) + 3, "collect"),
+            ("end", nofrozen, 0, "collect, ending the cycle")):
+        fake = cw.FakeCPython(14, 3, lists, visited_space=0, phase=1, work_to_do=work)
+        path, _ = write_core(c, fake, "3.14.3-" + name)
+        doc = check_clean(c, fake, path)
+        c.eq(doc["next_collection"]["step"], step, "3.14.3-%s: step" % name)
+    c.eq(doc["next_collection"]["pending_objects"] >= 20, True, "end: pending objects")
     # 3.14.0-3.14.4 has no generation0: a damaged old list is still named
     fake = cw.FakeCPython(14, 0, heap_incremental())
     objs = fake.objects[("main", "old[1]")]

@@ -330,7 +330,7 @@ class FakeCPython:
 
     def __init__(self, minor, micro, lists, counts=(37, 3, 1), free_threaded=False,
                  subinterpreter=False, visited_space=1, phase=0, seed=1,
-                 heap_size=None, long_lived=(1234, 56)):
+                 heap_size=None, long_lived=(1234, 56), work_to_do=0):
         self.minor, self.micro = minor, micro
         if minor == 14 and micro <= 4:
             self.key = "3.14inc"
@@ -352,6 +352,7 @@ class FakeCPython:
         self.mem = Memory()
         self.heap_extra = 0x20000   # mapped room after the last object
         self.heap_size = heap_size
+        self.work_to_do = work_to_do
         self.build()
 
     # -- layout -----------------------------------------------------------
@@ -582,7 +583,7 @@ class FakeCPython:
         if L["heap_size"] is not None:
             mem.i64(gc + L["heap_size"], self.heap_size_of(label))
         if L["collector"] == "incremental":
-            mem.i64(gc + L["work_to_do"], 0)
+            mem.i64(gc + L["work_to_do"], self.work_to_do if label == "main" else 0)
             mem.i32(gc + L["visited_space"], self.visited_space)
             mem.i32(gc + L["phase"], self.phase)
         for i, off in enumerate(L["gens"]):
@@ -667,5 +668,6 @@ class FakeCPython:
             if self.L["collector"] == "incremental":
                 it["visited_space"] = self.visited_space
                 it["phase"] = "collect" if self.phase else "mark"
+                it["work_to_do"] = self.work_to_do if label == "main" else 0
             out["interpreters"].append(it)
         return out
