@@ -125,7 +125,8 @@ static const char style[] =
 
 /* Hover on a map: the cell's address and what it holds.  Optional. */
 static const char script[] =
-	"(function(){var info=document.getElementById('mapinfo');"
+	"(function(){document.documentElement.classList.add('js');"
+	"var info=document.getElementById('mapinfo');"
 	"document.querySelectorAll('svg.map').forEach(function(svg){"
 	"var unit=+svg.getAttribute('data-unit'),names=JSON.parse(svg.getAttribute('data-names'));"
 	"svg.addEventListener('mousemove',function(e){var t=e.target,g=t.parentNode;"
@@ -628,6 +629,10 @@ static void types_section(FILE *f, const struct map *m, json_object *const *type
 		fputs("<h3>list ", f);
 		esc(f, name);
 		fprintf(f, ": %zu type%s</h3>\n", n, n == 1 ? "" : "s");
+		if (!n) {
+			fputs("<p class=\"note\">no objects</p>\n", f);
+			continue;
+		}
 		size_t shown = limit && limit < n ? limit : n;
 		fputs("<table class=\"types\" data-list=\"", f);
 		esc(f, name);

@@ -4,6 +4,7 @@ and records, exactly, what generation 2 of its own collector held at each.
 
 Usage:
     python leak_target.py --truth FILE [--leak N] [--fork] [--evil-names]
+                          [--no-collect]
 
 Without --fork (a leak over time):
     1. builds a heap, runs gc.collect() (everything into generation 2),
@@ -18,6 +19,10 @@ With --fork (a pre-fork master and a worker):
     2. on a byte: the truth JSON goes to FILE, the worker is ended, exit 0.
 The core of the master (or of the process at "a") is A, the worker (or the
 process at "b") is B.
+
+--no-collect: no gc.collect() after the leak (the leak stays in generation
+0), and a worker takes no truth "b" (null): it still shares the master's
+pages of GC heads.
 
 --evil-names adds instances of classes whose names are HTML and script
 (an HTML report must show them as text).
@@ -110,6 +115,7 @@ def main(argv):
     n = 1000
     fork = False
     evil = False
+    collect = True
     i = 0
     while i < len(argv):
         a = argv[i]
@@ -123,6 +129,8 @@ def main(argv):
             fork = True
         elif a == "--evil-names":
             evil = True
+        elif a == "--no-collect":
+            collect = False
         else:
             fail_usage("unknown argument %r" % a)
         i += 1
@@ -148,7 +156,8 @@ def main(argv):
         os.write(1, b"ready a\n")
         wait_byte()
         leak(n)
-        gc.collect()
+        if collect:
+            gc.collect()
         truth["b"] = take_truth()
         os.write(1, b"ready b\n")
         wait_byte()
@@ -160,8 +169,11 @@ def main(argv):
             os.close(r)
             os.close(w2)
             leak(n)
-            gc.collect()
-            data = repr(take_truth()).encode()
+            if collect:
+                gc.collect()
+            # Counting its objects writes their reference counts, which
+            # copies their pages: a worker that must keep sharing does not.
+            data = repr(take_truth() if collect else None).encode()
             while data:
                 data = data[os.write(w, data):]
             os.close(w)
