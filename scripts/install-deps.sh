@@ -3,7 +3,8 @@
 # Idempotent: packages already present are left alone.
 set -eu
 pkgs="build-essential cmake pkg-config libelf-dev libdw-dev libjson-c-dev
-      libcunit1-dev elfutils gdb python3 python3.11 python3.11-dbg time"
+      libcunit1-dev elfutils gdb python3 python3.11 python3.11-dbg time
+      chromium"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
