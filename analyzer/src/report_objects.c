@@ -60,6 +60,57 @@ bool gci_object_on_page(const struct gci_object_info *obj, uint64_t page)
 	return on_page(obj, page) != NULL;
 }
 
+/* Appending to a line without printf: ten million lines add up. */
+struct line {
+	char *buf;
+	size_t size, len;
+};
+
+static void put(struct line *l, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++, l->len++)
+		if (l->len + 1 < l->size)
+			l->buf[l->len] = s[i];
+}
+
+static void put_str(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+static void put_hex(struct line *l, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	put(l, "0x", 2);
+	put(l, tmp + sizeof(tmp) - n, n);
+}
+
+static void put_dec(struct line *l, int64_t v)
+{
+	char tmp[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		tmp[sizeof(tmp) - 1 - n++] = '-';
+	put(l, tmp + sizeof(tmp) - n, n);
+}
+
+static void put_json_str(struct line *l, const char *s)
+{
+	put(l, "\"", 1);
+	gci_json_escape(s, l->buf, l->size, &l->len);
+	put(l, "\"", 1);
+}
+
 size_t gci_object_format(const struct gci_snapshot *snap, const struct gci_object_info *obj,
 			 enum gci_report_format format, const uint64_t *page, char *buf,
 			 size_t size)
@@ -69,32 +120,36 @@ size_t gci_object_format(const struct gci_snapshot *snap, const struct gci_objec
 	char rc[24];
 	int n;
 	if (format == GCI_FORMAT_JSON) {
+		struct line l = { buf, size, 0 };
+		put_str(&l, "{\"address\": \"");
+		put_hex(&l, obj->address);
+		put_str(&l, "\", \"type\": ");
+		put_json_str(&l, t->name);
+		put_str(&l, ", \"type_address\": \"");
+		put_hex(&l, t->address);
+		put_str(&l, "\", \"size\": ");
+		put_dec(&l, obj->size);
+		put_str(&l, ", \"refcount\": ");
 		if (obj->refcount >= 0)
-			snprintf(rc, sizeof(rc), "%" PRId64, obj->refcount);
+			put_dec(&l, obj->refcount);
 		else
-			strcpy(rc, "null");
-		n = snprintf(buf, size, "{\"address\": \"0x%" PRIx64 "\", \"type\": \"", obj->address);
-		size_t len = n < 0 ? 0 : (size_t)n;
-		gci_json_escape(t->name, buf, size, &len);
-		char tail[256], interp[24];
+			put_str(&l, "null");
+		put_str(&l, ", \"generation\": ");
+		put_json_str(&l, obj->list ? obj->list->name : "");
+		put_str(&l, ", \"interpreter\": ");
 		if (obj->interp && obj->interp->id >= 0)
-			snprintf(interp, sizeof(interp), "%" PRId64, obj->interp->id);
+			put_dec(&l, obj->interp->id);
 		else
-			strcpy(interp, "null");
-		char list[48];
-		size_t ll = 0;
-		gci_json_escape(obj->list ? obj->list->name : "", list, sizeof(list), &ll);
-		n = snprintf(tail, sizeof(tail), "\", \"type_address\": \"0x%" PRIx64 "\", "
-			     "\"size\": %" PRIu32 ", \"refcount\": %s, \"generation\": \"%s\", "
-			     "\"interpreter\": %s%s%s%s}\n", t->address, obj->size, rc, list,
-			     interp, where ? ", \"on_page\": \"" : "", where ? where : "",
-			     where ? "\"" : "");
-		for (int i = 0; i < n && (size_t)i < sizeof(tail) - 1; i++, len++)
-			if (len + 1 < size)
-				buf[len] = tail[i];
+			put_str(&l, "null");
+		if (where) {
+			put_str(&l, ", \"on_page\": \"");
+			put_str(&l, where);
+			put_str(&l, "\"");
+		}
+		put_str(&l, "}\n");
 		if (size)
-			buf[len < size ? len : size - 1] = '\0';
-		return len;
+			buf[l.len < size ? l.len : size - 1] = '\0';
+		return l.len;
 	}
 	if (obj->refcount >= 0)
 		snprintf(rc, sizeof(rc), "%" PRId64, obj->refcount);
