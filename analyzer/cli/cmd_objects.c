@@ -138,6 +138,20 @@ static int on_object(void *arg, const struct gci_snapshot *snap,
 	return emit(r, r->line, n);
 }
 
+/* 1234567 as "1,234,567". */
+static void group(char *buf, size_t n, uint64_t v)
+{
+	char tmp[32];
+	int len = snprintf(tmp, sizeof(tmp), "%" PRIu64, v);
+	size_t o = 0;
+	for (int i = 0; i < len && o + 2 < n; i++) {
+		if (i && (len - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = '\0';
+}
+
 /* Copy the spooled lines to stdout. */
 static int copy_spool(FILE *spool)
 {
@@ -218,21 +232,23 @@ int cmd_objects(struct cli *cli)
 		emit(&r, gci_object_format_header(r.has_page),
 		     strlen(gci_object_format_header(r.has_page)));
 	if (!r.json) {
-		char a[32], b[32];
-		snprintf(a, sizeof(a), "%" PRIu64, r.shown);
-		snprintf(b, sizeof(b), "%" PRIu64, r.matched);
-		fprintf(r.out, "%s object%s%s%s%s%s%s", r.shown == r.matched ? b : a,
-			r.matched == 1 ? "" : "s", r.shown == r.matched ? "" : " shown of ",
-			r.shown == r.matched ? "" : b, cli->generation ? " on list " : "",
-			cli->generation ? cli->generation : "", cli->type ? " of type " : "");
+		char shown[32], matched[32];
+		group(shown, sizeof(shown), r.shown);
+		group(matched, sizeof(matched), r.matched);
+		if (r.shown < r.matched)
+			fprintf(r.out, "%s of %s objects", shown, matched);
+		else
+			fprintf(r.out, "%s object%s", matched, r.matched == 1 ? "" : "s");
+		if (cli->generation)
+			fprintf(r.out, " on list %s", cli->generation);
 		if (cli->type)
-			fprintf(r.out, "%s", cli->type);
+			fprintf(r.out, " of type %s", cli->type);
 		if (cli->given & OPT(O_MIN_SIZE))
 			fprintf(r.out, " of at least %" PRIu64 " bytes", cli->min_size);
 		if (r.has_page)
 			fprintf(r.out, " with their GC head (head) or memory (object) on the "
 				"page 0x%" PRIx64, r.page);
-		fprintf(r.out, "%s\n", r.shown < r.matched ? " (--limit 0 shows all)" : "");
+		fprintf(r.out, "%s\n", r.shown < r.matched ? " shown (--limit 0 shows all)" : "");
 	}
 	if (spool) {
 		status = copy_spool(spool);
