@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -197,6 +198,9 @@ int cmd_objects(struct cli *cli)
 	r.limit = cli->json && !(cli->given & OPT(O_LIMIT)) ? 0 : cli->limit;
 
 	const struct cli_target *t = &cli->targets[0];
+	/* Rows on the terminal already show the walk going on. */
+	if (isatty(STDOUT_FILENO))
+		cli->opts.progress = NULL;
 	FILE *spool = NULL;
 	if (t->pid && !cli->no_stop) {
 		spool = tmpfile();
@@ -227,6 +231,21 @@ int cmd_objects(struct cli *cli)
 			fclose(spool);
 		free(r.type_match);
 		return status;
+	}
+	/* A -g that names no list is an error even where no object was met. */
+	struct gci_error *err = NULL;
+	for (size_t i = 0; cli->generation && i < snap->ninterps && !err; i++) {
+		const struct gci_gen *sel[GCI_MAX_GENS + 1];
+		size_t nsel;
+		err = gci_select_lists(snap, &snap->interps[i], cli->generation, sel, &nsel);
+	}
+	if (err) {
+		if (spool)
+			fclose(spool);
+		free(r.type_match);
+		gci_snapshot_destroy(snap);
+		gci_program_destroy(prog);
+		return cli_fail(err, cli_target_name(t));
 	}
 	if (!r.json && !r.header_done)
 		emit(&r, gci_object_format_header(r.has_page),
