@@ -281,29 +281,41 @@ static void map_svg(FILE *f, const struct map *m, bool sharing)
 		fprintf(f, "<g data-a=\"%llx\"><text x=\"0\" y=\"%d\">0x%llx</text>",
 			(unsigned long long)base_page, y + CELL - 2,
 			(unsigned long long)(base_page << GCI_PAGE_SHIFT));
-		/* The row's cells, as runs of one class. */
-		const char *run_cls = NULL;
-		int run_start = 0;
-		for (int col = 0; col <= MAP_ROW_CELLS; col++) {
-			const char *cls = NULL;
-			if (col < MAP_ROW_CELLS) {
-				uint64_t cell = row * MAP_ROW_CELLS + (uint64_t)col;
-				size_t q = p;
-				while (q < m->npages && (m->pages[q] >> m->shift) == cell)
-					q++;
-				cls = q > p ? cell_class(m, p, q, sharing) : "ce";
-				p = q;
+		/* The row: a background (no GC heads), then for each class one
+		 * path of its runs of cells (a few bytes a run, however big the
+		 * heap: at most MAP_MAX_CELLS cells in all). */
+		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"ce\"/>",
+			LABEL_W, y, MAP_ROW_CELLS * CELL - 1, CELL - 1);
+		const char *cls[MAP_ROW_CELLS];
+		for (int col = 0; col < MAP_ROW_CELLS; col++) {
+			uint64_t cell = row * MAP_ROW_CELLS + (uint64_t)col;
+			size_t q = p;
+			while (q < m->npages && (m->pages[q] >> m->shift) == cell)
+				q++;
+			cls[col] = q > p ? cell_class(m, p, q, sharing) : NULL;
+			p = q;
+		}
+		for (int first = 0; first < MAP_ROW_CELLS; first++) {
+			const char *c = cls[first];
+			bool seen = !c;
+			for (int k = 0; k < first && !seen; k++)
+				seen = cls[k] && !strcmp(cls[k], c);
+			if (seen)
+				continue;
+			fprintf(f, "<path class=\"%s\" d=\"", c);
+			for (int col = first; col < MAP_ROW_CELLS;) {
+				if (!cls[col] || strcmp(cls[col], c)) {
+					col++;
+					continue;
+				}
+				int end = col;
+				while (end < MAP_ROW_CELLS && cls[end] && !strcmp(cls[end], c))
+					end++;
+				int w = (end - col) * CELL - 1;
+				fprintf(f, "M%d %dh%dv%dh-%dz", LABEL_W + col * CELL, y, w, CELL - 1, w);
+				col = end;
 			}
-			if (run_cls && (!cls || strcmp(cls, run_cls))) {
-				fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" "
-					"class=\"%s\"/>", LABEL_W + run_start * CELL, y,
-					(col - run_start) * CELL - 1, CELL - 1, run_cls);
-				run_cls = NULL;
-			}
-			if (cls && !run_cls) {
-				run_cls = cls;
-				run_start = col;
-			}
+			fputs("\"/>", f);
 		}
 		fputs("</g>\n", f);
 		y += CELL;

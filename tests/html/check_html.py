@@ -70,7 +70,7 @@ class Dom(html.parser.HTMLParser):
             self.in_title = True
         elif tag == "script":
             self.script = (a, [])
-        elif tag == "rect":
+        elif tag == "path" and a.get("class") in ("c0", "c1", "c2", "c3", "cp"):
             self.svg_rects += 1
 
     def handle_endtag(self, tag):
