@@ -234,6 +234,12 @@ def one_target(ck, args, workdir, label, target_args):
         (["permanent"] if summary["gc"]["permanent"] else [])
     types = dict((n, check_diff.gci(g, ["types", "--json", "-g", n] + target_args,
                                     "types -g " + n)) for n in lists)
+    # The hostile names round-trip through objects --json (NDJSON) too.
+    rows = [json.loads(line) for line in check_diff.gci(
+        g, ["objects", "--json"] + target_args, "objects", json_out=False).splitlines()]
+    names = set(r["type"] for r in rows)
+    for evil in check_diff.LeakTarget.EVIL_NAMES:
+        ck.true("%s: objects --json names the type %r" % (label, evil), evil in names)
     with open(html_path, encoding="utf-8") as f:
         page = f.read()
     log("%s: %s is %d bytes" % (label, html_path, len(page)))

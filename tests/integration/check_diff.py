@@ -38,6 +38,12 @@ TIMEOUT = 120
 
 
 class LeakTarget(object):
+    # leak_target.py --evil-names: the names of its hostile classes
+    EVIL_NAMES = ["<script>alert(1)</script>",
+                  "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">",
+                  "</script><script>document.title='pwned'</script>",
+                  "a&b \"quoted\" 'single'"]
+
     def __init__(self, python, truth, leak, fork, extra=()):
         self.argv = [python, TARGET, "--truth", truth, "--leak", str(leak)] + list(extra)
         if fork:
