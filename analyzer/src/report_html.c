@@ -123,6 +123,9 @@ static const char style[] =
 	".ss{fill:#2ca02c;background:#2ca02c}.sp{fill:#8c564b;background:#8c564b}"
 	".sm{fill:#bcbd22;background:#bcbd22}.sa{fill:#c7c7c7;background:#c7c7c7}";
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
 /* Hover on a map: the cell's address and what it holds.  Optional. */
 static const char script[] =
 	"(function(){document.documentElement.classList.add('js');"
@@ -131,8 +134,8 @@ static const char script[] =
 	"var unit=+svg.getAttribute('data-unit'),names=JSON.parse(svg.getAttribute('data-names'));"
 	"svg.addEventListener('mousemove',function(e){var t=e.target,g=t.parentNode;"
 	"if(!g||!g.getAttribute||!g.getAttribute('data-a')){return;}"
-	"var r=svg.getBoundingClientRect(),col=Math.floor((e.clientX-r.left-118)/10);"
-	"if(col<0||col>63){return;}"
+	"var r=svg.getBoundingClientRect(),col=Math.floor((e.clientX-r.left-" XSTR(LABEL_W) ")/"
+	XSTR(CELL) ");if(col<0||col>=" XSTR(MAP_ROW_CELLS) "){return;}"
 	"var page=(BigInt('0x'+g.getAttribute('data-a'))+BigInt(col*unit))*4096n;"
 	"info.textContent='0x'+page.toString(16)+(unit>1?' (+'+unit*4+' KiB)':'')+': '+"
 	"(names[t.getAttribute('class')]||'');});});})();";

@@ -21,6 +21,7 @@ Exit status: 0 pass, 1 fail, 77 skip (no gcore, or ptrace not allowed).
 """
 
 import argparse
+import html
 import html.parser
 import json
 import os
@@ -280,6 +281,27 @@ def render_and_check(ck, args, workdir, label, html_path, summary, touch, types,
             ck.true("%s: embedded touch = touch --json" % what, same_json(doc["touch"], touch))
             ck.true("%s: embedded types = types --json" % what,
                     same_json(doc["types"], types))
+    # The optional script: hovering the first coloured cell of the map names
+    # its address and list.  (A copy of the page moves the pointer there.)
+    m = re.search(r'data-unit="(\d+)".*?<g data-a="([0-9a-f]+)">.*?<path class="(c\w)" '
+                  r'd="M(\d+) ', page, re.S)
+    if ck.true("%s: the map has a coloured cell" % label, m is not None):
+        unit, base, cls, x = int(m.group(1)), int(m.group(2), 16), m.group(3), int(m.group(4))
+        want = "0x%x%s: GC heads of list " % ((base + (x - 118) // 10 * unit) * 4096,
+                                              " (+%d KiB)" % (unit * 4) if unit > 1 else "")
+        hover = html_path[:-5] + "-hover.html"
+        with open(hover, "w", encoding="utf-8") as f:
+            f.write(page.replace("</body>", "<script>(function(){var p=document.querySelector("
+                                 "'svg.map path'),r=p.getBoundingClientRect();p.dispatchEvent("
+                                 "new MouseEvent('mousemove',{bubbles:true,clientX:r.left+2,"
+                                 "clientY:r.top+2}));document.body.setAttribute('data-hover',"
+                                 "document.getElementById('mapinfo').textContent);})();"
+                                 "</script></body>"))
+        dom_text = chromium(args.chromium, "file://" + hover, workdir, ["--dump-dom"])
+        got = re.search(r'<body data-hover="([^"]*)"', dom_text)
+        ck.true("%s: hovering the map names the cell (%s...)" % (label, want),
+                got is not None and html.unescape(got.group(1)).startswith(want),
+                got.group(1) if got else dom_text[:300])
     for js in (True, False):
         shot = os.path.join(workdir, "%s%s.png" % (label, "" if js else "-nojs"))
         url = "file://" + (html_path if js else nojs)
