@@ -12,7 +12,7 @@ static int write_file(const char *path, const char *text)
 	if (!f) {
 		fprintf(stderr, "gcinspect: cannot write the report to %s: %s\n", path,
 			strerror(errno));
-		return GCI_EXIT_SOFTWARE;
+		return GCI_EXIT_OUTPUT;
 	}
 	size_t n = strlen(text);
 	bool ok = fwrite(text, 1, n, f) == n;
@@ -24,7 +24,7 @@ static int write_file(const char *path, const char *text)
 	if (!ok) {
 		fprintf(stderr, "gcinspect: cannot write the report to %s: %s\n", path,
 			strerror(saved ? saved : EIO));
-		return GCI_EXIT_SOFTWARE;
+		return GCI_EXIT_OUTPUT;
 	}
 	return GCI_EXIT_OK;
 }

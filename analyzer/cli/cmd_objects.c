@@ -165,9 +165,26 @@ static int copy_spool(FILE *spool)
 	if (ferror(spool)) {
 		fprintf(stderr, "gcinspect: cannot read back the objects from a temporary "
 			"file: %s\n", strerror(errno ? errno : EIO));
-		return GCI_EXIT_SOFTWARE;
+		return GCI_EXIT_OUTPUT;
 	}
 	return cli_write_stdout("");
+}
+
+/* --type named nothing walked: say so, with the qualified names it may mean. */
+static void no_such_type(const struct cli *cli, const struct gci_snapshot *snap,
+			 const struct cli_target *t)
+{
+	fprintf(stderr, "gcinspect: %s: warning: no object of type %s on the lists walked",
+		cli_target_name(t), cli->type);
+	size_t n = strlen(cli->type), shown = 0;
+	for (size_t i = 0; i < snap->ntypes && shown < 5; i++) {
+		const char *name = snap->types[i].name;
+		size_t len = strlen(name);
+		if (len > n && name[len - n - 1] == '.' && !strcmp(name + len - n, cli->type))
+			fprintf(stderr, "%s%s", shown++ ? ", " : " (did you mean: ", name);
+	}
+	fprintf(stderr, "%s\n", shown ? "? gcinspect types lists the names)"
+				      : " (gcinspect types lists the names)");
 }
 
 static int parse_type(struct cli *cli, struct objects_run *r)
@@ -208,7 +225,7 @@ int cmd_objects(struct cli *cli)
 			fprintf(stderr, "gcinspect: cannot make a temporary file for the objects "
 				"of %s: %s (TMPDIR names where)\n", cli_target_name(t),
 				strerror(errno));
-			return GCI_EXIT_SOFTWARE;
+			return GCI_EXIT_OUTPUT;
 		}
 		r.out = spool;
 	}
@@ -223,7 +240,7 @@ int cmd_objects(struct cli *cli)
 			fprintf(stderr, "gcinspect: cannot write the objects%s: %s\n",
 				spool ? " to a temporary file" : " to standard output",
 				strerror(r.write_errno));
-		status = r.sel_err ? status : GCI_EXIT_SOFTWARE;
+		status = r.sel_err ? status : GCI_EXIT_OUTPUT;
 		r.sel_err = NULL;
 	}
 	if (status) {
@@ -276,8 +293,7 @@ int cmd_objects(struct cli *cli)
 		status = cli_write_stdout("");
 	}
 	if (!status && cli->type && !r.type_seen)
-		fprintf(stderr, "gcinspect: %s: warning: no object of type %s on the lists "
-			"walked (gcinspect types lists the names)\n", cli_target_name(t), cli->type);
+		no_such_type(cli, snap, t);
 	if (!status)
 		status = cli_partial(snap, cli_target_name(t));
 	free(r.type_match);

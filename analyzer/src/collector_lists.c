@@ -128,12 +128,21 @@ struct gci_error *gci_lists_check_unchanged(struct gci_program *prog,
 			uint64_t last = gen->last_head ? gen->last_head : gen->head;
 			if (count == gen->count && prev == last)
 				continue;
+			char what[160];
+			if (count != gen->count && prev != last)
+				snprintf(what, sizeof(what), "its count went from %" PRId64 " to %"
+					 PRId64 " and its last object from 0x%" PRIx64 " to 0x%"
+					 PRIx64, gen->count, count, last, prev);
+			else if (count != gen->count)
+				snprintf(what, sizeof(what), "its count went from %" PRId64 " to %"
+					 PRId64, gen->count, count);
+			else
+				snprintf(what, sizeof(what), "its last object went from 0x%" PRIx64
+					 " to 0x%" PRIx64, last, prev);
 			err = gci_snapshot_add_problem(
 				snap, problems_cap, gen->head, "interpreter %" PRId64 ", list %s: "
-				"the target ran during the walk (--no-stop): its count went from %"
-				PRId64 " to %" PRId64 " and its last object from 0x%" PRIx64 " to 0x%"
-				PRIx64 "; the numbers mix two moments", in->id, gen->name,
-				gen->count, count, last, prev);
+				"the target ran during the walk (--no-stop): %s; the numbers mix "
+				"two moments", in->id, gen->name, what);
 			if (err)
 				return err;
 		}

@@ -153,6 +153,7 @@ static json_object *side_json(const struct gci_snapshot *snap)
 {
 	json_object *side = gci_report_header_json(snap);
 	json_object_object_del(side, "schema");
+	json_object_object_del(side, "generator");  /* once, for the document */
 	gci_report_add_integrity(snap, side);
 	return side;
 }
@@ -162,7 +163,13 @@ static struct gci_error *diff_json(const struct gci_snapshot *const snap[2],
 				   const struct diff *d, char **ret)
 {
 	json_object *root = json_object_new_object();
-	json_object_object_add(root, "schema", json_object_new_string("gcinspect/1"));
+	json_object *head = gci_report_header_json(snap[0]);
+	json_object *gen = NULL;
+	json_object_object_get_ex(head, "schema", &gen);
+	json_object_object_add(root, "schema", json_object_get(gen));
+	json_object_object_get_ex(head, "generator", &gen);
+	json_object_object_add(root, "generator", json_object_get(gen));
+	json_object_put(head);
 	json_object_object_add(root, "a", side_json(snap[0]));
 	json_object_object_add(root, "b", side_json(snap[1]));
 	json_object_object_add(root, "generation", opts->generation ?

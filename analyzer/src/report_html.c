@@ -439,7 +439,19 @@ static void header_section(FILE *f, json_object *summary)
 	dl_row(f, "Python", v);
 	dl_row(f, "version from", jstr(py, "version_source"));
 	dl_row(f, "layout", jstr(py, "layout_name"));
-	dl_row(f, "report by", "gcinspect " GCI_VERSION_STRING);
+	json_object *when = jget(summary, "snapshot");
+	if (jstr(when, "time")) {
+		char b[96];
+		snprintf(b, sizeof(b), "%s (%s)", jstr(when, "time"),
+			 jstr(when, "time_source") ? jstr(when, "time_source") : "?");
+		dl_row(f, "snapshot", b);
+	}
+	json_object *gen = jget(summary, "generator");
+	char by[320];
+	snprintf(by, sizeof(by), "gcinspect %s%s%s", jstr(gen, "version") ? jstr(gen, "version") :
+		 GCI_VERSION_STRING, jstr(gen, "host") ? " on " : "",
+		 jstr(gen, "host") ? jstr(gen, "host") : "");
+	dl_row(f, "report by", by);
 	fputs("</table>\n", f);
 
 	json_object *w = jget(summary, "warnings");

@@ -6,6 +6,8 @@
  * collector_*.c.
  */
 #include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +155,27 @@ int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t index)
 	return v;
 }
 
+/*
+ * When the memory was as read: a live target at its walk, a core when it
+ * was written (its file's mtime: the kernel or gcore writes it once).  A
+ * callback program is either, as its caller said.
+ */
+static void snapshot_time(struct gci_program *prog, struct gci_snapshot *snap)
+{
+	struct gci_process_info pi;
+	struct stat st;
+	gci_program_process_info(prog, &pi);
+	bool live = prog->pid > 0 || (pi.kind && !strcmp(pi.kind, "live"));
+	if (live) {
+		snap->time = (int64_t)time(NULL);
+		snap->time_source = "walk";
+	} else if (prog->core ? fstat(prog->core->fd, &st) == 0
+		   : pi.path && stat(pi.path, &st) == 0 && S_ISREG(st.st_mode)) {
+		snap->time = (int64_t)st.st_mtime;
+		snap->time_source = "core file mtime";
+	}
+}
+
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret)
 {
@@ -195,6 +218,7 @@ struct gci_error *gci_snapshot_take_each(struct gci_program *prog, unsigned flag
 	bool stop = (flags & GCI_SNAPSHOT_STOP) && prog->pid > 0;
 	if (stop && (err = gci_program_stop(prog)))
 		goto fail;
+	snapshot_time(prog, snap);
 	if (!(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
 	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &sink,
 					    &s->problems_cap)) &&
