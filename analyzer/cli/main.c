@@ -119,7 +119,7 @@ static const char exit_text[] =
 	"  7   no such process, or one with no memory to read (zombie, kernel thread)\n"
 	"  64  usage error\n"
 	"  70  internal error (out of memory)\n"
-	"  74  the report could not be written (standard output failed)\n";
+	"  74  the report could not be written (standard output, or the file it goes to)\n";
 
 static int verbosity;
 
