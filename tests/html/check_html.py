@@ -215,12 +215,13 @@ def check_page(ck, label, dom, summary, touch, types, truth, target_path):
 
 
 def same_json(a, b):
-    """Equal, but for the layout name (which says "(cached)" on a warm run) and
-    how long a live target was stopped."""
+    """Equal, but for the layout name (which says "(cached)" on a warm run), how
+    long a live target was stopped, and when (snapshot.time of a live target is
+    the time of its walk: each run's own)."""
     def norm(d):
         if isinstance(d, dict):
             return dict((k, norm(v)) for k, v in d.items()
-                        if k not in ("layout_name", "stopped_ms"))
+                        if k not in ("layout_name", "stopped_ms", "time"))
         if isinstance(d, list):
             return [norm(v) for v in d]
         return d
