@@ -5,7 +5,8 @@ set -eu
 pkgs="build-essential cmake pkg-config libelf-dev libdw-dev libjson-c-dev
       libdebuginfod-dev libzstd-dev liblz4-dev liblzma-dev zlib1g-dev
       libcunit1-dev elfutils gdb python3 python3.11 python3.11-dbg time
-      zstd lz4 xz-utils gzip debuginfod iproute2 man-db bash-completion"
+      zstd lz4 xz-utils gzip debuginfod iproute2 man-db bash-completion
+      chromium"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

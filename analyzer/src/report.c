@@ -14,6 +14,7 @@
 #include "error.h"
 #include "pageset.h"
 #include "program.h"
+#include "report_internal.h"
 #include "snapshot.h"
 #include "walker.h"
 
@@ -1046,4 +1047,30 @@ static struct gci_error *report(const struct gci_snapshot *snap,
 	}
 	*ret = buf;
 	return NULL;
+}
+
+/* For the other report modules (report_internal.h). */
+json_object *gci_report_header_json(const struct gci_snapshot *snap)
+{
+	return header_json(snap);
+}
+
+void gci_report_add_integrity(const struct gci_snapshot *snap, json_object *root)
+{
+	add_integrity(snap, root);
+}
+
+struct gci_error *gci_report_json_finish(json_object *root, char **ret)
+{
+	return json_finish(root, ret);
+}
+
+void gci_report_fmt_count(char *buf, size_t n, int64_t v)
+{
+	fmt_count(buf, n, v);
+}
+
+void gci_report_text_header(const struct gci_snapshot *snap, FILE *f)
+{
+	text_header(snap, f);
 }
