@@ -722,8 +722,8 @@ struct gci_error *gci_report_html(const struct gci_snapshot *snap,
 	struct gci_error *err = report_tree(snap, GCI_REPORT_SUMMARY, NULL, &summary);
 	if (!err) {
 		err = report_tree(snap, GCI_REPORT_TOUCH, NULL, &touch);
-		/* The incremental collector's touch model is not implemented: the
-		 * page says so instead. */
+		/* A collector kind without a touch model: the page says so
+		 * instead. */
 		if (err && err->code == GCI_ERR_UNSUPPORTED) {
 			snprintf(why_not, sizeof(why_not), "%s", err->message);
 			gci_error_destroy(err);
