@@ -29,6 +29,9 @@ enum cli_opt {
 	O_NO_DWARF,
 	O_NO_CACHE,
 	O_VERBOSE,
+	O_INTERVAL,
+	O_COUNT,
+	O_PROMETHEUS,
 	O_NOPT
 };
 #define OPT(o) (UINT64_C(1) << (o))
@@ -54,6 +57,9 @@ struct cli {
 	bool json, pages, no_stop;
 	const char *generation;
 	size_t limit;
+	double interval;                /* workers: seconds between samples, 0: one */
+	long count;                     /* workers: samples (0: until stopped) */
+	const char *prometheus;         /* workers: the exposition file */
 	struct cli_target targets[CLI_MAX_TARGETS];
 	size_t ntargets;
 	/* positional arguments that are not targets (help's VERB) */
@@ -95,6 +101,7 @@ int cli_write_stdout(const char *text);
 /* The verbs. */
 int cmd_report(struct cli *cli);      /* summary, types, touch */
 int cmd_gdb_script(struct cli *cli);
+int cmd_workers(struct cli *cli);     /* a pre-fork server: cmd_workers.c */
 int cmd_help(struct cli *cli);
 
 #endif

@@ -43,6 +43,13 @@ static const struct cli_option options[O_NOPT] = {
 	  "neither read nor write the layout cache ($GCINSPECT_CACHE_DIR, else "
 	  "$XDG_CACHE_HOME/gcinspect, else ~/.cache/gcinspect)" },
 	{ O_VERBOSE, "verbose", 'v', NULL, "log every discovery step to stderr (twice: more)" },
+	{ O_INTERVAL, "interval", 0, "SECONDS",
+	  "sample again every SECONDS (a decimal number), one line per worker each time" },
+	{ O_COUNT, "count", 0, "N", "with --interval: stop after N samples (default: until "
+	  "interrupted)" },
+	{ O_PROMETHEUS, "prometheus", 0, "FILE",
+	  "write the Prometheus text format to FILE, atomically (a temporary file in "
+	  "the same directory, then rename), for node_exporter's textfile collector" },
 };
 
 static const char target_synopsis[] = "[OPTION]... (CORE | --pid PID)";
@@ -64,6 +71,15 @@ static const struct cli_verb verbs[] = {
 	  "what-ifs (gc.freeze() now, heads packed apart, the next automatic "
 	  "collection).",
 	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_PAGES), 1, 1, 0, cmd_report },
+	{ "workers", "[OPTION]... --pid PID",
+	  "A pre-fork server (uWSGI, gunicorn --preload, a multiprocessing pool): PID "
+	  "is its master or any worker. Reads the master and every worker one at a "
+	  "time, each stopped only for its own walk: memory (smaps_rollup), GC state, "
+	  "what a full and the next automatic collection would copy, and, per worker, "
+	  "what it has already copied of the master's memory and what lives on those "
+	  "pages (docs/workers.md).",
+	  OPTS_TARGET | OPT(O_JSON) | OPT(O_INTERVAL) | OPT(O_COUNT) | OPT(O_PROMETHEUS),
+	  1, 1, 0, cmd_workers },
 	{ "gdb-script", "",
 	  "Print the path of the gdb plugin, to source in gdb: "
 	  "gdb -ex \"source $(gcinspect gdb-script)\" ...",
@@ -398,6 +414,24 @@ int main(int argc, char **argv)
 				break;
 			case O_VERBOSE:
 				cli.verbosity++;
+				break;
+			case O_INTERVAL: {
+				char *end;
+				errno = 0;
+				double d = strtod(optarg, &end);
+				if (*optarg == '\0' || *end || errno || !(d >= 0.01 && d <= 86400))
+					return cli_usage_error(NULL, "--interval takes seconds from "
+							       "0.01 to 86400, not '%s'", optarg);
+				cli.interval = d;
+				break;
+			}
+			case O_COUNT:
+				if ((rc = parse_count(&cli, "--count", optarg, 1, INT32_MAX, &n)))
+					return rc;
+				cli.count = n;
+				break;
+			case O_PROMETHEUS:
+				cli.prometheus = optarg;
 				break;
 			case O_NOPT:
 				break;
