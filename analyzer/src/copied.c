@@ -25,9 +25,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "blockcache.h"
@@ -39,6 +41,7 @@
 
 #define PM_PFN_MASK ((1ULL << 55) - 1)
 #define PM_EXCLUSIVE (1ULL << 56)
+#define PM_FILE (1ULL << 61)      /* a file page, or shared anonymous memory */
 #define PM_SWAPPED (1ULL << 62)
 #define PM_PRESENT (1ULL << 63)
 
@@ -175,9 +178,67 @@ static struct gci_error *pagemap_read(int fd, int pid, uint64_t first, size_t n,
 	return NULL;
 }
 
+/*
+ * The shared zero page (and the huge zero page): what an anonymous page
+ * that was read but never written maps to, in every process at once.  Two
+ * processes that never shared anything map it at the same addresses, so it
+ * is no evidence of a fork, and it holds no data to copy: such pages count
+ * as absent.  Their frame numbers come from reading fresh pages of our own.
+ */
+static uint64_t zero_pfn, huge_zero_pfn;
+static pthread_once_t zero_once = PTHREAD_ONCE_INIT;
+
+static uint64_t self_pfn(const volatile char *p)
+{
+	(void)*p;  /* a read fault: maps the zero page */
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	uint64_t e = 0;
+	if (fd >= 0) {
+		if (pread(fd, &e, 8, (off_t)((uintptr_t)p / 4096 * 8)) != 8)
+			e = 0;
+		close(fd);
+	}
+	return (e & PM_PRESENT) ? e & PM_PFN_MASK : 0;
+}
+
+static void find_zero_pages_once(void)
+{
+	char *small = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (small != MAP_FAILED) {
+		zero_pfn = self_pfn(small);
+		munmap(small, 4096);
+	}
+#ifdef MADV_HUGEPAGE
+	size_t len = 4 << 20;
+	char *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return;
+	char *huge = (char *)(((uintptr_t)m + (2 << 20) - 1) & ~(uintptr_t)((2 << 20) - 1));
+	madvise(huge, 2 << 20, MADV_HUGEPAGE);
+	uint64_t h = self_pfn(huge);
+	if (h && h != zero_pfn)
+		huge_zero_pfn = h & ~511ULL;
+	munmap(m, len);
+#endif
+}
+
+static void find_zero_pages(void)
+{
+	pthread_once(&zero_once, find_zero_pages_once);
+}
+
+/*
+ * A present page of private anonymous memory: what a fork shares and a
+ * write copies.  A private file mapping's page that nobody wrote is still
+ * the file's page in the page cache, the same frame in every process that
+ * maps the file, forked or not: it is neither evidence nor a copy.
+ */
 static bool present(uint64_t e)
 {
-	return (e & PM_PRESENT) && !(e & PM_SWAPPED);
+	if (!(e & PM_PRESENT) || (e & (PM_SWAPPED | PM_FILE)))
+		return false;
+	uint64_t pfn = e & PM_PFN_MASK;
+	return !pfn || (pfn != zero_pfn && (!huge_zero_pfn || (pfn & ~511ULL) != huge_zero_pfn));
 }
 
 /* ------------------------------------------------------------------ */
@@ -224,6 +285,7 @@ struct gci_error *gci_master_pages_read(int pid, struct gci_master_pages **ret,
 {
 	struct vma *v;
 	size_t nv;
+	find_zero_pages();
 	struct gci_error *err = read_vmas(pid, &v, &nv);
 	if (err)
 		return err;
@@ -561,6 +623,14 @@ static int count_compare(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+static int type_name_compare(const void *a, const void *b, void *arg)
+{
+	const struct gci_type *types = arg;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c = strcmp(types[x].name, types[y].name);
+	return c ? c : (x < y ? -1 : x > y);
+}
+
 /* Per list and per type: how many copied GC pages hold their heads. */
 static struct gci_error *attribute_gc(const struct gci_snapshot *snap,
 				      const struct gci_pageset *cgc, struct gci_copied *c)
@@ -596,25 +666,39 @@ static struct gci_error *attribute_gc(const struct gci_snapshot *snap,
 		gci_pageset_deinit(&u);
 		return ok ? NULL : &gci_enomem;
 	}
+	/* Types by name: two types of one name (a class defined twice) are
+	 * one row, their pages counted once. */
 	struct gci_copied_count *all = calloc(snap->ntypes ? snap->ntypes : 1, sizeof(*all));
+	size_t *order = calloc(snap->ntypes ? snap->ntypes : 1, sizeof(*order));
 	size_t n = 0;
-	ok = all != NULL;
-	for (size_t t = 0; ok && t < snap->ntypes; t++) {
+	ok = all && order;
+	for (size_t t = 0; ok && t < snap->ntypes; t++)
+		order[t] = t;
+	if (ok)
+		qsort_r(order, snap->ntypes, sizeof(*order), type_name_compare, snap->types);
+	for (size_t i = 0; ok && i < snap->ntypes;) {
+		size_t j = i;
 		gci_pageset_deinit(&u);
 		gci_pageset_init(&u);
 		bool any = false;
-		for (size_t i = 0; ok && i < snap->ninterps; i++)
-			for (size_t g = 0; ok && (gen = gci_interp_list(&snap->interps[i], g)); g++) {
-				const struct gci_gen_data *d = gen->data;
-				if (!d || !d->type_pages || t >= d->type_cap || !d->type_objects[t])
-					continue;
-				any = true;
-				ok = gci_pageset_merge(&u, &d->type_pages[t]);
-			}
+		for (; ok && j < snap->ntypes &&
+		       !strcmp(snap->types[order[j]].name, snap->types[order[i]].name); j++) {
+			size_t t = order[j];
+			for (size_t k = 0; ok && k < snap->ninterps; k++)
+				for (size_t g = 0; ok && (gen = gci_interp_list(&snap->interps[k], g)); g++) {
+					const struct gci_gen_data *d = gen->data;
+					if (!d || !d->type_pages || t >= d->type_cap || !d->type_objects[t])
+						continue;
+					any = true;
+					ok = gci_pageset_merge(&u, &d->type_pages[t]);
+				}
+		}
 		uint64_t k = any && ok ? gci_pageset_count_and(&u, cgc) : 0;
 		if (k)
-			all[n++] = (struct gci_copied_count){ snap->types[t].name, k };
+			all[n++] = (struct gci_copied_count){ snap->types[order[i]].name, k };
+		i = j;
 	}
+	free(order);
 	gci_pageset_deinit(&u);
 	if (!ok) {
 		free(all);
