@@ -24,6 +24,17 @@ struct gci_block_cache *gci_block_cache_create(struct gci_memory *mem,
 void gci_block_cache_destroy(struct gci_block_cache *c);
 /* Forget everything read so far (the target ran). */
 void gci_block_cache_invalidate(struct gci_block_cache *c);
+/*
+ * Tracing: with it on, every block loaded is appended, in order, to a list
+ * (at most GCI_BLOCK_TRACE_MAX entries); a walk's list is the order in which
+ * a walk of a forked twin will read (live.c's prefetch).  Turning it on
+ * clears the list.
+ */
+#define GCI_BLOCK_TRACE_MAX (1u << 22)
+void gci_block_cache_trace(struct gci_block_cache *c, bool on);
+/* Clear the list, tracing or not (the target was stopped: a walk begins). */
+void gci_block_cache_trace_reset(struct gci_block_cache *c);
+size_t gci_block_cache_traced(const struct gci_block_cache *c, const uint64_t **ret);
 /* A gci_segment_read_fn: arg is the cache. */
 struct gci_error *gci_block_cache_read(void *arg, uint64_t address, void *buf,
 				       size_t size);

@@ -796,6 +796,8 @@ struct gci_error *gci_copied_compute(const struct gci_master_pages *mp,
 					continue;
 				}
 				c.copied_pages++;
+				if (mp->frames && !(buf[j] & PM_EXCLUSIVE))
+					c.master_moved_pages++;
 				enum gci_copy_cause cause = GCI_COPY_OTHER;
 				bool in_state = false;
 				for (size_t s = 0; s < snap->ninterps && !in_state; s++) {

@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +49,181 @@ static const char *ptrace_advice(int err)
  * pre-fork worker destroys exactly the sharing gcinspect measures.
  * /proc/PID/mem takes plain page references and leaves sharing alone.
  */
+/*
+ * Prefetch: while the target is stopped, reader threads read the blocks a
+ * hint names (the trace of a walk of a forked twin: the same heap at the
+ * same addresses, walked in nearly the same order) into a ring of slots,
+ * ahead of the walk, so that the copying the kernel does for
+ * /proc/PID/mem overlaps the walk instead of adding to it.  The walk takes
+ * a block from the ring when the hint has it just ahead of where the walk
+ * last found one, and reads it itself otherwise.
+ *
+ * Position p of the hint goes to slot p % PREFETCH_SLOTS; a reader claims
+ * positions in order and reads p only once the walk has passed p -
+ * PREFETCH_SLOTS (consumed), so a slot is never overwritten before its
+ * block was taken or skipped.  The readers stop when the walk is done
+ * (gci_program_resume), before the target runs again.
+ */
+#define PREFETCH_SLOTS 256          /* 4 MiB of blocks ahead of the walk */
+#define PREFETCH_WINDOW 64          /* how far ahead of the last hit to look */
+#define PREFETCH_READERS 2
+#define PREFETCH_WAIT_USEC 1000000  /* a reader this late: read it ourselves */
+
+struct prefetch_slot {
+	_Atomic uint64_t tag;       /* position + 1 when data holds it */
+	_Atomic uint64_t failed;    /* position + 1 when that read failed */
+	unsigned char data[GCI_BLOCK_SIZE];
+};
+
+struct gci_prefetch {
+	uint64_t *blocks;           /* the hint */
+	size_t n;
+	/* while running */
+	struct prefetch_slot *slots;
+	pthread_t threads[PREFETCH_READERS];
+	size_t nthreads;
+	_Atomic size_t next_claim;  /* the next position a reader takes */
+	_Atomic size_t consumed;    /* the walk has passed every position below */
+	_Atomic bool stop;
+	size_t cursor;              /* the walk's: where it last found a block */
+	int memfd;
+	uint64_t hits, misses;
+};
+
+static void *prefetch_reader(void *arg)
+{
+	struct gci_prefetch *pf = arg;
+	for (;;) {
+		size_t p = atomic_fetch_add(&pf->next_claim, 1);
+		if (p >= pf->n)
+			return NULL;
+		while (p >= atomic_load(&pf->consumed) + PREFETCH_SLOTS) {
+			if (atomic_load(&pf->stop))
+				return NULL;
+			sched_yield();
+		}
+		if (atomic_load(&pf->stop))
+			return NULL;
+		struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
+		uint64_t address = pf->blocks[p] << GCI_BLOCK_SHIFT;
+		ssize_t r = address <= INT64_MAX - GCI_BLOCK_SIZE
+			? pread(pf->memfd, s->data, GCI_BLOCK_SIZE, (off_t)address) : -1;
+		if (r == (ssize_t)GCI_BLOCK_SIZE)
+			atomic_store_explicit(&s->tag, p + 1, memory_order_release);
+		else
+			atomic_store_explicit(&s->failed, p + 1, memory_order_release);
+	}
+}
+
+/* The block at address from the ring, if the hint has it just ahead. */
+static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, void *buf)
+{
+	uint64_t block = address >> GCI_BLOCK_SHIFT;
+	size_t end = pf->cursor + PREFETCH_WINDOW < pf->n ? pf->cursor + PREFETCH_WINDOW : pf->n;
+	size_t p = pf->cursor;
+	while (p < end && pf->blocks[p] != block)
+		p++;
+	if (p == end) {
+		pf->misses++;
+		return false;
+	}
+	pf->cursor = p + 1;
+	if (p > atomic_load(&pf->consumed))
+		atomic_store(&pf->consumed, p);
+	struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
+	uint64_t t0 = 0;
+	for (unsigned spins = 0;; spins++) {
+		if (atomic_load_explicit(&s->tag, memory_order_acquire) == p + 1)
+			break;
+		if (atomic_load_explicit(&s->failed, memory_order_acquire) == p + 1) {
+			pf->misses++;
+			return false;
+		}
+		if ((spins & 255) == 255) {
+			uint64_t t = now_usec();
+			if (!t0)
+				t0 = t;
+			else if (t - t0 > PREFETCH_WAIT_USEC) {
+				pf->misses++;
+				return false;
+			}
+		}
+		sched_yield();
+	}
+	memcpy(buf, s->data, GCI_BLOCK_SIZE);
+	pf->hits++;
+	return true;
+}
+
+static void prefetch_start(struct gci_program *prog)
+{
+	struct gci_prefetch *pf = prog->prefetch;
+	if (!pf || !pf->n || pf->slots)
+		return;
+	pf->slots = calloc(PREFETCH_SLOTS, sizeof(*pf->slots));
+	if (!pf->slots)
+		return;
+	atomic_store(&pf->next_claim, 0);
+	atomic_store(&pf->consumed, 0);
+	atomic_store(&pf->stop, false);
+	pf->cursor = 0;
+	pf->memfd = prog->memfd;
+	pf->hits = pf->misses = 0;
+	for (size_t i = 0; i < PREFETCH_READERS; i++)
+		if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_reader, pf) == 0)
+			pf->nthreads++;
+}
+
+static void prefetch_stop(struct gci_program *prog)
+{
+	struct gci_prefetch *pf = prog->prefetch;
+	if (!pf || !pf->slots)
+		return;
+	atomic_store(&pf->stop, true);
+	for (size_t i = 0; i < pf->nthreads; i++)
+		pthread_join(pf->threads[i], NULL);
+	pf->nthreads = 0;
+	gci_log(prog, GCI_LOG_INFO, "pid %d: prefetch: %" PRIu64 " of %zu hinted blocks taken, "
+		"%" PRIu64 " reads not foreseen", prog->pid, pf->hits, pf->n, pf->misses);
+	free(pf->slots);
+	pf->slots = NULL;
+}
+
+struct gci_error *gci_program_prefetch_hint(struct gci_program *prog,
+					    const uint64_t *blocks, size_t n)
+{
+	gci_program_prefetch_free(prog);
+	if (!n || prog->pid <= 0)
+		return NULL;
+	struct gci_prefetch *pf = calloc(1, sizeof(*pf));
+	if (!pf || !(pf->blocks = gci_reallocarray(NULL, n, sizeof(*blocks)))) {
+		free(pf);
+		return &gci_enomem;
+	}
+	memcpy(pf->blocks, blocks, n * sizeof(*blocks));
+	pf->n = n;
+	prog->prefetch = pf;
+	return NULL;
+}
+
+void gci_program_prefetch_free(struct gci_program *prog)
+{
+	if (!prog->prefetch)
+		return;
+	prefetch_stop(prog);
+	free(prog->prefetch->blocks);
+	free(prog->prefetch);
+	prog->prefetch = NULL;
+}
+
 static int mem_read(void *arg, uint64_t address, void *buf, size_t size)
 {
 	struct gci_program *prog = arg;
 	if (address > INT64_MAX)
 		return -1;
+	if (prog->prefetch && prog->prefetch->slots && size == GCI_BLOCK_SIZE &&
+	    !(address & (GCI_BLOCK_SIZE - 1)) && prefetch_take(prog->prefetch, address, buf))
+		return 0;
 	ssize_t n = pread(prog->memfd, buf, size, (off_t)address);
 	return n == (ssize_t)size ? 0 : -1;
 }
@@ -351,6 +524,8 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 	}
 	/* What was read before the stop may have changed. */
 	gci_block_cache_invalidate(prog->cache);
+	gci_block_cache_trace_reset(prog->cache);
+	prefetch_start(prog);
 	gci_log(prog, GCI_LOG_INFO, "pid %d: stopped %zu thread%s", prog->pid, prog->ntids,
 		prog->ntids == 1 ? "" : "s");
 	return NULL;
@@ -358,6 +533,8 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 
 struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_usec)
 {
+	/* The readers read only a stopped target. */
+	prefetch_stop(prog);
 	for (size_t i = 0; i < prog->ntids; i++)
 		if (prog->tids[i] > 0)
 			ptrace(PTRACE_DETACH, prog->tids[i], 0,

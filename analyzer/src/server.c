@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "blockcache.h"
 #include "error.h"
 #include "program.h"
 #include "server.h"
@@ -225,6 +226,7 @@ void gci_server_destroy(struct gci_server *srv)
 		free(srv->warnings[i]);
 	free(srv->warnings);
 	free(srv->all_warnings);
+	free(srv->hint);
 	free(srv->exe);
 	free(srv);
 }
@@ -393,6 +395,13 @@ static void read_rollup(struct gci_server_proc *p)
 	p->rollup.known = found >= 6;
 }
 
+/* GCINSPECT_PREFETCH=0 turns the workers' prefetch off (to compare). */
+static bool prefetch_wanted(void)
+{
+	const char *v = getenv("GCINSPECT_PREFETCH");
+	return !v || strcmp(v, "0") != 0;
+}
+
 /* Open, walk, reduce and close one process. */
 static struct gci_error *read_proc(struct gci_server *srv, struct gci_server_proc *p,
 				   unsigned flags)
@@ -400,8 +409,26 @@ static struct gci_error *read_proc(struct gci_server *srv, struct gci_server_pro
 	struct gci_program *prog = NULL;
 	struct gci_snapshot *snap = NULL;
 	struct gci_error *err = gci_program_open_pid(p->pid, &srv->opts, &prog);
+	/* The master's walk shows the order in which its workers' walks will
+	 * read the same heap at the same addresses: while a worker is stopped,
+	 * reader threads fetch those blocks ahead of its walk. */
+	if (!err && p->master)
+		gci_block_cache_trace(prog->cache, true);
+	if (!err && !p->master && srv->nhint && (flags & GCI_SNAPSHOT_STOP) && prefetch_wanted())
+		err = gci_program_prefetch_hint(prog, srv->hint, srv->nhint);
 	if (!err)
 		err = gci_snapshot_take(prog, flags, &snap);
+	if (!err && p->master) {
+		const uint64_t *t;
+		size_t n = gci_block_cache_traced(prog->cache, &t);
+		free(srv->hint);
+		srv->hint = NULL;
+		srv->nhint = 0;
+		if (n && (srv->hint = gci_reallocarray(NULL, n, sizeof(*t)))) {
+			memcpy(srv->hint, t, n * sizeof(*t));
+			srv->nhint = n;
+		}
+	}
 	if (!err)
 		err = gci_server_proc_fill(p, snap);
 	if (!err && p->master) {

@@ -44,6 +44,9 @@ struct gci_copied {
 	uint64_t compared_pages;  /* present in the worker and in the master */
 	uint64_t shared_pages;    /* of those, the same frame */
 	uint64_t copied_pages;    /* of those, another frame */
+	/* of the copied, those the worker still shares with another process:
+	 * the master wrote its own copy after the fork, not the worker */
+	uint64_t master_moved_pages;
 	uint64_t own_pages;       /* present in the worker where the master has none */
 	uint64_t cause_pages[GCI_COPY_NCAUSES];
 	/* GCI_COPY_GC_OBJECTS by list and by type: a page that holds heads
@@ -121,6 +124,10 @@ struct gci_server {
 	char **warnings;
 	size_t nwarnings;
 	char **all_warnings;       /* gci_server_warnings' answer */
+	/* the blocks the master's stopped walk read, in order: the workers'
+	 * prefetch hint (live.c) */
+	uint64_t *hint;
+	size_t nhint;
 };
 
 void gci_server_warn(struct gci_server *srv, const char *fmt, ...)

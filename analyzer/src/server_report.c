@@ -263,9 +263,15 @@ static char *worker_sentence(const struct gci_server *srv, const struct gci_serv
 	fmt_bytes(d, sizeof(d), w->touch_known && w->full.sharing_known ?
 		  w->full.shared_pages * PAGE : 0);
 	fmt_bytes(e, sizeof(e), freeze_keep_pages(w) * PAGE);
-	return asprintf(&s, "worker %d has copied %s of the master's %s, %s of it on pages of "
+	char moved[96] = "";
+	if (w->copied.master_moved_pages) {
+		char f[32];
+		fmt_bytes(f, sizeof(f), w->copied.master_moved_pages * PAGE);
+		snprintf(moved, sizeof(moved), " (%s of it the master rewrote since the fork)", f);
+	}
+	return asprintf(&s, "worker %d has copied %s of the master's %s%s, %s of it on pages of "
 			"GC-tracked objects; a full collection would copy %s more; gc.freeze() "
-			"before fork would keep %s shared.", w->pid, a, b, c,
+			"before fork would keep %s shared.", w->pid, a, b, moved, c,
 			w->touch_known ? d : "an unknown amount", e) < 0 ? NULL : s;
 }
 
@@ -315,6 +321,8 @@ static json_object *copied_json(const struct gci_server_proc *w)
 	json_object_object_add(o, "method", json_object_new_string(c->method));
 	json_object_object_add(o, "pages", int_json(c->copied_pages));
 	json_object_object_add(o, "bytes", int_json(c->copied_pages * PAGE));
+	json_object_object_add(o, "master_moved_pages", c->method[0] == 'f' ?
+			       int_json(c->master_moved_pages) : NULL);
 	json_object_object_add(o, "compared_pages", int_json(c->compared_pages));
 	json_object_object_add(o, "shared_pages", int_json(c->shared_pages));
 	json_object_object_add(o, "own_pages", int_json(c->own_pages));
@@ -783,6 +791,13 @@ static struct gci_error *prometheus_report(const struct gci_server *srv, FILE *f
 		if (has_copied(p))
 			prom_proc(&pr, "gcinspect_copied_bytes", p, NULL, NULL,
 				  (double)(p->copied.copied_pages * PAGE));
+	prom_head(&pr, "gcinspect_copied_master_moved_bytes",
+		  "Of the copied memory, what the worker still shares with another process: "
+		  "the master wrote its own copy since the fork (physical frames known only).");
+	FOR_PROCS(srv, p)
+		if (has_copied(p) && srv->frames_known)
+			prom_proc(&pr, "gcinspect_copied_master_moved_bytes", p, NULL, NULL,
+				  (double)(p->copied.master_moved_pages * PAGE));
 	prom_head(&pr, "gcinspect_copied_cause_bytes",
 		  "Copied memory by what lives on the page (gc_objects, gc_state, allocator, "
 		  "malloc, stacks, other).");
