@@ -56,22 +56,24 @@ static const char *ptrace_advice(int err)
  * ahead of the walk, so that the copying the kernel does for
  * /proc/PID/mem overlaps the walk instead of adding to it.  The walk takes
  * a block from the ring when the hint has it just ahead of where the walk
- * last found one, and reads it itself otherwise.
+ * last found one and a reader has it ready; otherwise it reads the block
+ * itself, at once: the walk never waits for a reader (on a busy machine a
+ * reader may not run for a long time).
  *
- * Position p of the hint goes to slot p % PREFETCH_SLOTS; a reader claims
+ * Position p of the hint goes to slot p % PREFETCH_SLOTS.  A reader claims
  * positions in order and reads p only once the walk has passed p -
- * PREFETCH_SLOTS (consumed), so a slot is never overwritten before its
- * block was taken or skipped.  The readers stop when the walk is done
- * (gci_program_resume), before the target runs again.
+ * PREFETCH_SLOTS + 1 (consumed), so a slot is never overwritten before its
+ * block was taken or skipped; it sleeps on a condition variable until
+ * then.  The readers stop when the walk is done (gci_program_resume),
+ * before the target runs again.
  */
 #define PREFETCH_SLOTS 256          /* 4 MiB of blocks ahead of the walk */
 #define PREFETCH_WINDOW 64          /* how far ahead of the last hit to look */
 #define PREFETCH_READERS 2
-#define PREFETCH_WAIT_USEC 1000000  /* a reader this late: read it ourselves */
+#define PREFETCH_SPINS 64           /* checks of a slot being read before reading it ourselves */
 
 struct prefetch_slot {
 	_Atomic uint64_t tag;       /* position + 1 when data holds it */
-	_Atomic uint64_t failed;    /* position + 1 when that read failed */
 	unsigned char data[GCI_BLOCK_SIZE];
 };
 
@@ -82,12 +84,15 @@ struct gci_prefetch {
 	struct prefetch_slot *slots;
 	pthread_t threads[PREFETCH_READERS];
 	size_t nthreads;
+	pthread_mutex_t lock;       /* for the readers' sleep */
+	pthread_cond_t moved;       /* consumed advanced, or stop */
 	_Atomic size_t next_claim;  /* the next position a reader takes */
 	_Atomic size_t consumed;    /* the walk has passed every position below */
 	_Atomic bool stop;
 	size_t cursor;              /* the walk's: where it last found a block */
+	size_t signalled;           /* consumed when the readers were last woken */
 	int memfd;
-	uint64_t hits, misses;
+	uint64_t hits, misses, late;
 };
 
 static void *prefetch_reader(void *arg)
@@ -97,25 +102,41 @@ static void *prefetch_reader(void *arg)
 		size_t p = atomic_fetch_add(&pf->next_claim, 1);
 		if (p >= pf->n)
 			return NULL;
-		while (p >= atomic_load(&pf->consumed) + PREFETCH_SLOTS) {
-			if (atomic_load(&pf->stop))
-				return NULL;
-			sched_yield();
+		if (p >= atomic_load(&pf->consumed) + PREFETCH_SLOTS) {
+			pthread_mutex_lock(&pf->lock);
+			while (p >= atomic_load(&pf->consumed) + PREFETCH_SLOTS &&
+			       !atomic_load(&pf->stop))
+				pthread_cond_wait(&pf->moved, &pf->lock);
+			pthread_mutex_unlock(&pf->lock);
 		}
 		if (atomic_load(&pf->stop))
 			return NULL;
+		if (p < atomic_load(&pf->consumed))
+			continue;  /* the walk is past it */
 		struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
 		uint64_t address = pf->blocks[p] << GCI_BLOCK_SHIFT;
-		ssize_t r = address <= INT64_MAX - GCI_BLOCK_SIZE
-			? pread(pf->memfd, s->data, GCI_BLOCK_SIZE, (off_t)address) : -1;
-		if (r == (ssize_t)GCI_BLOCK_SIZE)
+		if (address <= INT64_MAX - GCI_BLOCK_SIZE &&
+		    pread(pf->memfd, s->data, GCI_BLOCK_SIZE, (off_t)address) == (ssize_t)GCI_BLOCK_SIZE)
 			atomic_store_explicit(&s->tag, p + 1, memory_order_release);
-		else
-			atomic_store_explicit(&s->failed, p + 1, memory_order_release);
 	}
 }
 
-/* The block at address from the ring, if the hint has it just ahead. */
+/* The walk passed position p: let the readers go on. */
+static void prefetch_consumed(struct gci_prefetch *pf, size_t p)
+{
+	if (p <= atomic_load(&pf->consumed))
+		return;
+	atomic_store(&pf->consumed, p);
+	if (p - pf->signalled >= 16) {
+		pf->signalled = p;
+		pthread_mutex_lock(&pf->lock);
+		pthread_cond_broadcast(&pf->moved);
+		pthread_mutex_unlock(&pf->lock);
+	}
+}
+
+/* The block at address from the ring, if the hint has it just ahead and a
+ * reader has it ready. */
 static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, void *buf)
 {
 	uint64_t block = address >> GCI_BLOCK_SHIFT;
@@ -128,29 +149,19 @@ static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, void *buf)
 		return false;
 	}
 	pf->cursor = p + 1;
-	if (p > atomic_load(&pf->consumed))
-		atomic_store(&pf->consumed, p);
 	struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
-	uint64_t t0 = 0;
-	for (unsigned spins = 0;; spins++) {
-		if (atomic_load_explicit(&s->tag, memory_order_acquire) == p + 1)
-			break;
-		if (atomic_load_explicit(&s->failed, memory_order_acquire) == p + 1) {
-			pf->misses++;
-			return false;
-		}
-		if ((spins & 255) == 255) {
-			uint64_t t = now_usec();
-			if (!t0)
-				t0 = t;
-			else if (t - t0 > PREFETCH_WAIT_USEC) {
-				pf->misses++;
-				return false;
-			}
-		}
-		sched_yield();
+	bool ready = false;
+	for (unsigned i = 0; i < PREFETCH_SPINS && !ready; i++)
+		ready = atomic_load_explicit(&s->tag, memory_order_acquire) == p + 1;
+	if (ready)
+		memcpy(buf, s->data, GCI_BLOCK_SIZE);
+	/* Taken or not, the walk is past p (after the copy: the slot may be
+	 * read into again from now on). */
+	prefetch_consumed(pf, p + 1);
+	if (!ready) {
+		pf->late++;
+		return false;
 	}
-	memcpy(buf, s->data, GCI_BLOCK_SIZE);
 	pf->hits++;
 	return true;
 }
@@ -163,12 +174,23 @@ static void prefetch_start(struct gci_program *prog)
 	pf->slots = calloc(PREFETCH_SLOTS, sizeof(*pf->slots));
 	if (!pf->slots)
 		return;
+	if (pthread_mutex_init(&pf->lock, NULL) != 0) {
+		free(pf->slots);
+		pf->slots = NULL;
+		return;
+	}
+	if (pthread_cond_init(&pf->moved, NULL) != 0) {
+		pthread_mutex_destroy(&pf->lock);
+		free(pf->slots);
+		pf->slots = NULL;
+		return;
+	}
 	atomic_store(&pf->next_claim, 0);
 	atomic_store(&pf->consumed, 0);
 	atomic_store(&pf->stop, false);
-	pf->cursor = 0;
+	pf->cursor = pf->signalled = 0;
 	pf->memfd = prog->memfd;
-	pf->hits = pf->misses = 0;
+	pf->hits = pf->misses = pf->late = 0;
 	for (size_t i = 0; i < PREFETCH_READERS; i++)
 		if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_reader, pf) == 0)
 			pf->nthreads++;
@@ -179,12 +201,18 @@ static void prefetch_stop(struct gci_program *prog)
 	struct gci_prefetch *pf = prog->prefetch;
 	if (!pf || !pf->slots)
 		return;
+	pthread_mutex_lock(&pf->lock);
 	atomic_store(&pf->stop, true);
+	pthread_cond_broadcast(&pf->moved);
+	pthread_mutex_unlock(&pf->lock);
 	for (size_t i = 0; i < pf->nthreads; i++)
 		pthread_join(pf->threads[i], NULL);
 	pf->nthreads = 0;
-	gci_log(prog, GCI_LOG_INFO, "pid %d: prefetch: %" PRIu64 " of %zu hinted blocks taken, "
-		"%" PRIu64 " reads not foreseen", prog->pid, pf->hits, pf->n, pf->misses);
+	pthread_cond_destroy(&pf->moved);
+	pthread_mutex_destroy(&pf->lock);
+	gci_log(prog, GCI_LOG_INFO, "pid %d: prefetch: %" PRIu64 " of %zu hinted blocks taken "
+		"from the readers, %" PRIu64 " not ready in time, %" PRIu64 " reads not in the "
+		"hint", prog->pid, pf->hits, pf->n, pf->late, pf->misses);
 	free(pf->slots);
 	pf->slots = NULL;
 }

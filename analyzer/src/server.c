@@ -395,17 +395,51 @@ static void read_rollup(struct gci_server_proc *p)
 	p->rollup.known = found >= 6;
 }
 
-/* GCINSPECT_PREFETCH=0 turns the workers' prefetch off (to compare). */
+/* GCINSPECT_PREFETCH=0 turns the prefetch off (to compare). */
 static bool prefetch_wanted(void)
 {
 	const char *v = getenv("GCINSPECT_PREFETCH");
 	return !v || strcmp(v, "0") != 0;
 }
 
+/* The blocks a walk of pid reads, in order, from a walk that does not stop
+ * it (the master's own hint: its numbers are not used). */
+static void trace_unstopped(struct gci_server *srv, int pid, uint64_t **ret, size_t *ret_n)
+{
+	struct gci_program *prog = NULL;
+	struct gci_snapshot *snap = NULL;
+	struct gci_options o = srv->opts;
+	o.log = NULL;  /* its warnings are the real walk's too */
+	*ret = NULL;
+	*ret_n = 0;
+	struct gci_error *err = gci_program_open_pid(pid, &o, &prog);
+	if (!err) {
+		gci_block_cache_trace(prog->cache, true);
+		err = gci_snapshot_take(prog, GCI_SNAPSHOT_TYPE_PAGES, &snap);
+	}
+	if (!err) {
+		const uint64_t *t;
+		size_t n = gci_block_cache_traced(prog->cache, &t);
+		if (n && (*ret = gci_reallocarray(NULL, n, sizeof(*t)))) {
+			memcpy(*ret, t, n * sizeof(*t));
+			*ret_n = n;
+		}
+	}
+	gci_error_destroy(err);
+	gci_snapshot_destroy(snap);
+	gci_program_destroy(prog);
+}
+
 /* Open, walk, reduce and close one process. */
 static struct gci_error *read_proc(struct gci_server *srv, struct gci_server_proc *p,
 				   unsigned flags)
 {
+	/* The master has no twin walked before it: a walk while it runs shows
+	 * the order in which its stopped walk will read. */
+	if (p->master && (flags & GCI_SNAPSHOT_STOP) && prefetch_wanted()) {
+		free(srv->hint);
+		trace_unstopped(srv, p->pid, &srv->hint, &srv->nhint);
+	}
 	struct gci_program *prog = NULL;
 	struct gci_snapshot *snap = NULL;
 	struct gci_error *err = gci_program_open_pid(p->pid, &srv->opts, &prog);
@@ -414,7 +448,7 @@ static struct gci_error *read_proc(struct gci_server *srv, struct gci_server_pro
 	 * reader threads fetch those blocks ahead of its walk. */
 	if (!err && p->master)
 		gci_block_cache_trace(prog->cache, true);
-	if (!err && !p->master && srv->nhint && (flags & GCI_SNAPSHOT_STOP) && prefetch_wanted())
+	if (!err && srv->nhint && (flags & GCI_SNAPSHOT_STOP) && prefetch_wanted())
 		err = gci_program_prefetch_hint(prog, srv->hint, srv->nhint);
 	if (!err)
 		err = gci_snapshot_take(prog, flags, &snap);
