@@ -90,6 +90,9 @@ echo
 echo "\$ gcinspect workers --pid $worker"
 "$gcinspect" workers --pid "$worker"
 echo
-echo "\$ gcinspect workers --pid $pid --prometheus $work/gcinspect.prom; grep -E 'copied_(bytes|cause_bytes)' gcinspect.prom"
-"$gcinspect" workers --pid "$pid" --prometheus "$work/gcinspect.prom"
-grep -E '^gcinspect_copied_(bytes|cause_bytes)\{' "$work/gcinspect.prom" | grep "pid=\"$worker\"" || true
+prom=$work/gcinspect.prom
+echo "\$ gcinspect workers --pid $pid --prometheus $prom"
+echo "\$ grep -E '^gcinspect_copied_(bytes|master_moved_bytes|cause_bytes)\\{' $prom | grep 'pid=\"$worker\"'"
+"$gcinspect" workers --pid "$pid" --prometheus "$prom"
+grep -E '^gcinspect_copied_(bytes|master_moved_bytes|cause_bytes)\{' "$prom" |
+	grep "pid=\"$worker\"" || true

@@ -64,7 +64,9 @@ static const char *ptrace_advice(int err)
  * positions in order and reads p only once the walk has passed p -
  * PREFETCH_SLOTS + 1 (consumed), so a slot is never overwritten before its
  * block was taken or skipped; it sleeps on a condition variable until
- * then.  The readers stop when the walk is done (gci_program_resume),
+ * then.  One reader at a time writes a slot (busy): one that the walk gave
+ * up waiting for may still be writing it when the next position's turn
+ * comes, and then that position is left to the walk.  The readers stop when the walk is done (gci_program_resume),
  * before the target runs again.
  */
 #define PREFETCH_SLOTS 256          /* 4 MiB of blocks ahead of the walk */
@@ -74,6 +76,7 @@ static const char *ptrace_advice(int err)
 
 struct prefetch_slot {
 	_Atomic uint64_t tag;       /* position + 1 when data holds it */
+	_Atomic bool busy;          /* a reader is writing data */
 	unsigned char data[GCI_BLOCK_SIZE];
 };
 
@@ -114,10 +117,22 @@ static void *prefetch_reader(void *arg)
 		if (p < atomic_load(&pf->consumed))
 			continue;  /* the walk is past it */
 		struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
+		/* A reader late with the slot's previous position (the walk
+		 * gave up on it) may still be writing it: leave p to the walk. */
+		if (atomic_exchange(&s->busy, true))
+			continue;
+		/* Nor may it overwrite a later position's block, which the walk
+		 * may be copying, or read what the walk is past. */
+		if (atomic_load_explicit(&s->tag, memory_order_acquire) > p ||
+		    p < atomic_load(&pf->consumed)) {
+			atomic_store_explicit(&s->busy, false, memory_order_release);
+			continue;
+		}
 		uint64_t address = pf->blocks[p] << GCI_BLOCK_SHIFT;
 		if (address <= INT64_MAX - GCI_BLOCK_SIZE &&
 		    pread(pf->memfd, s->data, GCI_BLOCK_SIZE, (off_t)address) == (ssize_t)GCI_BLOCK_SIZE)
 			atomic_store_explicit(&s->tag, p + 1, memory_order_release);
+		atomic_store_explicit(&s->busy, false, memory_order_release);
 	}
 }
 

@@ -29,7 +29,8 @@ nine tenths of it on pages of GC heads, and the growth is at least 4 MiB;
 with --freeze, the prediction and the growth are at most 512 kB and
 `copied` grew by at most 1 MiB (the unfrozen runs copy about 20 MiB).
 
-With --prometheus, also: `gcinspect workers --prometheus FILE` must pass
+On uWSGI, the reports with and without the prefetch of live.c
+(GCINSPECT_PREFETCH=0) must find the same heaps.  With --prometheus, also: `gcinspect workers --prometheus FILE` must pass
 `promtool check metrics`, and Debian's prometheus-node-exporter, serving the
 file's directory with its textfile collector on 127.0.0.1, must serve every
 gcinspect sample of the file in a scrape of /metrics.  And --interval 0.2
@@ -465,6 +466,39 @@ def canonical(sample):
     return m.group(1) + "{" + ",".join('%s="%s"' % kv for kv in labels) + "}"
 
 
+def heap_key(report):
+    """What a walk found in each process: per list objects, bytes and pages,
+    and the pages a full collection would write."""
+    out = {}
+    for p in [report["master"]] + report["workers"]:
+        gc = p["gc"]
+        out[p["pid"]] = ([(g["objects"], g["bytes"], g["pages"])
+                          for g in gc["generations"] + [gc["permanent"]]],
+                         p["collections"][-1]["pages"], p["gc_pages"])
+    return out
+
+
+def check_prefetch(args, master_pid):
+    """The workers' walks read through the prefetch ring (live.c) and
+    without it (GCINSPECT_PREFETCH=0): on an idle uWSGI server (its master
+    runs no Python after the fork) both must find exactly the same heaps."""
+    keys = []
+    for value in ("0", "1", "0"):
+        os.environ["GCINSPECT_PREFETCH"] = value
+        try:
+            out, _ = gcinspect(args, ["--json"], master_pid)
+        finally:
+            del os.environ["GCINSPECT_PREFETCH"]
+        keys.append(heap_key(json.loads(out)))
+    if keys[0] != keys[2]:
+        log("the server changed between the runs without prefetch: not compared")
+        return
+    if keys[1] != keys[0]:
+        diff = [pid for pid in keys[0] if keys[0][pid] != keys[1].get(pid)]
+        raise Fail("with prefetch the walks of %s found other heaps than without" % diff)
+    log("prefetch on and off: the same %d heaps" % len(keys[0]))
+
+
 def check_interval(args, master_pid, worker_pids):
     out, _ = gcinspect(args, ["--interval", "0.2", "--count", "2"], master_pid)
     lines = [l for l in out.splitlines() if l.strip()]
@@ -567,6 +601,8 @@ def run(args):
         if args.prometheus:
             check_prometheus(args, workdir, master_pid, worker_pids)
             check_interval(args, master_pid, worker_pids)
+        if args.server == "uwsgi":
+            check_prefetch(args, master_pid)
         server.stop()
         server = None
         log("PASS: %s" % label)
