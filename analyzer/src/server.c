@@ -499,8 +499,14 @@ struct gci_error *gci_server_read(struct gci_server *srv, unsigned flags)
 	flags = (flags & GCI_SNAPSHOT_STOP) | GCI_SNAPSHOT_TYPE_PAGES;
 	srv->sample_time = wall_clock();
 	struct gci_error *err = read_proc(srv, &srv->master, flags);
+	if (err && err != &gci_enomem) {
+		char name[32];
+		snprintf(name, sizeof(name), "pid %d", srv->master.pid);
+		return strstr(err->message, name) ? gci_error_prefix(err, "the master: ")
+			: gci_error_prefix(err, "the master, %s: ", name);
+	}
 	if (err)
-		return gci_error_prefix(err, "the master, pid %d: ", srv->master.pid);
+		return err;
 	for (size_t i = 0; i < srv->nworkers; i++) {
 		struct gci_server_proc *w = &srv->workers[i];
 		err = read_proc(srv, w, flags);
