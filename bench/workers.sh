@@ -5,7 +5,8 @@
 #
 #   bench/workers.sh BUILD_DIR [PYTHON]
 #
-# Reports, over RUNS (default 5) warm runs of `gcinspect workers --json`:
+# Reports, over RUNS (default 5) warm runs of `gcinspect workers --json`,
+# alternately with and without the prefetch of live.c (GCINSPECT_PREFETCH=0):
 # the wall time of the whole command (median), and how long each process
 # was stopped for its walk (the median and the largest over every process
 # of every run).  DICTS (default 500000) and WORKERS (default 8) change the
@@ -52,24 +53,33 @@ grep -qx ready "$work/target.out" || { echo "$0: the master is not ready" >&2; e
 tracked=$(sed -n 's/^tracked //p' "$work/target.out")
 
 "$gcinspect" workers --json --pid "$pid" >/dev/null   # warm-up (layout cache)
-: >"$work/wall.txt"
-: >"$work/stops.txt"
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+echo "gcinspect workers: master + $workers workers, $tracked tracked objects in the master (median of $runs runs; load average $(cut -d' ' -f1 /proc/loadavg) before)"
+# Alternating runs with the prefetch (live.c) and without it.
+for mode in 1 0; do
+	: >"$work/wall.$mode"
+	: >"$work/stops.$mode"
+done
 for _ in $(seq "$runs"); do
-	t0=$(date +%s.%N)
-	"$gcinspect" workers --json --pid "$pid" >"$work/run.json"
-	t1=$(date +%s.%N)
-	echo "$t1 - $t0" | bc >>"$work/wall.txt"
-	"$python" -c '
+	for mode in 1 0; do
+		t0=$(date +%s.%N)
+		GCINSPECT_PREFETCH=$mode "$gcinspect" workers --json --pid "$pid" >"$work/run.json"
+		t1=$(date +%s.%N)
+		echo "$t1 - $t0" | bc >>"$work/wall.$mode"
+		"$python" -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 for p in [d["master"]] + d["workers"]:
     print(p["target"]["stopped_ms"])
-' "$work/run.json" >>"$work/stops.txt"
+' "$work/run.json" >>"$work/stops.$mode"
+	done
 done
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-summary=$("$python" -c 'import json,sys; print(json.load(open(sys.argv[1]))["server"]["summary"])' "$work/run.json")
-echo "gcinspect workers: master + $workers workers, $tracked tracked objects in the master (median of $runs runs)"
-echo "  whole command                 $(median <"$work/wall.txt") s"
-echo "  stopped per process, median   $(median <"$work/stops.txt") ms"
-echo "  stopped per process, largest  $(sort -n "$work/stops.txt" | tail -1) ms"
-echo "  $summary"
+for mode in 1 0; do
+	[ "$mode" = 1 ] && what="with prefetch" || what="without prefetch (GCINSPECT_PREFETCH=0)"
+	echo "  $what:"
+	echo "    whole command                 $(median <"$work/wall.$mode") s"
+	echo "    stopped per process, median   $(median <"$work/stops.$mode") ms"
+	echo "    stopped per process, largest  $(sort -n "$work/stops.$mode" | tail -1) ms"
+done
+echo "  load average after: $(cut -d' ' -f1 /proc/loadavg)"
+"$python" -c 'import json,sys; print("  " + json.load(open(sys.argv[1]))["server"]["summary"])' "$work/run.json"

@@ -446,6 +446,15 @@ static void gc_counts(const struct gci_server_proc *p, char *buf, size_t n)
 		o += (size_t)snprintf(buf + o, n - o, "%s%" PRId64, g ? "/" : "", p->lists[g].count);
 }
 
+static void gc_thresholds(const struct gci_server_proc *p, char *buf, size_t n)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t g = 0; g < p->ngens && o < n; g++)
+		o += (size_t)snprintf(buf + o, n - o, "%s%" PRId64, g ? "/" : "",
+				      p->lists[g].threshold);
+}
+
 static void text_row(FILE *f, const struct gci_server_proc *p)
 {
 	char rss[32], pss[32], pd[32], pages[32], full[32], next[48], copied[32], counts[48],
@@ -500,6 +509,25 @@ static struct gci_error *text_report(const struct gci_server *srv, FILE *f)
 			"share%s no page with it: not counted as workers\n", srv->nskipped,
 			srv->nskipped == 1 ? "" : "ren", srv->nskipped == 1 ? "s" : "",
 			srv->nskipped == 1 ? "s" : "");
+	if (m->have_snapshot) {
+		char t[64], u[64];
+		gc_thresholds(m, t, sizeof(t));
+		size_t differ = 0;
+		for (size_t i = 0; i < srv->nworkers; i++) {
+			if (!srv->workers[i].have_snapshot)
+				continue;
+			gc_thresholds(&srv->workers[i], u, sizeof(u));
+			if (strcmp(t, u)) {
+				if (!differ++)
+					fprintf(f, "  GC thresholds %s in the master;", t);
+				fprintf(f, " %s in %d", u, srv->workers[i].pid);
+			}
+		}
+		if (differ)
+			fprintf(f, "\n");
+		else
+			fprintf(f, "  GC thresholds %s in every process\n", t);
+	}
 	fprintf(f, "\n  %7s  %-6s %10s %10s %10s  %-3s %-13s %9s %9s %10s %14s %10s %9s\n",
 		"pid", "role", "Rss", "Pss", "Priv_Dirty", "GC", "counts", "frozen",
 		"GC pages", "full GC", "next GC", "copied", "stopped");
