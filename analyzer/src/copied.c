@@ -762,7 +762,8 @@ struct gci_error *gci_copied_compute(const struct gci_master_pages *mp,
 			if (sh.sps[s] >= v[i].start && sh.sps[s] < v[i].end)
 				v[i].kind = VMA_STACK;
 	}
-	qsort(sh.malloc_ranges, sh.nmalloc, sizeof(*sh.malloc_ranges), range_compare);
+	if (sh.nmalloc)
+		qsort(sh.malloc_ranges, sh.nmalloc, sizeof(*sh.malloc_ranges), range_compare);
 
 	if ((fd = open_pagemap(pid, &err)) < 0)
 		goto out;

@@ -194,7 +194,8 @@ static struct gci_error *children_of(int ppid, int **ret, size_t *ret_n)
 		free(pids);
 		return err;
 	}
-	qsort(pids, n, sizeof(int), pid_compare);
+	if (n)
+		qsort(pids, n, sizeof(int), pid_compare);
 	*ret = pids;
 	*ret_n = n;
 	return NULL;
