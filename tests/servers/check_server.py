@@ -29,7 +29,11 @@ nine tenths of it on pages of GC heads, and the growth is at least 4 MiB;
 with --freeze, the prediction and the growth are at most 512 kB and
 `copied` grew by at most 1 MiB (the unfrozen runs copy about 20 MiB).
 
-On uWSGI, the reports with and without the prefetch of live.c
+On uWSGI without --freeze, a worker also writes pages that hold no GC
+head (/touch): a loop over 120,000 strings (reference counts: the cause
+`allocator` must grow by what the worker measured, within 10 %) and a write
+to every page of a 4 MiB bytearray (`malloc`).  On uWSGI, the reports with
+and without the prefetch of live.c
 (GCINSPECT_PREFETCH=0) must find the same heaps.  With --prometheus, also: `gcinspect workers --prometheus FILE` must pass
 `promtool check metrics`, and Debian's prometheus-node-exporter, serving the
 file's directory with its textfile collector on 127.0.0.1, must serve every
@@ -466,6 +470,30 @@ def canonical(sample):
     return m.group(1) + "{" + ",".join('%s="%s"' % kv for kv in labels) + "}"
 
 
+def check_cause(args, server, master_pid, before, what, cause):
+    """A worker writes pages that hold no GC head (/touch): its copied pages
+    of that cause must grow by what it measured, within 10 %, and its GC
+    pages must not."""
+    t = server.request("/touch?what=" + what)
+    w, growth = t["pid"], t["after_kb"] - t["before_kb"]
+    out, _ = gcinspect(args, ["--json"], master_pid)
+    after = json.loads(out)
+    b, a = by_pid(before)[w]["copied"], by_pid(after)[w]["copied"]
+    delta = (a["by_cause"][cause]["pages"] - b["by_cause"][cause]["pages"]) * 4
+    delta_gc = (a["by_cause"]["gc_objects"]["pages"] - b["by_cause"]["gc_objects"]["pages"]) * 4
+    log("RESULT %s: worker %d wrote %s pages: Private_Dirty +%d kB, copied %s +%d kB, "
+        "gc_objects +%d kB" % (args.server, w, what, growth, cause, delta, delta_gc))
+    if growth < MIN_GROWTH_KB:
+        raise Fail("/touch?what=%s copied only %d kB: the test cannot tell anything"
+                   % (what, growth))
+    if abs(delta - growth) > max(REL_COPIED * growth, ABS_COPIED_KB) or \
+            delta_gc > ABS_COPIED_KB:
+        raise Fail("writing %s pages: the worker measured +%d kB, gcinspect's %s cause "
+                   "grew by %d kB and its gc_objects by %d kB" % (what, growth, cause,
+                                                                  delta, delta_gc))
+    return after
+
+
 def heap_key(report):
     """What a walk found in each process: per list objects, bytes and pages,
     and the pages a full collection would write."""
@@ -598,6 +626,10 @@ def run(args):
             if delta_gc < 0.9 * delta:
                 raise Fail("of %d kB newly copied, only %d kB on pages of GC heads"
                            % (delta, delta_gc))
+        if args.server == "uwsgi" and not args.freeze:
+            report = after
+            for what, cause in (("allocator", "allocator"), ("malloc", "malloc")):
+                report = check_cause(args, server, master_pid, report, what, cause)
         if args.prometheus:
             check_prometheus(args, workdir, master_pid, worker_pids)
             check_interval(args, master_pid, worker_pids)

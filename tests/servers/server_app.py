@@ -14,6 +14,10 @@ Endpoints (GET, on the server's 127.0.0.1 port):
   /collect  {"pid", "before_kb", "after_kb", "unreachable"}: gc.collect()
             in the worker that answered, with its own Private_Dirty
             (/proc/self/smaps_rollup) just before and just after
+  /touch?what=allocator   the same around a loop over STRINGS: reference
+            count writes to untracked objects in the object allocator's pools
+  /touch?what=malloc      the same around writes to every page of BUFFER, a
+            bytearray whose 4 MiB come from malloc (mapped by itself)
 
 Objects: GCI_TEST_OBJECTS dicts (default 60000), each holding a list and
 strings.  multiprocessing_master.py uses the same functions.
@@ -45,6 +49,19 @@ def collect():
             "unreachable": unreachable}
 
 
+def touch(what):
+    """Write pages that hold no GC head, measured as collect() is."""
+    before = private_dirty_kb()
+    if what == "allocator":
+        for s in STRINGS:
+            pass
+    elif what == "malloc":
+        for i in range(0, len(BUFFER), 4096):
+            BUFFER[i] = 1
+    after = private_dirty_kb()
+    return {"pid": os.getpid(), "before_kb": before, "after_kb": after}
+
+
 def gc_state():
     return {"pid": os.getpid(), "enabled": gc.isenabled(),
             "threshold": list(gc.get_threshold()),
@@ -54,6 +71,9 @@ def gc_state():
 # The state a pre-fork application builds at import.
 STATE = [{"name": "item%d" % i, "tags": ["t%d" % i, str(i)], "n": i}
          for i in range(N_OBJECTS)]
+# Untracked objects in the object allocator's pools, and a buffer from malloc.
+STRINGS = ["s%07d" % i for i in range(N_OBJECTS * 2)]
+BUFFER = bytearray(4 << 20)
 gc.collect()
 if FREEZE:
     gc.freeze()
@@ -75,6 +95,8 @@ def application(environ, start_response):
         body = gc_state()
     elif path == "/collect":
         body = collect()
+    elif path == "/touch":
+        body = touch(environ.get("QUERY_STRING", "")[5:])
     else:
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found\n"]
