@@ -180,6 +180,8 @@ class Server(object):
                     "--bind", "127.0.0.1:%d" % self.port, "--chdir", HERE,
                     "--log-level", "warning", "server_app:application"]
         else:
+            if not args.python.startswith("/usr/bin/") and not os.access(args.python, os.X_OK):
+                raise Fail("interpreter %s does not exist" % args.python)
             need(args.python, "python3.11")
             argv = [args.python, os.path.join(HERE, "mp_master.py")]
         log("$ " + " ".join(argv))
