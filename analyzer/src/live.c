@@ -617,22 +617,31 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 		return &gci_enomem;
 	}
 	struct gci_error *err = NULL;
-	uint64_t buf[512];
+	/* One read per span of pages whose gaps are short (the pages of GC
+	 * heads alternate with pools of other objects): entries are 8 bytes,
+	 * a system call costs more than the gap. */
+	enum { SPAN = 4096, GAP = 64 };
+	uint64_t *buf = malloc(SPAN * sizeof(*buf));
+	if (!buf) {
+		free(list);
+		close(fd);
+		return &gci_enomem;
+	}
 	*absent = 0;
-	/* One read per run of consecutive pages. */
 	for (size_t i = 0; i < n && !err;) {
-		size_t run = 1;
-		while (i + run < n && run < 512 && list[i + run] == list[i] + run)
-			run++;
-		ssize_t r = pread(fd, buf, run * 8, (off_t)(list[i] * 8));
-		if (r != (ssize_t)(run * 8)) {
+		size_t j = i + 1;
+		while (j < n && list[j] - list[i] < SPAN && list[j] - list[j - 1] <= GAP)
+			j++;
+		size_t span = (size_t)(list[j - 1] - list[i]) + 1;
+		ssize_t r = pread(fd, buf, span * 8, (off_t)(list[i] * 8));
+		if (r != (ssize_t)(span * 8)) {
 			err = gci_error_create(GCI_ERR_INPUT, "reading %s at page 0x%" PRIx64
 					       ": %s", path, list[i] << 12,
 					       r < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		for (size_t j = 0; j < run; j++) {
-			uint64_t e = buf[j], page = list[i + j];
+		for (size_t k = i; k < j; k++) {
+			uint64_t e = buf[list[k] - list[i]], page = list[k];
 			bool ok = true;
 			if (!(e & PM_PRESENT) || (e & PM_SWAPPED))
 				(*absent)++;
@@ -643,8 +652,9 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 			if (!ok)
 				err = &gci_enomem;
 		}
-		i += run;
+		i = j;
 	}
+	free(buf);
 	free(list);
 	close(fd);
 	return err;
