@@ -69,7 +69,7 @@ out:
 	free(dup2);
 	if (e) {
 		fprintf(stderr, "gcinspect: cannot write %s: %s\n", path, strerror(e));
-		return GCI_EXIT_SOFTWARE;
+		return GCI_EXIT_OUTPUT;
 	}
 	return GCI_EXIT_OK;
 }

@@ -132,6 +132,18 @@ struct gci_error *gci_program_prefetch_hint(struct gci_program *prog,
 /* Stops the reader threads and frees the hint (gci_program_destroy). */
 void gci_program_prefetch_free(struct gci_program *prog);
 
+/*
+ * Search target memory in [lo, hi), the same way for a core, a live process
+ * and a callback program (scan.c): fn sees the readable bytes in blocks (at
+ * most 256 KiB), consecutive blocks overlapping by overlap bytes; it returns
+ * true to stop.  Unreadable pages are skipped.  *ret_bytes (may be NULL):
+ * how many bytes were searched.
+ */
+typedef bool gci_scan_fn(void *arg, uint64_t address, const unsigned char *buf, size_t size);
+struct gci_error *gci_program_scan(struct gci_program *prog, uint64_t lo, uint64_t hi,
+				   size_t overlap, gci_scan_fn *fn, void *arg,
+				   uint64_t *ret_bytes);
+
 /* Total bytes the primary tier can read (a bound for walks). */
 uint64_t gci_program_saved_bytes(const struct gci_program *prog);
 

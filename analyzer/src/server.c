@@ -236,9 +236,10 @@ static struct gci_error *no_access(int pid, const char *what)
 {
 	int e = errno;
 	if (e == ENOENT || e == ESRCH)
-		return gci_error_create(GCI_ERR_INPUT, "no process %d", pid);
-	return gci_error_create(GCI_ERR_INPUT, "pid %d: cannot read %s: %s%s", pid, what,
-				strerror(e), e == EACCES || e == EPERM ?
+		return gci_error_create(GCI_ERR_NO_PROCESS, "no process with pid %d", pid);
+	return gci_error_create(e == EACCES || e == EPERM ? GCI_ERR_ACCESS : GCI_ERR_INPUT,
+				"pid %d: cannot read %s: %s%s", pid, what, strerror(e),
+				e == EACCES || e == EPERM ?
 				" (reading another process needs the right to ptrace it: run "
 				"as its user or as root)" : "");
 }
@@ -258,7 +259,7 @@ struct gci_error *gci_server_open(int pid, const struct gci_options *opts,
 	char comm[17];
 	struct exe_id exe, pexe;
 	if (!read_stat(pid, &ppid, comm)) {
-		err = gci_error_create(GCI_ERR_INPUT, "no process %d", pid);
+		err = gci_error_create(GCI_ERR_NO_PROCESS, "no process with pid %d", pid);
 		goto fail;
 	}
 	if (!exe_of(pid, &exe)) {

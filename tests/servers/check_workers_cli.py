@@ -7,11 +7,11 @@ stopped:
 
   usage (64): a core file instead of --pid; --count without --interval;
       --interval 0 and --interval abc; --interval given to summary;
-  input (2): a pid that does not exist; a process with no child (not a
-      server);
+  input (2): a process with no child (not a server);
+  no process (7): a pid that does not exist;
   not Python (3): a shell that forked subshells (a pre-fork "server" of
       another program): the master is found, and reading it says why not;
-  software (70): --prometheus into a directory that does not exist (and no
+  output (74): --prometheus into a directory that does not exist (and no
       temporary file is left);
   SIGINT during --interval: exit 0, every sample complete, nothing stopped.
 
@@ -122,7 +122,7 @@ def main(argv):
         run(g, ["workers", "--pid", str(lone.pid)], 2, "not part of a pre-fork server")
         lone.kill()
         lone.wait()
-        run(g, ["workers", "--pid", str(lone.pid)], 2, "no process %d" % lone.pid)
+        run(g, ["workers", "--pid", str(lone.pid)], 7, "no process with pid %d" % lone.pid)
 
         shell = subprocess.Popen(["/bin/sh", "-c", "(sleep 600; :) & (sleep 600; :) & wait"],
                                  start_new_session=True)
@@ -139,7 +139,7 @@ def main(argv):
             raise Fail("the Python master did not start")
         workers = children(master.pid)
         missing = os.path.join(tmp, "no", "such", "dir", "gcinspect.prom")
-        run(g, ["workers", "--pid", str(master.pid), "--prometheus", missing], 70,
+        run(g, ["workers", "--pid", str(master.pid), "--prometheus", missing], 74,
             "cannot write " + missing)
         if os.listdir(tmp):
             raise Fail("--prometheus left %s behind" % os.listdir(tmp))
