@@ -379,7 +379,8 @@ static json_object *proc_json(const struct gci_server *srv, const struct gci_ser
 	/* target, python, gc, collections, what_if, warnings, integrity */
 	if (p->json) {
 		json_object_object_foreach(p->json, key, val)
-			json_object_object_add(o, key, json_object_get(val));
+			if (strcmp(key, "generator") != 0)  /* once, for the document */
+				json_object_object_add(o, key, json_object_get(val));
 	}
 	return o;
 }
@@ -388,6 +389,9 @@ static json_object *server_json(const struct gci_server *srv)
 {
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "schema", json_object_new_string("gcinspect/1"));
+	json_object *gen = NULL;
+	if (srv->master.json && json_object_object_get_ex(srv->master.json, "generator", &gen))
+		json_object_object_add(root, "generator", json_object_get(gen));
 	json_object_object_add(root, "command", json_object_new_string("workers"));
 	json_object_object_add(root, "time", json_object_new_double(srv->sample_time));
 	struct totals t;
