@@ -20,6 +20,7 @@ struct gci_block_cache {
 	struct block *blocks;
 	size_t nblocks;        /* a power of two */
 	uint64_t reads;
+	gci_block_take_fn *take;
 	bool tracing;
 	uint64_t *trace;       /* block numbers loaded, in order */
 	size_t ntrace, captrace;
@@ -53,6 +54,11 @@ void gci_block_cache_destroy(struct gci_block_cache *c)
 	free(c->blocks);
 	free(c->trace);
 	free(c);
+}
+
+void gci_block_cache_set_take(struct gci_block_cache *c, gci_block_take_fn *take)
+{
+	c->take = take;
 }
 
 void gci_block_cache_trace(struct gci_block_cache *c, bool on)
@@ -113,6 +119,14 @@ static struct block *block_load(struct gci_block_cache *c, uint64_t number)
 	b->readable = 0;
 	if (c->tracing)
 		trace_add(c, number);
+	if (c->take) {
+		const struct gci_segment *seg = gci_memory_find(c->mem, base, GCI_TIER_PRIMARY);
+		if (seg && seg->end - base >= GCI_BLOCK_SIZE && c->take(c->arg, base, &b->data)) {
+			c->reads++;
+			b->readable = (uint32_t)((1ULL << PAGES_PER_BLOCK) - 1);
+			return b;
+		}
+	}
 	/* Read each run of pages the address space maps, in one call; a run
 	 * that still fails is tried page by page. */
 	unsigned i = 0;

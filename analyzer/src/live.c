@@ -206,7 +206,8 @@ static struct gci_error *access_error(int pid, int e, const char *doing, bool st
  * a block from the ring when the hint has it just ahead of where the walk
  * last found one and a reader has it ready; otherwise it reads the block
  * itself, at once: the walk never waits for a reader (on a busy machine a
- * reader may not run for a long time).
+ * reader may not run for a long time).  There is one reader per CPU beside
+ * the walk's, at most two.
  *
  * Position p of the hint goes to slot p % PREFETCH_SLOTS.  A reader claims
  * positions in order and reads p only once the walk has passed p -
@@ -219,13 +220,14 @@ static struct gci_error *access_error(int pid, int e, const char *doing, bool st
  */
 #define PREFETCH_SLOTS 256          /* 4 MiB of blocks ahead of the walk */
 #define PREFETCH_WINDOW 64          /* how far ahead of the last hit to look */
-#define PREFETCH_READERS 2
+#define PREFETCH_READERS 2          /* at most: one fewer than the CPUs online */
 #define PREFETCH_SPINS 64           /* checks of a slot being read before reading it ourselves */
 
 struct prefetch_slot {
 	_Atomic uint64_t tag;       /* position + 1 when data holds it */
 	_Atomic bool busy;          /* a reader is writing data */
-	unsigned char data[GCI_BLOCK_SIZE];
+	unsigned char *data;        /* GCI_BLOCK_SIZE bytes; swapped with the
+				     * cache's buffer when the walk takes it */
 };
 
 struct gci_prefetch {
@@ -299,8 +301,8 @@ static void prefetch_consumed(struct gci_prefetch *pf, size_t p)
 }
 
 /* The block at address from the ring, if the hint has it just ahead and a
- * reader has it ready. */
-static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, void *buf)
+ * reader has it ready: its buffer and the cache's change places. */
+static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, unsigned char **buf)
 {
 	uint64_t block = address >> GCI_BLOCK_SHIFT;
 	size_t end = pf->cursor + PREFETCH_WINDOW < pf->n ? pf->cursor + PREFETCH_WINDOW : pf->n;
@@ -316,9 +318,12 @@ static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, void *buf)
 	bool ready = false;
 	for (unsigned i = 0; i < PREFETCH_SPINS && !ready; i++)
 		ready = atomic_load_explicit(&s->tag, memory_order_acquire) == p + 1;
-	if (ready)
-		memcpy(buf, s->data, GCI_BLOCK_SIZE);
-	/* Taken or not, the walk is past p (after the copy: the slot may be
+	if (ready) {
+		unsigned char *t = s->data;
+		s->data = *buf;
+		*buf = t;
+	}
+	/* Taken or not, the walk is past p (after the swap: the slot may be
 	 * read into again from now on). */
 	prefetch_consumed(pf, p + 1);
 	if (!ready) {
@@ -329,6 +334,14 @@ static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, void *buf)
 	return true;
 }
 
+static void prefetch_free_slots(struct gci_prefetch *pf)
+{
+	for (size_t i = 0; i < PREFETCH_SLOTS; i++)
+		free(pf->slots[i].data);
+	free(pf->slots);
+	pf->slots = NULL;
+}
+
 static void prefetch_start(struct gci_program *prog)
 {
 	struct gci_prefetch *pf = prog->prefetch;
@@ -337,15 +350,22 @@ static void prefetch_start(struct gci_program *prog)
 	pf->slots = calloc(PREFETCH_SLOTS, sizeof(*pf->slots));
 	if (!pf->slots)
 		return;
+	for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+		if (!(pf->slots[i].data = malloc(GCI_BLOCK_SIZE))) {
+			for (size_t j = 0; j < i; j++)
+				free(pf->slots[j].data);
+			free(pf->slots);
+			pf->slots = NULL;
+			return;
+		}
+	}
 	if (pthread_mutex_init(&pf->lock, NULL) != 0) {
-		free(pf->slots);
-		pf->slots = NULL;
+		prefetch_free_slots(pf);
 		return;
 	}
 	if (pthread_cond_init(&pf->moved, NULL) != 0) {
 		pthread_mutex_destroy(&pf->lock);
-		free(pf->slots);
-		pf->slots = NULL;
+		prefetch_free_slots(pf);
 		return;
 	}
 	atomic_store(&pf->next_claim, 0);
@@ -354,7 +374,13 @@ static void prefetch_start(struct gci_program *prog)
 	pf->cursor = pf->signalled = 0;
 	pf->memfd = prog->memfd;
 	pf->hits = pf->misses = pf->late = 0;
-	for (size_t i = 0; i < PREFETCH_READERS; i++)
+	/* The walk has a CPU of its own; a reader more than the CPUs left
+	 * would only take turns with it. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t readers = cpus > 2 ? (size_t)cpus - 1 : 1;
+	if (readers > PREFETCH_READERS)
+		readers = PREFETCH_READERS;
+	for (size_t i = 0; i < readers; i++)
 		if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_reader, pf) == 0)
 			pf->nthreads++;
 }
@@ -376,8 +402,7 @@ static void prefetch_stop(struct gci_program *prog)
 	gci_log(prog, GCI_LOG_INFO, "pid %d: prefetch: %" PRIu64 " of %zu hinted blocks taken "
 		"from the readers, %" PRIu64 " not ready in time, %" PRIu64 " reads not in the "
 		"hint", prog->pid, pf->hits, pf->n, pf->late, pf->misses);
-	free(pf->slots);
-	pf->slots = NULL;
+	prefetch_free_slots(pf);
 }
 
 struct gci_error *gci_program_prefetch_hint(struct gci_program *prog,
@@ -412,11 +437,16 @@ static int mem_read(void *arg, uint64_t address, void *buf, size_t size)
 	struct gci_program *prog = arg;
 	if (address > INT64_MAX)
 		return -1;
-	if (prog->prefetch && prog->prefetch->slots && size == GCI_BLOCK_SIZE &&
-	    !(address & (GCI_BLOCK_SIZE - 1)) && prefetch_take(prog->prefetch, address, buf))
-		return 0;
 	ssize_t n = pread(prog->memfd, buf, size, (off_t)address);
 	return n == (ssize_t)size ? 0 : -1;
+}
+
+/* The block cache's take function: a block from the prefetch ring. */
+static bool mem_take(void *arg, uint64_t address, unsigned char **buf)
+{
+	struct gci_program *prog = arg;
+	return prog->prefetch && prog->prefetch->slots &&
+	       prefetch_take(prog->prefetch, address, buf);
 }
 
 static char *read_small_file(const char *path, size_t *len)
@@ -563,6 +593,7 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		err = &gci_enomem;
 		goto fail;
 	}
+	gci_block_cache_set_take(prog->cache, mem_take);
 	if ((err = read_maps(prog)))
 		goto fail;
 	size_t len;
