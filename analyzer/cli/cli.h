@@ -35,6 +35,9 @@ enum cli_opt {
 	O_MIN_SIZE,
 	O_PAGE,
 	O_OUTPUT,
+	O_INTERVAL,
+	O_COUNT,
+	O_PROMETHEUS,
 	O_NOPT
 };
 #define OPT(o) (UINT64_C(1) << (o))
@@ -65,6 +68,9 @@ struct cli {
 	uint64_t min_size;       /* --min-size */
 	uint64_t page;           /* --page (given: OPT(O_PAGE) in given) */
 	const char *output;      /* -o FILE */
+	double interval;                /* workers: seconds between samples, 0: one */
+	long count;                     /* workers: samples (0: until stopped) */
+	const char *prometheus;         /* workers: the exposition file */
 	struct cli_target targets[CLI_MAX_TARGETS];
 	size_t ntargets;
 	/* positional arguments that are not targets (help's VERB) */
@@ -127,6 +133,7 @@ int cmd_gdb_script(struct cli *cli);
 int cmd_objects(struct cli *cli);     /* objects, streamed */
 int cmd_diff(struct cli *cli);        /* two snapshots */
 int cmd_html(struct cli *cli);        /* report -o FILE.html */
+int cmd_workers(struct cli *cli);     /* a pre-fork server: cmd_workers.c */
 int cmd_help(struct cli *cli);
 
 #endif

@@ -66,6 +66,13 @@ static const struct cli_option options[O_NOPT] = {
 	  "only objects whose GC head, or memory, lies on the 4 KiB page holding ADDRESS "
 	  "(hex); each row says which (head or object)" },
 	{ O_OUTPUT, "output", 'o', "FILE", "write the report to FILE (default: standard output)" },
+	{ O_INTERVAL, "interval", 0, "SECONDS",
+	  "sample again every SECONDS (a decimal number), one line per worker each time" },
+	{ O_COUNT, "count", 0, "N", "with --interval: stop after N samples (default: until "
+	  "interrupted)" },
+	{ O_PROMETHEUS, "prometheus", 0, "FILE",
+	  "write the Prometheus text format to FILE, atomically (a temporary file in "
+	  "the same directory, then rename), for node_exporter's textfile collector" },
 };
 
 static const char target_synopsis[] = "[OPTION]... (CORE | - | --pid PID)";
@@ -109,6 +116,15 @@ static const struct cli_verb verbs[] = {
 	  "of the pages holding GC heads. Nothing in it is fetched from anywhere; the "
 	  "numbers are tables that need no JavaScript.",
 	  OPTS_TARGET | OPT(O_OUTPUT) | OPT(O_LIMIT), 1, 1, 0, cmd_html },
+	{ "workers", "[OPTION]... --pid PID",
+	  "A pre-fork server (uWSGI, gunicorn --preload, a multiprocessing pool): PID "
+	  "is its master or any worker. Reads the master and every worker one at a "
+	  "time, each stopped only for its own walk: memory (smaps_rollup), GC state, "
+	  "what a full and the next automatic collection would copy, and, per worker, "
+	  "what it has already copied of the master's memory and what lives on those "
+	  "pages (docs/workers.md).",
+	  OPTS_TARGET | OPT(O_JSON) | OPT(O_INTERVAL) | OPT(O_COUNT) | OPT(O_PROMETHEUS),
+	  1, 1, 0, cmd_workers },
 	{ "gdb-script", "",
 	  "Print the path of the gdb plugin, to source in gdb: "
 	  "gdb -ex \"source $(gcinspect gdb-script)\" ...",
@@ -132,6 +148,7 @@ static const char exit_text[] =
 	"  64  usage error\n"
 	"  70  internal error (out of memory)\n"
 	"  74  the report could not be written (standard output, or the file it goes to)\n";
+	"  74  the report could not be written (standard output, or the --prometheus file)\n";
 
 static int verbosity;
 static bool progress_shown;  /* a progress line stands on the terminal */
@@ -567,31 +584,8 @@ int main(int argc, char **argv)
 			case O_VERBOSE:
 				cli.verbosity++;
 				break;
-			case O_TYPE:
-				if (!*optarg)
-					return cli_usage_error(NULL, "--type needs a name or an address");
-				cli.type = optarg;
-				break;
-			case O_MIN_SIZE:
-				if ((rc = parse_count(&cli, "--min-size", optarg, 0, INT32_MAX, &n)))
-					return rc;
-				cli.min_size = (uint64_t)n;
-				break;
-			case O_PAGE: {
-				char *end;
-				const char *hex = strncmp(optarg, "0x", 2) ? optarg : optarg + 2;
-				errno = 0;
-				unsigned long long a = strtoull(hex, &end, 16);
-				if (!*hex || *end || errno || *hex == '-' || *hex == '+')
-					return cli_usage_error(NULL, "--page takes an address in hex "
-							       "(0x7f...), not '%s'", optarg);
-				cli.page = a;
-				break;
-			}
-			case O_OUTPUT:
-				if (!*optarg)
-					return cli_usage_error(NULL, "--output needs a file name");
-				cli.output = optarg;
+	"  74  the report could not be written (standard output, or the file it goes to:\n"
+	"      report -o, workers --prometheus)\n";
 				break;
 			case O_NOPT:
 				break;

@@ -578,6 +578,55 @@ GCI_API struct gci_error *gci_report_html(const struct gci_snapshot *snap,
 				  const struct gci_report_options *opts, char **ret);
 /** @} */
 
+/** @defgroup server Pre-fork servers
+ * A master process and the workers it forked from the same executable:
+ * each read in turn, and what each worker has copied of the master's
+ * memory, page by page (docs/workers.md).
+ * @{ */
+
+struct gci_server;
+
+/*
+ * Find the pre-fork server that pid belongs to: pid's parent, when it runs
+ * the same executable and shares pages with pid (pid is a worker), else pid
+ * itself (the master); the workers are the master's children that run its
+ * executable and share its pages.  Reads /proc only; stops nothing.
+ */
+GCI_API struct gci_error *gci_server_open(int pid, const struct gci_options *opts,
+				  struct gci_server **ret);
+
+/*
+ * Read the master, then each worker, one at a time: each process is opened,
+ * walked (stopped for its own walk only, with GCI_SNAPSHOT_STOP), compared
+ * with the master page by page (workers), reduced to numbers and closed
+ * before the next.  An error is returned only when the master cannot be
+ * read; a worker that cannot be read is reported as such.
+ */
+GCI_API struct gci_error *gci_server_read(struct gci_server *srv, unsigned flags);
+GCI_API void gci_server_destroy(struct gci_server *srv);
+
+struct gci_server_status {
+	int master_pid;
+	size_t nworkers;
+	size_t unreadable;     /* workers that could not be read */
+	size_t problems;       /* integrity problems, over every process */
+	bool frames_known;     /* physical frame numbers could be compared */
+};
+GCI_API void gci_server_status(const struct gci_server *srv, struct gci_server_status *ret);
+/* Warnings of the server and of every process, as for gci_snapshot_warnings. */
+GCI_API size_t gci_server_warnings(const struct gci_server *srv, const char *const **ret);
+
+enum gci_server_format {
+	GCI_SERVER_TEXT,       /* a row per process and the summary sentence */
+	GCI_SERVER_JSON,       /* schema gcinspect/1 (docs/json-schema.md) */
+	GCI_SERVER_JSON_LINE,  /* the same document on one line */
+	GCI_SERVER_LINES,      /* one line per worker, for repeated samples */
+	GCI_SERVER_PROMETHEUS, /* Prometheus text exposition format 0.0.4 */
+};
+GCI_API struct gci_error *gci_server_report(const struct gci_server *srv,
+				    enum gci_server_format format, char **ret);
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif

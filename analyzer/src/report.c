@@ -15,6 +15,7 @@
 #include "pageset.h"
 #include "program.h"
 #include "report_internal.h"
+#include "report_json.h"
 #include "snapshot.h"
 #include "walker.h"
 
@@ -1050,9 +1051,29 @@ static struct gci_error *report(const struct gci_snapshot *snap,
 }
 
 /* For the other report modules (report_internal.h). */
+/* The pieces above, for reports over several snapshots (report_json.h). */
 json_object *gci_report_header_json(const struct gci_snapshot *snap)
 {
 	return header_json(snap);
+}
+
+json_object *gci_report_interp_json(const struct gci_snapshot *snap,
+				    const struct gci_interp *in, struct gci_error **err)
+{
+	return interp_json(snap, in, err);
+}
+
+json_object *gci_report_touch_json(const struct gci_snapshot *snap,
+				   const struct gci_interp *in, int generation,
+				   struct gci_error **err)
+{
+	return touch_json(snap, in, generation, false, err);
+}
+
+json_object *gci_report_what_if_json(const struct gci_snapshot *snap,
+				     const struct gci_interp *in, struct gci_error **err)
+{
+	return what_if_json(snap, in, err);
 }
 
 void gci_report_add_integrity(const struct gci_snapshot *snap, json_object *root)
