@@ -147,8 +147,8 @@ static const char exit_text[] =
 	"  7   no such process, or one with no memory to read (zombie, kernel thread)\n"
 	"  64  usage error\n"
 	"  70  internal error (out of memory)\n"
-	"  74  the report could not be written (standard output, or the file it goes to)\n";
-	"  74  the report could not be written (standard output, or the --prometheus file)\n";
+	"  74  the report could not be written (standard output, or the file it goes to:\n"
+	"      report -o, workers --prometheus)\n";
 
 static int verbosity;
 static bool progress_shown;  /* a progress line stands on the terminal */
@@ -584,8 +584,49 @@ int main(int argc, char **argv)
 			case O_VERBOSE:
 				cli.verbosity++;
 				break;
-	"  74  the report could not be written (standard output, or the file it goes to:\n"
-	"      report -o, workers --prometheus)\n";
+			case O_TYPE:
+				if (!*optarg)
+					return cli_usage_error(NULL, "--type needs a name or an address");
+				cli.type = optarg;
+				break;
+			case O_MIN_SIZE:
+				if ((rc = parse_count(&cli, "--min-size", optarg, 0, INT32_MAX, &n)))
+					return rc;
+				cli.min_size = (uint64_t)n;
+				break;
+			case O_PAGE: {
+				char *end;
+				const char *hex = strncmp(optarg, "0x", 2) ? optarg : optarg + 2;
+				errno = 0;
+				unsigned long long a = strtoull(hex, &end, 16);
+				if (!*hex || *end || errno || *hex == '-' || *hex == '+')
+					return cli_usage_error(NULL, "--page takes an address in hex "
+							       "(0x7f...), not '%s'", optarg);
+				cli.page = a;
+				break;
+			}
+			case O_OUTPUT:
+				if (!*optarg)
+					return cli_usage_error(NULL, "--output needs a file name");
+				cli.output = optarg;
+				break;
+			case O_INTERVAL: {
+				char *end;
+				errno = 0;
+				double d = strtod(optarg, &end);
+				if (*optarg == '\0' || *end || errno || !(d >= 0.01 && d <= 86400))
+					return cli_usage_error(NULL, "--interval takes seconds from "
+							       "0.01 to 86400, not '%s'", optarg);
+				cli.interval = d;
+				break;
+			}
+			case O_COUNT:
+				if ((rc = parse_count(&cli, "--count", optarg, 1, INT32_MAX, &n)))
+					return rc;
+				cli.count = n;
+				break;
+			case O_PROMETHEUS:
+				cli.prometheus = optarg;
 				break;
 			case O_NOPT:
 				break;

@@ -1064,10 +1064,10 @@ json_object *gci_report_interp_json(const struct gci_snapshot *snap,
 }
 
 json_object *gci_report_touch_json(const struct gci_snapshot *snap,
-				   const struct gci_interp *in, int generation,
+				   const struct gci_interp *in, const struct gci_collection *c,
 				   struct gci_error **err)
 {
-	return touch_json(snap, in, generation, false, err);
+	return touch_json(snap, in, c, false, err);
 }
 
 json_object *gci_report_what_if_json(const struct gci_snapshot *snap,

@@ -16,7 +16,7 @@ json_object *gci_report_interp_json(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, struct gci_error **err);
 /* One entry of touch's "collections" (without the page list). */
 json_object *gci_report_touch_json(const struct gci_snapshot *snap,
-				   const struct gci_interp *in, int generation,
+				   const struct gci_interp *in, const struct gci_collection *c,
 				   struct gci_error **err);
 /* touch's "what_if". */
 json_object *gci_report_what_if_json(const struct gci_snapshot *snap,

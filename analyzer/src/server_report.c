@@ -131,8 +131,10 @@ struct gci_error *gci_server_proc_fill(struct gci_server_proc *p, const struct g
 	p->json = o;
 	json_object_object_add(o, "gc", gci_report_interp_json(snap, in, &err));
 	json_object *cols = p->touch_known ? json_object_new_array() : NULL;
-	for (size_t g = 0; cols && g < in->ngens && !err; g++)
-		json_object_array_add(cols, gci_report_touch_json(snap, in, (int)g, &err));
+	const struct gci_collection *colls;
+	size_t ncolls = gci_collections(snap, in, &colls);
+	for (size_t c = 0; cols && c < ncolls && !err; c++)
+		json_object_array_add(cols, gci_report_touch_json(snap, in, &colls[c], &err));
 	json_object_object_add(o, "collections", cols);
 	if (p->touch_known && !err)
 		json_object_object_add(o, "what_if", gci_report_what_if_json(snap, in, &err));
