@@ -49,12 +49,14 @@ class GciError(ctypes.Structure):
 
 READ_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_u64, c_void_p, c_size_t)
 LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, c_u64, c_u64, c_bool)
 
 
 class GciOptions(ctypes.Structure):
     _fields_ = [("sysroot", c_char_p), ("exe", c_char_p), ("debug_dir", c_char_p),
                 ("no_dwarf", c_bool), ("no_cache", c_bool), ("offline", c_bool),
-                ("log", LOG_FN), ("log_arg", c_void_p), ("max_core_size", c_u64)]
+                ("log", LOG_FN), ("log_arg", c_void_p), ("max_core_size", c_u64),
+                ("progress", PROGRESS_FN), ("progress_arg", c_void_p)]
 
 
 class GciMapping(ctypes.Structure):

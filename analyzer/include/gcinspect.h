@@ -54,6 +54,7 @@ enum gci_error_code {
 	GCI_ERR_TRACED,         /* a live process another tracer holds */
 	GCI_ERR_NO_PROCESS,     /* no such process, a zombie, a kernel thread */
 	GCI_ERR_OUTPUT,         /* the report could not be written */
+	GCI_ERR_CANCELLED,      /* a caller's callback asked to stop */
 };
 
 struct gci_error {
@@ -101,6 +102,17 @@ enum {
 enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG, GCI_LOG_PROGRESS };
 typedef void gci_log_fn(void *arg, enum gci_log_level level, const char *message);
 
+/*
+ * Progress of long work: what is being done ("walk"), how much of it is
+ * done (objects walked) and the total when known (else 0).  Called from the
+ * enumeration every GCI_PROGRESS_EVERY objects, and once more at its end
+ * (done == total, or total 0 and final); the caller decides whether and how
+ * to show it.
+ */
+#define GCI_PROGRESS_EVERY 65536
+typedef void gci_progress_fn(void *arg, const char *what, uint64_t done, uint64_t total,
+			     bool final);
+
 struct gci_options {
 	const char *sysroot;   /* prefix for the paths a core names (NULL: none) */
 	const char *exe;       /* the executable, overriding the core's path */
@@ -118,6 +130,8 @@ struct gci_options {
 	 * system stays free.  More is a GCI_ERR_INPUT error.
 	 */
 	uint64_t max_core_size;
+	gci_progress_fn *progress; /* may be NULL */
+	void *progress_arg;
 };
 /** @} */
 
@@ -348,6 +362,40 @@ enum {
 /* Find the interpreter(s), choose the layout and walk every GC list. */
 GCI_API struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret);
+
+/* One object, as the enumeration meets it (gci_snapshot_take_each). */
+struct gci_object_info {
+	uint64_t address;     /* the PyObject */
+	uint64_t gc_head;     /* its GC head (0: the collector kind has none) */
+	uint64_t start, end;  /* its memory: [first byte of the debug prefix,
+			       * pre-header or GC head, last byte of the object + 1) */
+	uint32_t type;        /* index into snap->types */
+	uint32_t size;        /* bytes, counted as struct gci_gen's bytes */
+	int64_t refcount;     /* ob_refcnt as read, or -1 when it cannot be read */
+	const struct gci_interp *interp;  /* the interpreter it belongs to */
+	const struct gci_gen *list;       /* the list (generation) it is on */
+};
+
+/*
+ * Called for every object during the walk, in list order.  snap is the
+ * snapshot being taken: its version, layout, interpreters and the types met
+ * so far (snap->types[obj->type]) can be read, nothing else.  With
+ * GCI_SNAPSHOT_STOP, the live target is stopped while this runs.  Return 0
+ * to go on; anything else stops the walk, and gci_snapshot_take_each then
+ * fails with GCI_ERR_CANCELLED.
+ */
+typedef int gci_object_fn(void *arg, const struct gci_snapshot *snap,
+			  const struct gci_object_info *obj);
+
+/*
+ * gci_snapshot_take, with fn called for each object as it is walked: every
+ * object can be seen in memory independent of the object count (no
+ * GCI_SNAPSHOT_OBJECTS needed), and the totals of the snapshot returned are
+ * those of the very same walk.
+ */
+GCI_API struct gci_error *gci_snapshot_take_each(struct gci_program *prog, unsigned flags,
+					 gci_object_fn *fn, void *arg,
+					 struct gci_snapshot **ret);
 GCI_API void gci_snapshot_destroy(struct gci_snapshot *snap);
 
 /*
@@ -510,6 +558,94 @@ struct gci_report_options {
 /* Render a report; the caller frees *ret with free(). */
 GCI_API struct gci_error *gci_report(const struct gci_snapshot *snap,
 			     const struct gci_report_options *opts, char **ret);
+
+/*
+ * One object met by gci_snapshot_take_each as `gcinspect objects` prints
+ * it, ending in a newline: a text row (under gci_object_format_header), or
+ * one line of NDJSON (docs/json-schema.md).  page (may be NULL): the page
+ * of an --page filter; the row then says whether the object's GC head or
+ * only its memory lies on it.  Like snprintf: writes at most size bytes,
+ * the NUL included, and returns the length of the whole line.
+ */
+GCI_API size_t gci_object_format(const struct gci_snapshot *snap,
+				 const struct gci_object_info *obj,
+				 enum gci_report_format format, const uint64_t *page,
+				 char *buf, size_t size);
+/* The column titles of the text rows (with the "on page" column or not). */
+GCI_API const char *gci_object_format_header(bool page);
+/* Whether the object's GC head or memory lies on the 4 KiB page of page. */
+GCI_API bool gci_object_on_page(const struct gci_object_info *obj, uint64_t page);
+
+/*
+ * Two snapshots side by side (gcinspect diff): the main interpreters'
+ * lists matched by name, and their types matched by name (type objects
+ * have other addresses in another process), with objects and bytes in A,
+ * in B and the difference, largest growth first.  opts: format, generation
+ * (the types of that list only; NULL: every list), limit (text rows).
+ */
+GCI_API struct gci_error *gci_report_diff(const struct gci_snapshot *a,
+				  const struct gci_snapshot *b,
+				  const struct gci_report_options *opts, char **ret);
+
+/*
+ * One self-contained HTML page (gcinspect report): the summary, each
+ * list's type histogram, what each collection would write with the
+ * what-ifs, and a map of the pages holding GC heads; the JSON reports it
+ * was made from are embedded.  Needs a snapshot taken with
+ * GCI_SNAPSHOT_TYPE_PAGES.  opts->limit: rows of each type table shown
+ * before the rest (folded; 0: all shown).
+ */
+GCI_API struct gci_error *gci_report_html(const struct gci_snapshot *snap,
+				  const struct gci_report_options *opts, char **ret);
+/** @} */
+
+/** @defgroup server Pre-fork servers
+ * A master process and the workers it forked from the same executable:
+ * each read in turn, and what each worker has copied of the master's
+ * memory, page by page (docs/workers.md).
+ * @{ */
+
+struct gci_server;
+
+/*
+ * Find the pre-fork server that pid belongs to: pid's parent, when it runs
+ * the same executable and shares pages with pid (pid is a worker), else pid
+ * itself (the master); the workers are the master's children that run its
+ * executable and share its pages.  Reads /proc only; stops nothing.
+ */
+GCI_API struct gci_error *gci_server_open(int pid, const struct gci_options *opts,
+				  struct gci_server **ret);
+
+/*
+ * Read the master, then each worker, one at a time: each process is opened,
+ * walked (stopped for its own walk only, with GCI_SNAPSHOT_STOP), compared
+ * with the master page by page (workers), reduced to numbers and closed
+ * before the next.  An error is returned only when the master cannot be
+ * read; a worker that cannot be read is reported as such.
+ */
+GCI_API struct gci_error *gci_server_read(struct gci_server *srv, unsigned flags);
+GCI_API void gci_server_destroy(struct gci_server *srv);
+
+struct gci_server_status {
+	int master_pid;
+	size_t nworkers;
+	size_t unreadable;     /* workers that could not be read */
+	size_t problems;       /* integrity problems, over every process */
+	bool frames_known;     /* physical frame numbers could be compared */
+};
+GCI_API void gci_server_status(const struct gci_server *srv, struct gci_server_status *ret);
+/* Warnings of the server and of every process, as for gci_snapshot_warnings. */
+GCI_API size_t gci_server_warnings(const struct gci_server *srv, const char *const **ret);
+
+enum gci_server_format {
+	GCI_SERVER_TEXT,       /* a row per process and the summary sentence */
+	GCI_SERVER_JSON,       /* schema gcinspect/1 (docs/json-schema.md) */
+	GCI_SERVER_JSON_LINE,  /* the same document on one line */
+	GCI_SERVER_LINES,      /* one line per worker, for repeated samples */
+	GCI_SERVER_PROMETHEUS, /* Prometheus text exposition format 0.0.4 */
+};
+GCI_API struct gci_error *gci_server_report(const struct gci_server *srv,
+				    enum gci_server_format format, char **ret);
 /** @} */
 
 #ifdef __cplusplus

@@ -37,16 +37,32 @@ struct gci_touch_plan {
 	const char *approximation;    /* as struct gci_touch says */
 };
 
+/*
+ * Who is told about each object as an enumeration meets it
+ * (gci_snapshot_take_each), and about its progress.
+ */
+struct gci_object_sink {
+	gci_object_fn *fn;          /* NULL: nobody */
+	void *arg;
+	gci_progress_fn *progress;  /* NULL: nobody */
+	void *progress_arg;
+};
+
 struct gci_collector_kind {
 	const char *name;  /* as struct gci_interp's collector says */
 	/*
 	 * Enumerate every interpreter's objects into snap: each list's (or
 	 * heap's) totals, pages and type counts, and with GCI_SNAPSHOT_OBJECTS
-	 * the object records.  Broken target data becomes problems; the only
-	 * errors are out of memory.
+	 * the object records.  Every kind calls sink->fn for each object it
+	 * counts, with a struct gci_object_info (a kind without GC heads gives
+	 * gc_head 0, and a list of its own for list), and sink->progress every
+	 * GCI_PROGRESS_EVERY objects and once at the end.  Broken target data
+	 * becomes problems; the only errors are out of memory, and
+	 * GCI_ERR_CANCELLED when sink->fn returns nonzero.
 	 */
 	struct gci_error *(*enumerate)(struct gci_program *prog, struct gci_snapshot *snap,
 				       const struct gci_layout *L, unsigned flags,
+				       const struct gci_object_sink *sink,
 				       size_t *problems_cap);
 	/* A target read while it ran (--no-stop): what changed under the
 	 * enumeration becomes a problem. */
@@ -99,7 +115,9 @@ typedef uint64_t gci_lists_prefix_fn(const struct gci_snapshot *snap,
 				     const struct gci_interp *in, size_t g);
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
-				      gci_lists_prefix_fn *prefix, size_t *problems_cap);
+				      gci_lists_prefix_fn *prefix,
+				      const struct gci_object_sink *sink,
+				      size_t *problems_cap);
 /* touch_pages from the kind's touch_plan. */
 struct gci_error *gci_lists_touch_pages(const struct gci_snapshot *snap,
 					const struct gci_interp *in, int generation,

@@ -197,10 +197,21 @@ static struct gci_error *visit_block(void *arg, const struct gci_mi_page *pg, ui
 		if (F->ob_ref_shared + 8 > end)
 			end = F->ob_ref_shared + 8;
 	}
+	/* Py_REFCNT: the owner thread's count plus the shared one (its low
+	 * two bits are flags); a local UINT32_MAX is immortal. */
+	int64_t refcount = -1;
+	size_t got = p ? need : (size_t)L->ob_type + 8;  /* bytes of h read */
+	if ((size_t)F->ob_ref_local + 4 <= got && (size_t)F->ob_ref_shared + 8 <= got) {
+		uint32_t local;
+		int64_t shared;
+		memcpy(&local, h + F->ob_ref_local, 4);
+		memcpy(&shared, h + F->ob_ref_shared, 8);
+		refcount = local == UINT32_MAX ? (int64_t)UINT32_MAX : (int64_t)local + (shared >> 2);
+	}
 	struct gci_gen *gen = frozen ? &v->in->permanent : &v->in->gens[0];
 	uint32_t ti;
-	struct gci_error *err = gci_walker_add_object(v->w, gen, op, type, ob_size, true, op,
-						      (uint32_t)end, &ti);
+	struct gci_error *err = gci_walker_add_object(v->w, gen, op, type, ob_size, true,
+						      refcount, op, (uint32_t)end, &ti);
 	if (err)
 		return err;
 	/* The largest lists and tuples a collection examines: their items are
@@ -394,7 +405,8 @@ static struct gci_error *enumerate_interp(struct gci_program *prog, struct visit
 }
 
 static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot *snap,
-				   const struct gci_layout *L, unsigned flags, size_t *problems_cap)
+				   const struct gci_layout *L, unsigned flags,
+				   const struct gci_object_sink *sink, size_t *problems_cap)
 {
 	struct ft_data *d = calloc(1, sizeof(*d));
 	if (!d)
@@ -411,6 +423,15 @@ static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot
 	w.keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
 	w.keep_type_pages = flags & GCI_SNAPSHOT_TYPE_PAGES;
 	w.problems_cap = *problems_cap;
+	/* Each object counted is told to the sink (collector.h), and the
+	 * progress too; 3.14+ counts its GC objects: a total for it. */
+	w.object_fn = sink->fn;
+	w.object_arg = sink->arg;
+	w.progress = sink->progress;
+	w.progress_arg = sink->progress_arg;
+	for (size_t i = 0; i < snap->ninterps; i++)
+		if (snap->interps[i].heap_size > 0)
+			w.progress_total += (uint64_t)snap->interps[i].heap_size;
 	struct gci_error *err = NULL;
 	struct visit v = { .w = &w, .snap = snap, .L = L };
 	for (size_t i = 0; i < snap->ninterps && !err; i++) {
@@ -458,6 +479,7 @@ static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot
 		mw.touch = &ft->meta;
 		v.in = in;
 		v.ft = ft;
+		w.interp = in;
 		v.first = snap->nobjects;
 		err = enumerate_interp(prog, &v, &mw);
 		ft->pages = mw.pages;
@@ -486,6 +508,8 @@ static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot
 	}
 	free(v.frozen);
 	*problems_cap = w.problems_cap;
+	if (!err)
+		gci_walker_progress(&w, true);
 	if (w.unnamed)
 		gci_program_warn(prog, "the names of %zu type%s could not be read (first: %s)",
 				 w.unnamed, w.unnamed == 1 ? "" : "s", w.unnamed_why);

@@ -106,9 +106,10 @@ static void next_collection(const struct gci_snapshot *snap, const struct gci_in
 }
 
 static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot *snap,
-				   const struct gci_layout *L, unsigned flags, size_t *problems_cap)
+				   const struct gci_layout *L, unsigned flags,
+				   const struct gci_object_sink *sink, size_t *problems_cap)
 {
-	return gci_lists_enumerate(prog, snap, L, flags, NULL, problems_cap);
+	return gci_lists_enumerate(prog, snap, L, flags, NULL, sink, problems_cap);
 }
 
 const struct gci_collector_kind gci_collector_generational = {

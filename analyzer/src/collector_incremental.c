@@ -171,9 +171,10 @@ static uint64_t prefix(const struct gci_snapshot *snap, const struct gci_interp 
 }
 
 static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot *snap,
-				   const struct gci_layout *L, unsigned flags, size_t *problems_cap)
+				   const struct gci_layout *L, unsigned flags,
+				   const struct gci_object_sink *sink, size_t *problems_cap)
 {
-	return gci_lists_enumerate(prog, snap, L, flags, prefix, problems_cap);
+	return gci_lists_enumerate(prog, snap, L, flags, prefix, sink, problems_cap);
 }
 
 static bool pending_exhausted(const struct spaces *sp)

@@ -48,7 +48,9 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L)
 
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
-				      gci_lists_prefix_fn *prefix, size_t *problems_cap)
+				      gci_lists_prefix_fn *prefix,
+				      const struct gci_object_sink *sink,
+				      size_t *problems_cap)
 {
 	struct gci_walker w;
 	uint64_t bound = gci_program_saved_bytes(prog) / (L->gc_head_size + 16) + 1;
@@ -69,9 +71,18 @@ struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snaps
 	w.problems_cap = *problems_cap;
 	w.heads = heads;
 	w.nheads = nheads;
+	w.object_fn = sink->fn;
+	w.object_arg = sink->arg;
+	w.progress = sink->progress;
+	w.progress_arg = sink->progress_arg;
+	/* 3.14+ counts its GC objects: a total for the progress. */
+	for (size_t i = 0; i < snap->ninterps; i++)
+		if (snap->interps[i].heap_size > 0)
+			w.progress_total += (uint64_t)snap->interps[i].heap_size;
 	struct gci_error *err = NULL;
 	for (size_t i = 0; i < snap->ninterps && !err; i++) {
 		struct gci_interp *in = &snap->interps[i];
+		w.interp = in;
 		if (in->collecting > 0)
 			err = gci_snapshot_add_problem(snap, &w.problems_cap, in->gc_state,
 						       "interpreter %" PRId64 ": a collection "
@@ -89,6 +100,8 @@ struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snaps
 			gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 ": walked", in->id);
 	}
 	*problems_cap = w.problems_cap;
+	if (!err)
+		gci_walker_progress(&w, true);
 	if (w.unnamed)
 		gci_program_warn(prog, "the names of %zu type%s could not be read (first: %s)",
 				 w.unnamed, w.unnamed == 1 ? "" : "s", w.unnamed_why);

@@ -617,6 +617,7 @@ void gci_program_destroy(struct gci_program *prog)
 		uint64_t usec;
 		gci_program_resume(prog, &usec);
 	}
+	gci_program_prefetch_free(prog);
 	if (prog->memfd >= 0)
 		close(prog->memfd);
 	free(prog->cmdline);

@@ -63,6 +63,7 @@ struct gci_program {
 	int *tid_signals;              /* a signal each stopped on, to deliver */
 	size_t ntids;
 	uint64_t stop_start_usec;
+	struct gci_prefetch *prefetch; /* live.c: reader threads while stopped */
 	bool was_stopped;
 	uint64_t stopped_usec;
 	char comm[17];
@@ -155,6 +156,18 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 struct gci_error *gci_program_smaps(struct gci_program *prog,
 				    const struct gci_pageset *pages,
 				    struct gci_smaps *ret);
+
+/*
+ * Live targets: the blocks (address >> GCI_BLOCK_SHIFT) a walk is expected
+ * to read, in order: the trace of a walk of a process forked from the same
+ * parent (gci_block_cache_trace).  While the target is stopped, reader
+ * threads read them ahead of the walk; a read the hint did not foresee is
+ * made as before.  The list is copied; n = 0 drops the hint.
+ */
+struct gci_error *gci_program_prefetch_hint(struct gci_program *prog,
+					    const uint64_t *blocks, size_t n);
+/* Stops the reader threads and frees the hint (gci_program_destroy). */
+void gci_program_prefetch_free(struct gci_program *prog);
 
 /*
  * Search target memory in [lo, hi), the same way for a core, a live process

@@ -14,6 +14,8 @@
 #include "error.h"
 #include "pageset.h"
 #include "program.h"
+#include "report_internal.h"
+#include "report_json.h"
 #include "snapshot.h"
 #include "walker.h"
 
@@ -761,8 +763,14 @@ static void next_collection_text(const struct gci_snapshot *snap, const struct g
 			"allocations (%s)\n", nc.generation, a, nc.reason);
 		return;
 	}
+	if (!nc.step) {
+		/* free-threaded: one collection, no steps */
+		fprintf(f, "  next automatic collection: %s, after %s more net GC allocations "
+			"(%s)\n", c->name, a, nc.reason);
+		return;
+	}
 	fprintf(f, "  next automatic collection: %s, after %s more net GC allocations: step "
-		"\"%s\"", c->name, a, nc.step ? nc.step : "?");
+		"\"%s\"", c->name, a, nc.step);
 	if (nc.has_work_to_do) {
 		/* a debt is negative: fmt_count shows only counts */
 		fmt_count(a, sizeof(a), nc.work_to_do < 0 ? -nc.work_to_do : nc.work_to_do);
@@ -1087,4 +1095,50 @@ static struct gci_error *report(const struct gci_snapshot *snap,
 	}
 	*ret = buf;
 	return NULL;
+}
+
+/* For the other report modules (report_internal.h). */
+/* The pieces above, for reports over several snapshots (report_json.h). */
+json_object *gci_report_header_json(const struct gci_snapshot *snap)
+{
+	return header_json(snap);
+}
+
+json_object *gci_report_interp_json(const struct gci_snapshot *snap,
+				    const struct gci_interp *in, struct gci_error **err)
+{
+	return interp_json(snap, in, err);
+}
+
+json_object *gci_report_touch_json(const struct gci_snapshot *snap,
+				   const struct gci_interp *in, const struct gci_collection *c,
+				   struct gci_error **err)
+{
+	return touch_json(snap, in, c, false, err);
+}
+
+json_object *gci_report_what_if_json(const struct gci_snapshot *snap,
+				     const struct gci_interp *in, struct gci_error **err)
+{
+	return what_if_json(snap, in, err);
+}
+
+void gci_report_add_integrity(const struct gci_snapshot *snap, json_object *root)
+{
+	add_integrity(snap, root);
+}
+
+struct gci_error *gci_report_json_finish(json_object *root, char **ret)
+{
+	return json_finish(root, ret);
+}
+
+void gci_report_fmt_count(char *buf, size_t n, int64_t v)
+{
+	fmt_count(buf, n, v);
+}
+
+void gci_report_text_header(const struct gci_snapshot *snap, FILE *f)
+{
+	text_header(snap, f);
 }

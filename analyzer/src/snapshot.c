@@ -230,7 +230,18 @@ static void snapshot_time(struct gci_program *prog, struct gci_snapshot *snap)
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret)
 {
+	return gci_snapshot_take_each(prog, flags, NULL, NULL, ret);
+}
+
+struct gci_error *gci_snapshot_take_each(struct gci_program *prog, unsigned flags,
+					 gci_object_fn *fn, void *arg,
+					 struct gci_snapshot **ret)
+{
 	struct gci_error *err;
+	const struct gci_object_sink sink = {
+		.fn = fn, .arg = arg,
+		.progress = prog->opts.progress, .progress_arg = prog->opts.progress_arg,
+	};
 	struct snapshot *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &gci_enomem;
@@ -251,7 +262,8 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 		goto fail;
 	snapshot_time(prog, snap);
 	if (!(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
-	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &s->problems_cap)) &&
+	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &sink,
+					    &s->problems_cap)) &&
 	    prog->proc_pid > 0)
 		err = read_sharing(prog, s);
 	if (!err && prog->pid > 0 && !stop)
@@ -279,10 +291,11 @@ fail:
 	gci_discovery_deinit(d);
 	gci_snapshot_destroy(snap);
 	/* Every message names its target. */
-	if (err != &gci_enomem && prog->target_path && !strstr(err->message, prog->target_path))
+	if (err != &gci_enomem && err->code != GCI_ERR_CANCELLED && prog->target_path && !strstr(err->message, prog->target_path))
 		err = gci_error_prefix(err, "%s: ", prog->target_path);
 	/* What fails in a truncated core most likely fails because of it. */
-	if (prog->core && prog->core->truncated && err->code != GCI_ERR_NOMEM) {
+	if (prog->core && prog->core->truncated && err->code != GCI_ERR_NOMEM &&
+	    err->code != GCI_ERR_CANCELLED) {
 		err->code = GCI_ERR_INPUT;
 		err = gci_error_prefix(err, "%s is truncated (%zu of %" PRIu64 " bytes): ",
 				       prog->target_path, prog->core->size,

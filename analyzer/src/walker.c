@@ -284,10 +284,42 @@ static struct gci_error *type_index(struct gci_walker *w, uint64_t addr,
 	return NULL;
 }
 
+void gci_walker_progress(struct gci_walker *w, bool final)
+{
+	if (w->progress)
+		w->progress(w->progress_arg, "walk", w->walked, w->progress_total, final);
+}
+
+/* Tell the caller about one object (gci_snapshot_take_each). */
+static struct gci_error *object_tell(struct gci_walker *w, const struct gci_gen *gen,
+				     uint64_t op, uint32_t ti, uint64_t size,
+				     int64_t refcount)
+{
+	const struct gci_layout *L = w->layout;
+	const struct gci_type *t = &w->snap->types[ti];
+	uint64_t before = L->gc_head_size + L->debug_alloc_prefix;
+	if (t->flags & L->preheader_flags)
+		before += L->preheader_size;
+	struct gci_object_info info = {
+		.address = op,
+		.gc_head = L->gc_head_size ? op - L->gc_head_size : 0,
+		.start = op - before,
+		.end = op + (size > before ? size - before : 0),
+		.type = ti,
+		.size = (uint32_t)size,
+		.refcount = refcount,
+		.interp = w->interp,
+		.list = gen,
+	};
+	if (w->object_fn(w->object_arg, w->snap, &info))
+		return gci_error_create(GCI_ERR_CANCELLED, "the walk was stopped by its caller");
+	return NULL;
+}
+
 struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *gen,
 					 uint64_t op, uint64_t type_addr, int64_t ob_size_hint,
-					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len,
-					 uint32_t *ret_type)
+					 bool have_ob_size, int64_t refcount, uint64_t touch_at,
+					 uint32_t touch_len, uint32_t *ret_type)
 {
 	const struct gci_layout *L = w->layout;
 	struct gci_snapshot *snap = w->snap;
@@ -353,6 +385,10 @@ struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *ge
 	gen->nobjects++;
 	if (!gci_pageset_add_range(&d->pages, touch_at, touch_len))
 		return &gci_enomem;
+	if (++w->walked % GCI_PROGRESS_EVERY == 0)
+		gci_walker_progress(w, false);
+	if (w->object_fn && (err = object_tell(w, gen, op, ti, size, refcount)))
+		return err;
 	if (!w->keep_objects)
 		return NULL;
 	if (snap->nobjects == w->objects_cap) {
@@ -436,7 +472,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 			goto stop;
 		}
 		uint64_t gnext, gprev, type_addr;
-		int64_t ob_size = 0;
+		int64_t ob_size = 0, refcount = -1;
 		bool have_ob_size = false;
 		const unsigned char *p = gci_memory_peek(w->mem, g, span);
 		if (p) {
@@ -447,6 +483,8 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				memcpy(&ob_size, p + L->gc_head_size + L->ob_size, 8);
 				have_ob_size = true;
 			}
+			if (w->object_fn && L->ob_refcnt >= 0)
+				memcpy(&refcount, p + L->gc_head_size + L->ob_refcnt, 8);
 		} else {
 			uint64_t op = g + L->gc_head_size;
 			if ((err = gci_read_u64(w->mem, g + L->gc_next, &gnext)) ||
@@ -462,6 +500,14 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				err = perr;
 				goto stop;
 			}
+			if (w->object_fn && L->ob_refcnt >= 0 &&
+			    (err = gci_read_i64(w->mem, op + L->ob_refcnt, &refcount))) {
+				if (err->code == GCI_ERR_NOMEM)
+					return err;
+				gci_error_destroy(err);
+				err = NULL;
+				refcount = -1;
+			}
 		}
 		if ((gprev & mask) != prev) {
 			err = PROBLEM(w, g, "generation %s: broken back-link at GC head 0x%"
@@ -470,7 +516,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 			goto stop;
 		}
 		err = gci_walker_add_object(w, gen, g + L->gc_head_size, type_addr, ob_size,
-					    have_ob_size, g, L->gc_head_size, NULL);
+					    have_ob_size, refcount, g, L->gc_head_size, NULL);
 		if (err)
 			return err;
 		n++;

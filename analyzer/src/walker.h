@@ -51,7 +51,18 @@ struct gci_walker {
 	size_t unnamed;                 /* types whose tp_name was unreadable */
 	char *unnamed_why;              /* the first reason */
 	size_t nheads;
+	/* Told about each object (gci_snapshot_take_each): fn(arg, ...). */
+	gci_object_fn *object_fn;
+	void *object_arg;
+	const struct gci_interp *interp; /* whose lists are being walked */
+	/* Progress: every GCI_PROGRESS_EVERY objects (walked counts them all). */
+	gci_progress_fn *progress;
+	void *progress_arg;
+	uint64_t walked, progress_total;
 };
+
+/* Progress so far (final: the walk is over). */
+void gci_walker_progress(struct gci_walker *w, bool final);
 
 void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 		     const struct gci_layout *layout, struct gci_snapshot *snap,
@@ -62,21 +73,25 @@ void gci_walker_deinit(struct gci_walker *w);
  * gen must be zeroed before its first walk (gen->data is replaced).
  * Walk the list whose head is gen->head: fills gen->nobjects, bytes,
  * complete and data (pages, per-type totals), and with keep_objects (the
- * default) appends the objects to the snapshot from gen->first on.
+ * default) appends the objects to the snapshot from gen->first on.  With
+ * object_fn, calls it for each object; when it returns nonzero, the walk
+ * stops with GCI_ERR_CANCELLED.
  */
 struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen);
 
 /*
  * Count one object on gen (gen->data must exist): its type, bytes, and the
  * pages of [touch_at, touch_at + touch_len), the bytes a collection writes
- * for it (its GC head; a free-threaded object's header); with keep_objects,
- * append its record to the snapshot.  *ret_type (may be NULL): its type's
- * index in snap->types.  Errors: out of memory only.
+ * for it (its GC head; a free-threaded object's header); tells object_fn
+ * (refcount: as Py_REFCNT, -1 unknown); with keep_objects, appends its
+ * record to the snapshot.  *ret_type (may be NULL): its type's index in
+ * snap->types.  Errors: out of memory, and GCI_ERR_CANCELLED when
+ * object_fn stops the walk.
  */
 struct gci_error *gci_walker_add_object(struct gci_walker *w, struct gci_gen *gen,
 					 uint64_t op, uint64_t type_addr, int64_t ob_size,
-					 bool have_ob_size, uint64_t touch_at, uint32_t touch_len,
-					 uint32_t *ret_type);
+					 bool have_ob_size, int64_t refcount, uint64_t touch_at,
+					 uint32_t touch_len, uint32_t *ret_type);
 
 /* Record an integrity problem in the snapshot. */
 struct gci_error *gci_snapshot_add_problem(struct gci_snapshot *snap, size_t *cap,

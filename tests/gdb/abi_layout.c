@@ -26,7 +26,8 @@ int main(void)
 	BEGIN(gci_options); F(gci_options, sysroot); F(gci_options, exe);
 	F(gci_options, debug_dir); F(gci_options, no_dwarf); F(gci_options, no_cache);
 	F(gci_options, offline); F(gci_options, log); F(gci_options, log_arg);
-	F(gci_options, max_core_size); END();
+	F(gci_options, max_core_size); F(gci_options, progress);
+	F(gci_options, progress_arg); END();
 	BEGIN(gci_mapping); F(gci_mapping, start); F(gci_mapping, end);
 	F(gci_mapping, offset); F(gci_mapping, path); END();
 	BEGIN(gci_process_info); F(gci_process_info, pid); F(gci_process_info, signal);

@@ -309,6 +309,38 @@ def merge_hist(hists):
     return out
 
 
+def object_rows(fake, lists=None):
+    """What objects --json must list, in walk order: each interpreter's
+    lists, each from its head."""
+    want = []
+    labels = [("main", 0)] + ([("sub", 1)] if fake.sub else [])
+    for label, iid in labels:
+        for name in fake.gen_names() + ["permanent"]:
+            if lists is not None and name not in lists:
+                continue
+            for o in fake.objects[(label, name)]:
+                want.append((hx(o.op), o.type.name, hx(o.type.address), o.bytes,
+                             fake.mem.read_u64(o.op + cw.OB_REFCNT), name, iid))
+    return want
+
+
+def check_objects(c, fake, core_path, want_rc=0, only=None):
+    """objects --json: every object exactly (or the first `only` rows)."""
+    rc, out, err = c.run(core_path, "objects", "--json")
+    c.eq(rc, want_rc, "objects --json exit status (stderr %r)" % err.strip())
+    try:
+        rows = [json.loads(line) for line in out.splitlines()]
+    except ValueError as e:
+        c.expect(False, "objects --json: a line is not JSON: %s" % e)
+        return
+    got = [(r["address"], r["type"], r["type_address"], r["size"], r["refcount"],
+            r["generation"], r["interpreter"]) for r in rows]
+    want = object_rows(fake)
+    if only is not None:
+        want = only
+    c.eq(got, want, "objects --json")
+
+
 def check_clean(c, fake, core_path, sub=False):
     """A clean heap: exit 0 and everything exact, summary and types."""
     truth = fake.truth()
@@ -334,6 +366,22 @@ def check_clean(c, fake, core_path, sub=False):
         tdoc, _ = c.run_json(core_path, "types", "-g", lst["name"], "--limit", "0")
         c.eq(tdoc["generation"], lst["name"], "types -g %s: generation" % lst["name"])
         check_types(c, tdoc["types"], lst["types"], fake, "types -g %s" % lst["name"])
+    check_objects(c, fake, core_path)
+    # The HTML page (exit 0), with every list's types.
+    html = core_path + ".html"
+    rc, out, err = c.run(core_path, "report", "-o", html)
+    c.eq(rc, 0, "report exit status (stderr %r)" % err.strip())
+    if rc == 0:
+        with open(html, encoding="utf-8") as f:
+            page = f.read()
+        for lst in lists:
+            c.expect('data-list="%s"' % lst["name"] in page or not lst["objects"],
+                     "report: no type table for list %s" % lst["name"])
+        if fake.L["collector"] == "incremental":
+            # young, the next automatic increment and a full collection
+            c.expect("increment" in page and "full" in page and
+                     "is not implemented" not in page,
+                     "report: the incremental collector's collections are missing")
     # The text report works too and says the same version.
     rc, out, err = c.run(core_path)
     c.eq(rc, 0, "text report exit status")
@@ -461,6 +509,13 @@ def check_ft_clean(c, fake, path):
     nc = tdoc["what_if"]["next_collection"]
     need = max(2000 - fake.counts[0] + 1, fake.long_lived[0] // 4 - fake.counts[0] + 1)
     c.eq((nc["generation"], nc["allocations"]), ("full", need), "touch: next_collection")
+    # objects --json: every object the walk counts is told, heap and frozen
+    rc, out, err = c.run(path, "objects", "--json")
+    c.eq(rc, 0, "objects --json exit status (stderr %r)" % err.strip())
+    rows = [json.loads(line) for line in out.splitlines()]
+    c.eq(sorted((r["address"], r["type"], r["size"], r["generation"]) for r in rows),
+         truth["rows"], "objects --json")
+    c.expect(all(isinstance(r["refcount"], int) for r in rows), "objects: refcounts")
     rc, out, err = c.run(path, "touch")
     c.eq(rc, 0, "text touch exit status")
     c.expect("full collection (every collection is full here): writes %d object headers"
@@ -663,6 +718,25 @@ def _broken(c, name, fake, mutate, bad_list, want_addrs, want_words=(), problem_
              % (name, bad_list))
         c.eq(bad["bytes"], sum(o.bytes for o in want), "%s: bytes counted on %s before "
              "the damage" % (name, bad_list))
+    # objects: exit 1, and the damaged list's objects up to the damage
+    rc, out, err = c.run(path, "objects", "--json")
+    c.eq(rc, 1, name + ": objects exit status")
+    c.expect("partial" in err, "%s: objects: stderr does not say the result is partial: %r"
+             % (name, err))
+    if walked is not None:
+        rows = [json.loads(line) for line in out.splitlines()]
+        got = [r["address"] for r in rows if r["generation"] == bad_list
+               and r["interpreter"] == 0]
+        c.eq(got, [hx(o.op) for o in fake.objects[("main", bad_list)][:walked]],
+             "%s: objects on %s before the damage" % (name, bad_list))
+    # the HTML page says the result is partial
+    rc, _, _ = c.run(path, "report", "-o", path + ".html")
+    c.eq(rc, 1, name + ": report exit status")
+    if rc == 1:
+        with open(path + ".html", encoding="utf-8") as f:
+            page = f.read()
+        c.expect("Partial result" in page and all(hx(a) in page for a in want_addrs),
+                 "%s: the HTML page does not show the problem" % name)
     # the text report says INCOMPLETE and names the address too
     rc, out, _ = c.run(path)
     c.eq(rc, 1, name + ": text report exit status")

@@ -465,7 +465,10 @@ class FakeFreeThreaded(object):
                     unreachable += 1
                     continue
                 lists["permanent" if b.bits & FROZEN else "heap"].append((b, p))
-        out = {"unreachable": unreachable}
+        out = {"unreachable": unreachable,
+               # objects --json: (address, type, size, list) of each, sorted
+               "rows": sorted(("0x%x" % b.op, b.type.name, self.obj_bytes(b), name)
+                              for name, objs in lists.items() for b, _ in objs)}
         for name, objs in lists.items():
             hist = {}
             pages = set()
