@@ -45,7 +45,6 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L)
 	}
 }
 
-
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
 				      gci_lists_prefix_fn *prefix,

@@ -109,10 +109,12 @@ static struct gci_error *read_sharing(struct gci_program *prog, struct snapshot 
 		uint64_t a, b;
 		gci_snapshot_state_range(snap, in, &a, &b);
 		ok = ok && gci_pageset_add_range(&all, a, b - a);
-		/* And whatever else the full collection writes where the kind's
-		 * objects are not on lists (free-threaded: allocator metadata). */
+		/* And whatever else the full collection writes where the kind
+		 * has pages of its own beside the lists' (free-threaded:
+		 * allocator metadata). */
 		const struct gci_collection *c;
-		size_t n = ok && !s->collector->touch_plan ? gci_collections(snap, in, &c) : 0;
+		size_t n = ok && s->collector->touch_pages != gci_lists_touch_pages ?
+				   gci_collections(snap, in, &c) : 0;
 		for (size_t k = 0; k < n; k++) {
 			if (!c[k].full)
 				continue;

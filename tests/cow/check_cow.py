@@ -473,6 +473,13 @@ def run(args):
             % (elapsed, report["target"]["stopped_ms"], coll["objects"], coll["pages"],
                predicted_pages, sharing["exclusive_pages"], sharing["absent_pages"],
                coll.get("metadata_pages", 0), work_pages))
+        # Free-threaded: the allocator metadata a collection writes is in the
+        # child's memory like its objects; gcinspect must have asked pagemap
+        # about those pages too (absent: it did not).
+        if "metadata_pages" in coll and sharing["absent_pages"]:
+            raise Fail("%d of the pages a collection writes are absent from the pagemap "
+                       "query (%d of them allocator metadata)"
+                       % (sharing["absent_pages"], coll["metadata_pages"]))
 
         if args.gdb:
             shared_after = check_gdb(args, child, report, shared_after)
