@@ -310,8 +310,13 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 		segs = more;
 		segs[nload++] = seg;
 	}
+	if (nload == 0) {
+		err = gci_error_create(GCI_ERR_INPUT, "%s: core has no memory segments", path);
+		goto fail;
+	}
 	/* In address order, each insertion appends: linear, however many
-	 * segments a (hostile) core lists, in whatever order. */
+	 * segments a (hostile) core lists, in whatever order.  (qsort must
+	 * not see segs NULL: no segment was checked above.) */
 	qsort(segs, nload, sizeof(*segs), segment_compare);
 	for (size_t i = 0; i < nload; i++) {
 		err = gci_memory_add(mem, GCI_TIER_PRIMARY, &segs[i]);
@@ -322,10 +327,6 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 	}
 	free(segs);
 	segs = NULL;
-	if (nload == 0) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s: core has no memory segments", path);
-		goto fail;
-	}
 	*ret = core;
 	return NULL;
 fail:
