@@ -181,7 +181,7 @@ struct gci_error *gci_layout_from_dwarf(struct gci_program *prog, Dwarf *dw,
 	int disagree = 0;
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct field *f = &fields[i];
-		int32_t *slot = (int32_t *)((char *)&L + f->offset);
+		int32_t *slot = (int32_t *)(void *)((char *)&L + f->offset);
 		if (base->state_kind == GCI_STATE_STATIC &&
 		    (f->type == T_GCSTATE || f->type == T_RUNTIME || f->type == T_INTERP))
 			continue;

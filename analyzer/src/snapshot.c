@@ -45,7 +45,7 @@ struct snapshot {
 
 static struct snapshot *to_private(const struct gci_snapshot *s)
 {
-	return (struct snapshot *)((char *)s - offsetof(struct snapshot, pub));
+	return (struct snapshot *)(void *)((char *)s - offsetof(struct snapshot, pub));
 }
 
 const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap)
