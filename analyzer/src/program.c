@@ -661,8 +661,10 @@ static void find_exe_path(struct gci_program *prog)
 		Elf64_Ehdr eh;
 		Elf64_Phdr ph;
 		struct gci_error *err;
-		if (m->offset || m->path[0] != '/' ||
-		    (err = gci_memory_read(&prog->mem, m->start, &eh, sizeof(eh)))) {
+		if (m->offset || m->path[0] != '/')
+			continue;
+		if ((err = gci_memory_read(&prog->mem, m->start, &eh, sizeof(eh)))) {
+			gci_error_destroy(err);
 			continue;
 		}
 		if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(ph))
