@@ -4,6 +4,9 @@
 set -eu
 pkgs="build-essential cmake pkg-config libelf-dev libdw-dev libjson-c-dev
       libcunit1-dev elfutils gdb python3 python3.11 python3.11-dbg time"
+# The sandbox (libseccomp) and what tests it (strace); the fuzz targets
+# (clang with libFuzzer: libclang-rt-dev); the memcheck pass (valgrind).
+pkgs="$pkgs libseccomp-dev strace clang libclang-rt-dev valgrind"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
