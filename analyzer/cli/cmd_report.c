@@ -59,6 +59,9 @@ int cli_snapshot(struct cli *cli, const struct cli_target *t, unsigned flags,
 		return cli_fail(err, target_name(t));
 	if (t->pid && !cli->no_stop)
 		flags |= GCI_SNAPSHOT_STOP;  /* for the walk only; resumed before return */
+	/* Once every file is open, before the target's memory is walked. */
+	if (!cli->no_sandbox)
+		flags |= GCI_SNAPSHOT_CONFINE;
 	err = gci_snapshot_take(prog, flags, &snap);
 	if (err) {
 		gci_program_destroy(prog);

@@ -43,6 +43,9 @@ static const struct cli_option options[O_NOPT] = {
 	  "neither read nor write the layout cache ($GCINSPECT_CACHE_DIR, else "
 	  "$XDG_CACHE_HOME/gcinspect, else ~/.cache/gcinspect)" },
 	{ O_VERBOSE, "verbose", 'v', NULL, "log every discovery step to stderr (twice: more)" },
+	{ O_NO_SANDBOX, "no-sandbox", 0, NULL,
+	  "do not confine gcinspect (seccomp) before it walks the target's memory; "
+	  "for debugging gcinspect only (docs/sandbox.md)" },
 };
 
 static const char target_synopsis[] = "[OPTION]... (CORE | --pid PID)";
@@ -398,6 +401,9 @@ int main(int argc, char **argv)
 				break;
 			case O_VERBOSE:
 				cli.verbosity++;
+				break;
+			case O_NO_SANDBOX:
+				cli.no_sandbox = true;
 				break;
 			case O_NOPT:
 				break;

@@ -1130,7 +1130,12 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	bool stop = (flags & GCI_SNAPSHOT_STOP) && prog->pid > 0;
 	if (stop && (err = gci_program_stop(prog)))
 		goto fail;
-	if (!(err = find_interpreters(prog, s)) && !(err = walk_all(prog, s, flags)) &&
+	/* Every file is open now (symbols, DWARF, the layout cache; the
+	 * threads are seized): what follows walks the target's own pointers,
+	 * confined if asked (docs/sandbox.md). */
+	if (flags & GCI_SNAPSHOT_CONFINE)
+		err = gci_program_confine(prog);
+	if (!err && !(err = find_interpreters(prog, s)) && !(err = walk_all(prog, s, flags)) &&
 	    prog->pid > 0)
 		err = read_sharing(prog, s);
 	if (!err && prog->pid > 0 && !stop)

@@ -75,7 +75,8 @@ static int run_path(const char *path)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), compare);
+	if (n)
+		qsort(names, n, sizeof(*names), compare);
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (run_path(names[i]) < 0)
