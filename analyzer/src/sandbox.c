@@ -138,7 +138,10 @@ struct gci_error *gci_sandbox_enter(const struct gci_sandbox *sb)
 	/* Every thread (a library's caller may have some), and NO_NEW_PRIVS
 	 * is set above already. */
 	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) ||
-	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)))
+	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)) ||
+	    /* A system call of another ABI (i386 through int 0x80, x32): the
+	     * whole process dies, not only the thread. */
+	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)))
 		what = "an attribute";
 	for (size_t i = 0; !rc && i < sizeof(rules) / sizeof(rules[0]); i++)
 		rc = add(ctx, rules[i].syscall,

@@ -5,7 +5,8 @@
  * descriptor, allocating memory, detaching from a stopped target); what it
  * does not must fail with EPERM (opening files, sockets, writing anywhere
  * else, executable memory, ioctls other than TCGETS, ptrace requests other
- * than PTRACE_DETACH, fork, kill), and exec must kill the process (SIGSYS).
+ * than PTRACE_DETACH, fork, kill), and exec and system calls of the i386 ABI
+ * must kill the process (SIGSYS).
  *
  *   test_sandbox [--no-live]
  *
@@ -155,6 +156,23 @@ static void check_exec(void)
 	      "execve kills the process (SIGSYS)");
 }
 
+/* A system call of the i386 ABI (getpid through int 0x80) kills too. */
+static void check_foreign_abi(void)
+{
+#if defined(__x86_64__)
+	pid_t pid = fork();
+	if (pid == 0) {
+		confine_or_die(NULL);
+		long nr = 20, ret;  /* __NR_getpid of i386 */
+		__asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr) : "memory");
+		_exit(3);
+	}
+	int st = wait_child(pid);
+	check(st >= 0 && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS,
+	      "a system call of the i386 ABI (int 0x80) kills the process (SIGSYS)");
+#endif
+}
+
 /* The state letter of /proc/PID/stat, read through an open descriptor. */
 static char proc_state(int fd)
 {
@@ -242,6 +260,7 @@ int main(int argc, char **argv)
 	int st = wait_child(pid);
 	check(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "the confined child's checks");
 	check_exec();
+	check_foreign_abi();
 	if (live)
 		check_live();
 	printf("%s\n", failures ? "FAILED" : "all passed");
