@@ -85,7 +85,8 @@ static const char exit_text[] =
 	"  3   not a Python process, or a CPython version or build gcinspect cannot read\n"
 	"  4   a free-threaded CPython build: it keeps no GC lists\n"
 	"  64  usage error\n"
-	"  70  internal error (out of memory), or the report could not be written\n";
+	"  70  internal error (out of memory), the report could not be written, or\n"
+	"      the sandbox could not be set up (--no-sandbox)\n";
 
 static int verbosity;
 
