@@ -161,7 +161,9 @@ GCI_API void gci_program_destroy(struct gci_program *prog);
  * once discovery and the layout are done, that is, once every file is
  * open: GCI_SNAPSHOT_CONFINE does so inside gci_snapshot_take.  A program
  * that lives on (the gdb plugin) must not call it.  prog may be NULL.
- * GCI_ERR_OTHER if the kernel refuses the filter.
+ * Calling it again (another snapshot) keeps the filter there is; a confined
+ * process cannot open or stop another target.  GCI_ERR_OTHER if the kernel
+ * refuses the filter.
  */
 GCI_API struct gci_error *gci_program_confine(struct gci_program *prog);
 

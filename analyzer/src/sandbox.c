@@ -170,14 +170,20 @@ struct gci_error *gci_sandbox_enter(const struct gci_sandbox *sb)
 	return NULL;
 }
 
+/* The filter is the process's: a second call (another snapshot) keeps it. */
+static bool confined;
+
 struct gci_error *gci_program_confine(struct gci_program *prog)
 {
 	struct gci_error *err;
 	if (prog && (err = gci_program_open_late(prog)))
 		return err;
+	if (confined)
+		return NULL;
 	struct gci_sandbox sb = { .detach = prog && prog->tids };
 	if ((err = gci_sandbox_enter(&sb)))
 		return err;
+	confined = true;
 	if (prog)
 		gci_log(prog, GCI_LOG_INFO, "sandbox: confined (seccomp): reading open files, "
 			"writing to standard output and error%s", sb.detach ?
