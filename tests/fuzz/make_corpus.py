@@ -8,7 +8,8 @@ made):
   core/          small synthetic cores (corewriter.py, segments packed): 3.13
                  with a subinterpreter, 3.14.2 (incremental), 3.15,
                  free-threaded 3.13t (its _Py_DebugOffsets page only), a heap
-                 cut short (p_filesz < p_memsz)
+                 cut short (p_filesz < p_memsz), 3.15 with an executable named
+                 by NT_FILE
   callback/      some of the same address spaces as fuzz_callback inputs, and
                  3.15 with a mapped ELF file (headers, PT_INTERP, a build-id
                  note)
@@ -161,8 +162,14 @@ def synthetic(outdir):
     cut = base.objects[("main", "2")][2].head - cw.HEAP_BASE
     write(os.path.join(outdir, "core", "3.13-not-saved"),
           compact(base.core(heap_filesz=cut).build()))
-    # An executable mapped at 0x400000: find_exe_path and the build-id check.
+    # An executable mapped at 0x400000, named by NT_FILE: the files of a core,
+    # find_exe_path and the build-id check of a callback program.
     elf = elf_header_page(bytes(range(20)))
+    files = [(0x400000, 0x401000, 0, "/usr/bin/python3.15"),
+             (0x401000, 0x402000, 0x1000, "/usr/bin/python3.15")]
+    segs = fakes["3.15"].segments() + [cw.Segment(0x400000, elf, flags=cw.PF_R)]
+    write(os.path.join(outdir, "core", "3.15-with-exe"),
+          compact(cw.CoreWriter(segs, files=files, fname="python3.15").build()))
     regions = saved_regions(compact(fakes["3.15"].core().build())) + [(0x400000, elf)]
     write(os.path.join(outdir, "callback", "3.15-with-exe"),
           callback_input(regions, maps=[(0x400000, 0x401000, 0, "/usr/bin/python3.15"),
