@@ -116,7 +116,7 @@ class GciSnapshot(ctypes.Structure):
                 ("nobjects", c_size_t), ("objects", ctypes.POINTER(GciObject)),
                 ("ntypes", c_size_t), ("types", ctypes.POINTER(GciType)),
                 ("nproblems", c_size_t), ("problems", ctypes.POINTER(GciProblem)),
-                ("smaps", GciSmaps)]
+                ("smaps", GciSmaps), ("time", c_i64), ("time_source", c_char_p)]
 
 
 class GciReportOptions(ctypes.Structure):
@@ -651,7 +651,8 @@ collection visits them): its address (the PyObject, not the GC head), its
 type's tp_name, its size in bytes (as gc-types counts them) and its
 reference count read from the inferior.
 
-  --type NAME  only objects whose type's tp_name is NAME exactly
+  --type NAME  only objects of the type NAME (as gc-types names it: a class is
+               qualified with its module, "__main__.Peer") or at address 0x...
   --limit N    objects shown (default 100; 0: all); the total is always given
   --json       JSON (schema gcinspect/1, the gc-objects section of
                docs/json-schema.md)
@@ -752,7 +753,13 @@ def object_rows(snap, gen, type_name, limit):
     base = ctypes.addressof(s.objects.contents) + gen.first * rec
     wanted = None
     if type_name is not None:
-        wanted = {i for i in range(s.ntypes) if _s(s.types[i].name) == type_name}
+        # a (qualified) name, or the type object's address
+        try:
+            addr = int(type_name, 16) if type_name.lower().startswith("0x") else None
+        except ValueError:
+            addr = None
+        wanted = {i for i in range(s.ntypes)
+                  if _s(s.types[i].name) == type_name or s.types[i].address == addr}
     if wanted is None and limit:
         raw = ctypes.string_at(base, min(n, limit) * rec)
         rows = [(gen.first + i, a, t, z)
@@ -805,7 +812,8 @@ def objects_json(snap, generation, type_name, limit, rows, matched):
                      "type_address": "0x%x" % ty.address if ty else None,
                      "size": size,
                      "refcount": rc if rc >= 0 else None})
-    doc = {"schema": common["schema"], "target": common["target"],
+    doc = {"schema": common["schema"], "generator": common["generator"],
+           "snapshot": common["snapshot"], "target": common["target"],
            "python": common["python"], "generation": generation,
            "type": type_name, "matched": matched, "limit": limit,
            "truncated": len(objs) < matched, "objects": objs,

@@ -84,9 +84,13 @@ static const char exit_text[] =
 	"  2   the input is unreadable, not a core, or damaged\n"
 	"  3   not a Python process, or a CPython version or build gcinspect cannot read\n"
 	"  4   a free-threaded CPython build: it keeps no GC lists\n"
+	"  5   a live process gcinspect may not read or stop (permission, not dumpable)\n"
+	"  6   a live process another tracer (a debugger, strace) holds: cannot stop it\n"
+	"  7   no such process, or one with no memory to read (zombie, kernel thread)\n"
 	"  64  usage error\n"
-	"  70  internal error (out of memory), the report could not be written, or\n"
-	"      the sandbox could not be set up (--no-sandbox)\n";
+	"  70  internal error (out of memory), or the sandbox could not be set up\n"
+	"      (--no-sandbox)\n"
+	"  74  the report could not be written (standard output failed)\n";
 
 static int verbosity;
 
@@ -234,7 +238,7 @@ int cli_write_stdout(const char *text)
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		fprintf(stderr, "gcinspect: cannot write the report to standard output: %s\n",
 			strerror(errno ? errno : EIO));
-		return GCI_EXIT_SOFTWARE;
+		return GCI_EXIT_OUTPUT;
 	}
 	return GCI_EXIT_OK;
 }

@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define GCI_VERSION_STRING "0.1.0"
+#define GCI_VERSION_STRING "0.2.0"
 
 #if defined(__GNUC__)
 #define GCI_API __attribute__((visibility("default")))
@@ -49,6 +49,10 @@ enum gci_error_code {
 	GCI_ERR_FREE_THREADED,  /* a free-threaded build: no GC lists */
 	GCI_ERR_INTEGRITY,      /* target data is inconsistent */
 	GCI_ERR_OTHER,          /* anything else (a library call failed) */
+	GCI_ERR_ACCESS,         /* a live process we may not read or stop */
+	GCI_ERR_TRACED,         /* a live process another tracer holds */
+	GCI_ERR_NO_PROCESS,     /* no such process, a zombie, a kernel thread */
+	GCI_ERR_OUTPUT,         /* the report could not be written */
 };
 
 struct gci_error {
@@ -73,8 +77,12 @@ enum {
 	GCI_EXIT_INPUT = 2,         /* unreadable input, not a core, damaged */
 	GCI_EXIT_NOT_PYTHON = 3,    /* not a Python process, or unsupported version */
 	GCI_EXIT_FREE_THREADED = 4, /* free-threaded build: nothing to walk */
+	GCI_EXIT_ACCESS = 5,        /* live: no permission to read or stop it */
+	GCI_EXIT_TRACED = 6,        /* live: another tracer (a debugger) holds it */
+	GCI_EXIT_NO_PROCESS = 7,    /* live: no such process, a zombie or kernel thread */
 	GCI_EXIT_USAGE = 64,        /* bad command line */
 	GCI_EXIT_SOFTWARE = 70,     /* internal error (out of memory, ...) */
+	GCI_EXIT_OUTPUT = 74,       /* the report could not be written */
 };
 /** @} */
 
@@ -284,6 +292,11 @@ struct gci_snapshot {
 	struct gci_problem *problems;
 	/* Live targets: the mappings holding GC heads (smaps), at the walk. */
 	struct gci_smaps smaps;
+	/* When the memory was as read, in seconds since the epoch (UTC), and
+	 * how that is known: "walk" (a live target, at its walk), "core file
+	 * mtime" (when the core was written), or NULL and 0 (unknown). */
+	int64_t time;
+	const char *time_source;
 };
 
 /* Flags for gci_snapshot_take. */
@@ -322,6 +335,17 @@ GCI_API int64_t gci_object_refcount(const struct gci_snapshot *snap, size_t inde
 
 /** @defgroup analyses Analyses
  * @{ */
+
+/*
+ * The lists a selector names, into ret (room for GCI_MAX_GENS + 1): which as
+ * gc.get_objects(generation=N) takes it on the target's CPython ("0", "1",
+ * "2"; on 3.14.0-3.14.4 0 is the young list, 1 none, 2 both old spaces), or a
+ * list's name ("permanent"; "young", "old[0]", "old[1]", "old").  NULL: every
+ * list.  GCI_ERR_USAGE names the choices.
+ */
+GCI_API struct gci_error *gci_select_lists(const struct gci_snapshot *snap,
+					   const struct gci_interp *in, const char *which,
+					   const struct gci_gen **ret, size_t *ret_n);
 
 struct gci_gen_stats {
 	uint64_t objects, bytes, pages; /* pages: distinct 4 KiB pages of GC heads */

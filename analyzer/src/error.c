@@ -92,6 +92,14 @@ int gci_error_exit_status(enum gci_error_code code)
 		return GCI_EXIT_FREE_THREADED;
 	case GCI_ERR_INTEGRITY:
 		return GCI_EXIT_PARTIAL;
+	case GCI_ERR_ACCESS:
+		return GCI_EXIT_ACCESS;
+	case GCI_ERR_TRACED:
+		return GCI_EXIT_TRACED;
+	case GCI_ERR_NO_PROCESS:
+		return GCI_EXIT_NO_PROCESS;
+	case GCI_ERR_OUTPUT:
+		return GCI_EXIT_OUTPUT;
 	case GCI_ERR_NOMEM:
 	case GCI_ERR_OTHER:
 	default:

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,14 +30,161 @@ static uint64_t now_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static const char *ptrace_advice(int err)
+/* The state letter of /proc/PID/stat (R, S, Z, ...), and its flags; 0 if gone. */
+static char proc_state(int pid, unsigned long *flags)
 {
-	if (err != EPERM && err != EACCES)
-		return "";
-	return " (reading another process needs the right to ptrace it: run as its "
-	       "user or as root, check /proc/sys/kernel/yama/ptrace_scope (1 allows "
-	       "only descendants; 0 allows any process of the same user), and in a "
-	       "container grant CAP_SYS_PTRACE)";
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* After the command name, which may hold anything but ends at the
+	 * last ')': state ppid pgrp session tty_nr tpgid flags ... */
+	char *p = strrchr(buf, ')');
+	char state = 0;
+	unsigned long fl = 0;
+	if (!p || sscanf(p + 1, " %c %*d %*d %*d %*d %*d %lu", &state, &fl) < 1)
+		return 0;
+	if (flags)
+		*flags = fl;
+	return state;
+}
+
+/* A numeric field of /proc/PID/status ("TracerPid", "Uid"), or -1. */
+static long status_field(int pid, const char *key)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	char line[256];
+	long v = -1;
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, key, kl) && line[kl] == ':') {
+			v = strtol(line + kl + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
+static void proc_comm(int pid, char *buf, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	buf[0] = '\0';
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)n, f))
+		buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	gci_text_clean(buf);
+}
+
+#define PF_KTHREAD_FLAG 0x00200000ul  /* include/linux/sched.h */
+
+/*
+ * A process with nothing to read: gone, a zombie, a kernel thread.  Each
+ * has its own message (GCI_ERR_NO_PROCESS), or NULL if none applies.
+ */
+static struct gci_error *no_process(int pid)
+{
+	unsigned long flags = 0;
+	char st = proc_state(pid, &flags);
+	if (!st)
+		return gci_error_create(GCI_ERR_NO_PROCESS, "no process with pid %d", pid);
+	if (st == 'Z' || st == 'X')
+		return gci_error_create(GCI_ERR_NO_PROCESS, "pid %d is a zombie: it has exited "
+					"and only waits for its parent to collect its status, so "
+					"it has no memory left to read", pid);
+	if (flags & PF_KTHREAD_FLAG) {
+		char comm[32];
+		proc_comm(pid, comm, sizeof(comm));
+		return gci_error_create(GCI_ERR_NO_PROCESS, "pid %d (%s) is a kernel thread: "
+					"it has no user-space memory and runs no Python", pid,
+					comm);
+	}
+	return NULL;
+}
+
+/*
+ * Why pid cannot be read or stopped (e is the errno of doing), as exactly
+ * as /proc tells: each cause its own message, code and advice.
+ */
+static struct gci_error *access_error(int pid, int e, const char *doing, bool stopping)
+{
+	struct gci_error *err = no_process(pid);
+	if (err || e == ESRCH) {
+		if (!err)
+			err = gci_error_create(GCI_ERR_NO_PROCESS, "no process with pid %d", pid);
+		return err;
+	}
+	long tracer = status_field(pid, "TracerPid");
+	if (stopping && tracer > 0 && e == EPERM) {
+		char comm[32];
+		proc_comm((int)tracer, comm, sizeof(comm));
+		return gci_error_create(GCI_ERR_TRACED, "cannot stop pid %d: it is already "
+					"traced by pid %ld (%s), and a process has one tracer: "
+					"detach that one (quit the debugger or strace), or read "
+					"the process without stopping it (--no-stop)", pid, tracer,
+					comm[0] ? comm : "?");
+	}
+	if (e != EPERM && e != EACCES)
+		return gci_error_create(GCI_ERR_INPUT, "%s: %s", doing, strerror(e));
+	/* Permission: say which rule refused, as far as /proc shows it. */
+	char why[512];
+	long uid = status_field(pid, "Uid");
+	uid_t me = geteuid();
+	char path[64];
+	struct stat st;
+	/* The files of a process that is not dumpable belong to root. */
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	bool undumpable = stat(path, &st) == 0 && st.st_uid == 0 && uid > 0;
+	long cap = -1;
+	FILE *f = fopen("/proc/self/status", "re");
+	if (f) {
+		char line[256];
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "CapEff:", 7))
+				cap = (long)((strtoull(line + 7, NULL, 16) >> 19) & 1); /* CAP_SYS_PTRACE */
+		fclose(f);
+	}
+	int scope = -1;
+	f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+	if (f) {
+		if (fscanf(f, "%d", &scope) != 1)
+			scope = -1;
+		fclose(f);
+	}
+	if (undumpable && cap != 1)
+		snprintf(why, sizeof(why), "pid %d is not dumpable (it called "
+			 "prctl(PR_SET_DUMPABLE, 0), or changed its user or group): only a "
+			 "process with CAP_SYS_PTRACE may read it; run gcinspect as root", pid);
+	else if (uid >= 0 && (uid_t)uid != me && cap != 1)
+		snprintf(why, sizeof(why), "pid %d runs as uid %ld and gcinspect as uid %u: "
+			 "run gcinspect as uid %ld or as root", pid, uid, (unsigned)me, uid);
+	else if (scope >= 1 && cap != 1)
+		snprintf(why, sizeof(why), "/proc/sys/kernel/yama/ptrace_scope is %d (%s): "
+			 "run gcinspect as root%s", scope,
+			 scope == 1 ? "only a process's ancestors may read it" :
+			 scope == 2 ? "only CAP_SYS_PTRACE may read processes" :
+			 "no process may be read", scope == 3 ? " (scope 3 refuses root too)" : "");
+	else if (cap == 0 && me == 0)
+		snprintf(why, sizeof(why), "gcinspect runs as root without CAP_SYS_PTRACE (in "
+			 "a container: grant it, e.g. docker run --cap-add SYS_PTRACE)");
+	else
+		snprintf(why, sizeof(why), "refused by the kernel (a security module such as "
+			 "AppArmor or SELinux may forbid ptrace)");
+	return gci_error_create(GCI_ERR_ACCESS, "%s: %s: %s", doing, strerror(e), why);
 }
 
 /*
@@ -152,9 +300,11 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	size_t len;
 	snprintf(path, sizeof(path), "/proc/%d/maps", prog->pid);
 	char *text = read_small_file(path, &len);
-	if (!text)
-		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s%s", path,
-					strerror(errno), ptrace_advice(errno));
+	if (!text) {
+		char doing[96];
+		snprintf(doing, sizeof(doing), "cannot read %s", path);
+		return access_error(prog->pid, errno, doing, false);
+	}
 	size_t cap = 0, n = 0;
 	struct gci_mapping *maps = NULL;
 	struct gci_error *err = NULL;
@@ -231,15 +381,14 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		err = &gci_enomem;
 		goto fail;
 	}
-	if (kill(pid, 0) < 0 && errno == ESRCH) {
-		err = gci_error_create(GCI_ERR_INPUT, "no process %d", pid);
+	if ((err = no_process(pid)))
 		goto fail;
-	}
 	prog->memfd = open(path, O_RDONLY | O_CLOEXEC);
 	if (prog->memfd < 0) {
 		int e = errno;
-		err = gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s%s", path,
-				       strerror(e), ptrace_advice(e));
+		char doing[96];
+		snprintf(doing, sizeof(doing), "cannot open %s", path);
+		err = access_error(pid, e, doing, false);
 		goto fail;
 	}
 	prog->cache = gci_block_cache_create(&prog->mem, mem_read, prog, 512);
@@ -386,10 +535,10 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 				prog->ntids = i;
 				uint64_t usec;
 				gci_program_resume(prog, &usec);
-				return gci_error_create(GCI_ERR_INPUT, "cannot stop pid %d "
-							"(PTRACE_SEIZE of thread %d): %s%s",
-							prog->pid, tid, strerror(e),
-							ptrace_advice(e));
+				char doing[96];
+				snprintf(doing, sizeof(doing), "cannot stop pid %d (PTRACE_SEIZE "
+					 "of thread %d)", prog->pid, tid);
+				return access_error(prog->pid, e, doing, true);
 			}
 			if (ptrace(PTRACE_INTERRUPT, tid, 0, 0) == 0)
 				wait_stopped(prog, i);

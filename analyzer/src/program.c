@@ -591,6 +591,59 @@ static int memory_build_id(struct gci_program *prog, uint64_t start, unsigned ch
 	return 0;
 }
 
+/*
+ * A mapped file that cannot be found (deleted, or not on this machine) but
+ * whose detached debug file is installed: that file, found by the build-id
+ * read from the target's memory and checked, has the symbol table and the
+ * DWARF, and is reported in the file's place.  Its sections hold no bytes
+ * (SHT_NOBITS), so nothing is ever read from it as memory.
+ */
+static bool report_debug_file(struct gci_program *prog, const struct gci_mapping *m,
+			      const unsigned char *want, int nwant)
+{
+	char *hex = hex_string(want, (size_t)nwant);
+	if (!hex || nwant < 2)
+		return free(hex), false;
+	const char *dirs[2] = { prog->debug_dir, NULL };
+	char live_dir[64];
+	if (prog->pid > 0 && !prog->opts.debug_dir && !prog->sysroot) {
+		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug", prog->pid);
+		dirs[1] = live_dir;
+	}
+	bool done = false;
+	for (size_t d = 0; d < 2 && dirs[d] && !done; d++) {
+		char *path;
+		if (asprintf(&path, "%s/.build-id/%.2s/%s.debug", dirs[d], hex, hex + 2) < 0)
+			break;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		Elf *elf = fd >= 0 ? elf_begin(fd, ELF_C_READ_MMAP, NULL) : NULL;
+		const void *have = NULL;
+		ssize_t nhave = elf ? dwelf_elf_gnu_build_id(elf, &have) : -1;
+		bool match = nhave == nwant && !memcmp(have, want, (size_t)nwant);
+		if (elf)
+			elf_end(elf);
+		if (fd >= 0 && !match)
+			gci_log(prog, GCI_LOG_INFO, "%s: %s has another build-id; not used",
+				m->path, path);
+		Dwfl_Module *mod = NULL;
+		if (match) {
+			mod = dwfl_report_elf(prog->dwfl, m->path, path, fd, m->start, true);
+			fd = -1;  /* libdwfl owns it now, or closed it */
+		}
+		if (fd >= 0)
+			close(fd);
+		if (mod) {
+			gci_program_warn(prog, "%s is not available here; its symbols and DWARF "
+					 "come from %s, found by the build-id %s in the target's "
+					 "memory", m->path, path, hex);
+			done = true;
+		}
+		free(path);
+	}
+	free(hex);
+	return done;
+}
+
 struct gci_error *gci_program_report_maps(struct gci_program *prog)
 {
 	struct gci_error *err = NULL;
@@ -619,8 +672,12 @@ struct gci_error *gci_program_report_maps(struct gci_program *prog)
 			err = &gci_enomem;
 			break;
 		}
-		if (!f->path)
-			continue;  /* program_file said why */
+		if (!f->path) {
+			/* program_file said why; the debug file may stand in. */
+			if (nwant > 0)
+				report_debug_file(prog, m, want, nwant);
+			continue;
+		}
 		/* The very file whose build-id was checked, not its name again. */
 		int fd = dup(f->fd);
 		Dwfl_Module *mod = fd < 0 ? NULL

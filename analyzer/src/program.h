@@ -124,6 +124,18 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 				    struct gci_smaps *ret);
 
 /*
+ * Search target memory in [lo, hi), the same way for a core, a live process
+ * and a callback program (scan.c): fn sees the readable bytes in blocks (at
+ * most 256 KiB), consecutive blocks overlapping by overlap bytes; it returns
+ * true to stop.  Unreadable pages are skipped.  *ret_bytes (may be NULL):
+ * how many bytes were searched.
+ */
+typedef bool gci_scan_fn(void *arg, uint64_t address, const unsigned char *buf, size_t size);
+struct gci_error *gci_program_scan(struct gci_program *prog, uint64_t lo, uint64_t hi,
+				   size_t overlap, gci_scan_fn *fn, void *arg,
+				   uint64_t *ret_bytes);
+
+/*
  * Open now what the program would otherwise open later, while it is read
  * (before gci_program_confine): the files behind the fallback tier, and for
  * live targets /proc/PID/pagemap and smaps.  A file that cannot be opened

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "pageset.h"
@@ -34,15 +36,6 @@ static json_object *opt_bool(int v)
 }
 
 /* Find a list of the main interpreter by name. */
-static const struct gci_gen *find_gen(const struct gci_interp *in, const char *name)
-{
-	const struct gci_gen *g;
-	for (size_t i = 0; (g = gci_interp_list(in, i)); i++)
-		if (!strcmp(g->name, name))
-			return g;
-	return NULL;
-}
-
 static json_object *gen_json(const struct gci_snapshot *snap, const struct gci_gen *g,
 			     bool permanent, struct gci_error **err)
 {
@@ -103,6 +96,28 @@ static json_object *header_json(const struct gci_snapshot *snap)
 {
 	json_object *root = json_object_new_object();
 	json_object_object_add(root, "schema", json_object_new_string(SCHEMA));
+	/* Who wrote the report, where, and when the memory was as read: a
+	 * saved report stands on its own.  Nothing here changes between two
+	 * reports of one snapshot (no "now"), so they stay byte-identical. */
+	json_object *gen = json_object_new_object();
+	char host[256];
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	json_object_object_add(gen, "program", json_object_new_string("gcinspect"));
+	json_object_object_add(gen, "version", json_object_new_string(GCI_VERSION_STRING));
+	json_object_object_add(gen, "host", host[0] ? json_object_new_string(host) : NULL);
+	json_object_object_add(root, "generator", gen);
+	json_object *when = json_object_new_object();
+	char iso[32] = "";
+	time_t when_t = (time_t)snap->time;
+	struct tm tm;
+	if (snap->time_source && gmtime_r(&when_t, &tm))
+		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	json_object_object_add(when, "time", iso[0] ? json_object_new_string(iso) : NULL);
+	json_object_object_add(when, "time_source", snap->time_source ?
+			       json_object_new_string(snap->time_source) : NULL);
+	json_object_object_add(root, "snapshot", when);
 	struct gci_process_info pi;
 	gci_program_process_info(snap->prog, &pi);
 	json_object *t = json_object_new_object();
@@ -171,26 +186,11 @@ static struct gci_error *json_finish(json_object *root, char **ret)
 	return NULL;
 }
 
-/* The lists a types report covers, or an error naming the bad generation. */
+/* The lists a types report covers, or an error naming the choices. */
 static struct gci_error *select_gens(const struct gci_snapshot *snap, const char *which,
 				     const struct gci_gen **gens, size_t *n)
 {
-	const struct gci_interp *in = &snap->interps[0];
-	*n = 0;
-	if (which) {
-		const struct gci_gen *g = find_gen(in, which);
-		if (!g)
-			return gci_error_create(GCI_ERR_USAGE, "no generation \"%s\" in "
-						"CPython %s (choose 0-%zu%s)", which,
-						snap->version, in->ngens - 1,
-						in->has_permanent ? " or permanent" : "");
-		gens[(*n)++] = g;
-		return NULL;
-	}
-	const struct gci_gen *g;
-	for (size_t i = 0; (g = gci_interp_list(in, i)); i++)
-		gens[(*n)++] = g;
-	return NULL;
+	return gci_select_lists(snap, &snap->interps[0], which, gens, n);
 }
 
 static struct gci_error *types_json(const struct gci_snapshot *snap,
@@ -549,15 +549,31 @@ static void fmt_count(char *buf, size_t n, int64_t v)
 	buf[o] = '\0';
 }
 
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void text_header(const struct gci_snapshot *snap, FILE *f)
 {
 	struct gci_process_info pi;
 	gci_program_process_info(snap->prog, &pi);
-	fprintf(f, "%s: %s", pi.path ? pi.path : "target", pi.kind);
-	if (pi.pid >= 0)
-		fprintf(f, " of pid %" PRId64, pi.pid);
-	if (pi.command)
-		fprintf(f, " (%s)", pi.command);
+	char pidname[32];
+	snprintf(pidname, sizeof(pidname), "pid %" PRId64, pi.pid);
+	if (pi.path && pi.pid >= 0 && !strcmp(pi.path, pidname)) {
+		/* "pid 123 (python3): live process" */
+		fprintf(f, "%s", pidname);
+		if (pi.command)
+			fprintf(f, " (%s)", pi.command);
+		fprintf(f, ": %s process", pi.kind);
+	} else {
+		/* "core.123: core of pid 123 (python3)" */
+		fprintf(f, "%s: %s", pi.path ? pi.path : "target", pi.kind);
+		if (pi.pid >= 0)
+			fprintf(f, " of pid %" PRId64, pi.pid);
+		if (pi.command)
+			fprintf(f, " (%s)", pi.command);
+	}
 	if (pi.signal > 0)
 		fprintf(f, ", signal %d%s%s%s", pi.signal, pi.signal_name ? " (" : "",
 			pi.signal_name ? pi.signal_name : "", pi.signal_name ? ")" : "");
@@ -590,8 +606,10 @@ static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
 	for (size_t i = 0; i < snap->ninterps; i++) {
 		const struct gci_interp *in = &snap->interps[i];
 		char a[32], b[32], c[32], d[32], e[32];
-		fprintf(f, "\ninterpreter %" PRId64 "%s at 0x%" PRIx64 ": GC %s%s", in->id,
-			i == 0 ? " (main)" : "", in->address,
+		/* 3.6-3.8 keep one GC state for the process, not per interpreter. */
+		fprintf(f, "\ninterpreter %" PRId64 "%s %s 0x%" PRIx64 ": GC %s%s", in->id,
+			i == 0 ? " (main)" : "", in->address ? "at" : "with its GC state at",
+			in->address ? in->address : in->gc_state,
 			in->enabled > 0 ? "enabled" : in->enabled == 0 ? "DISABLED" : "enabled: ?",
 			in->collecting > 0 ? ", COLLECTING NOW" : "");
 		if (in->long_lived_total >= 0) {
@@ -684,17 +702,20 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 		fmt_count(a, sizeof(a), (int64_t)t.objects);
 		fmt_count(b, sizeof(b), (int64_t)t.pages);
 		fmt_count(c, sizeof(c), (int64_t)t.pages * 4);
-		fprintf(f, "\ncollection of generation %d: writes %s GC heads on %s pages (%s KiB), "
-			"%" PRIu64 " of them the GC state\n", g, a, b, c, t.state_pages);
+		fprintf(f, "\ncollection of generation %d: writes %s GC head%s on %s page%s "
+			"(%s KiB), %" PRIu64 " of them the GC state\n", g, a, plural(t.objects), b,
+			plural(t.pages), c, t.state_pages);
 		if (t.sharing_known) {
 			fmt_count(a, sizeof(a), (int64_t)t.shared_pages);
 			fmt_count(b, sizeof(b), (int64_t)t.shared_pages * 4);
 			fmt_count(c, sizeof(c), (int64_t)t.exclusive_pages);
-			fprintf(f, "  still shared with another process: %s pages (%s KiB): "
-				"the collection would copy them; %s already private\n", a, b, c);
+			fprintf(f, "  still shared with another process: %s page%s (%s KiB): "
+				"the collection would copy them; %s already private\n", a,
+				plural(t.shared_pages), b, c);
 		}
 		fmt_count(a, sizeof(a), (int64_t)t.packed_pages);
-		fprintf(f, "  if the GC heads were packed in pages of their own: %s pages\n", a);
+		fprintf(f, "  if the GC heads were packed in pages of their own: %s page%s\n", a,
+			plural(t.packed_pages));
 		struct type_pages *tp;
 		size_t ntp;
 		if ((err = top_type_pages(snap, in, g, &tp, &ntp)))
@@ -763,8 +784,8 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 	}
 	if (snap->smaps.known)
 		fprintf(f, "\nmappings holding GC heads (smaps): %" PRIu64 ", Rss %" PRIu64
-			" kB: Shared_Clean %" PRIu64 ", Shared_Dirty %" PRIu64 ", Private_Clean %"
-			PRIu64 ", Private_Dirty %" PRIu64 " kB\n", snap->smaps.mappings,
+			" KiB: Shared_Clean %" PRIu64 ", Shared_Dirty %" PRIu64 ", Private_Clean %"
+			PRIu64 ", Private_Dirty %" PRIu64 " KiB\n", snap->smaps.mappings,
 			snap->smaps.rss, snap->smaps.shared_clean, snap->smaps.shared_dirty,
 			snap->smaps.private_clean, snap->smaps.private_dirty);
 	text_integrity(snap, f);

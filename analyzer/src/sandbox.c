@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -80,8 +81,10 @@ static const struct rule rules[] = {
 	{ SCMP_SYS(futex), ALLOW, 0, { { 0 } } },
 	{ SCMP_SYS(clock_gettime), ALLOW, 0, { { 0 } } },
 	{ SCMP_SYS(getrandom), ALLOW, 0, { { 0 } } },
-	/* qsort asks how much memory the machine has. */
+	/* qsort asks how much memory the machine has; the JSON report names
+	 * its host (gethostname). */
 	{ SCMP_SYS(sysinfo), ALLOW, 0, { { 0 } } },
+	{ SCMP_SYS(uname), ALLOW, 0, { { 0 } } },
 	{ SCMP_SYS(getpid), ALLOW, 0, { { 0 } } },
 	{ SCMP_SYS(gettid), ALLOW, 0, { { 0 } } },
 	{ SCMP_SYS(rt_sigprocmask), ALLOW, 0, { { 0 } } },
@@ -180,6 +183,10 @@ struct gci_error *gci_program_confine(struct gci_program *prog)
 		return err;
 	if (confined)
 		return NULL;
+	/* glibc reads /etc/localtime once, at the first time conversion (even
+	 * gmtime_r, which the JSON report's snapshot time uses): now, while
+	 * files can still be opened. */
+	tzset();
 	struct gci_sandbox sb = { .detach = prog && prog->tids };
 	if ((err = gci_sandbox_enter(&sb)))
 		return err;

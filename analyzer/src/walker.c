@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "typename.h"
 #include "walker.h"
 
 #define MAX_PROBLEMS 1000
@@ -202,6 +203,12 @@ static struct gci_error *type_load(struct gci_walker *w, uint64_t addr,
 	t->flags = flags;
 	err = gci_read_cstr(w->mem, name_ptr, MAX_TYPE_NAME, &t->name);
 	if (!err) {
+		char *q = gci_type_qualified_name(w->mem, L, w->snap->version_hex, addr, flags,
+						  t->name);
+		if (q) {
+			free(t->name);
+			t->name = q;
+		}
 		gci_text_clean(t->name);
 		t->name_known = true;
 		return NULL;

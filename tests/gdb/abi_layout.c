@@ -55,7 +55,7 @@ int main(void)
 	F(gci_snapshot, debug_offsets); F(gci_snapshot, debug_build); F(gci_snapshot, runtime);
 	F(gci_snapshot, ninterps); F(gci_snapshot, interps); F(gci_snapshot, nobjects);
 	F(gci_snapshot, objects); F(gci_snapshot, ntypes); F(gci_snapshot, types);
-	F(gci_snapshot, nproblems); F(gci_snapshot, problems); F(gci_snapshot, smaps); END();
+	F(gci_snapshot, nproblems); F(gci_snapshot, problems); F(gci_snapshot, smaps); F(gci_snapshot, time); F(gci_snapshot, time_source); END();
 	BEGIN(gci_report_options); F(gci_report_options, kind); F(gci_report_options, format);
 	F(gci_report_options, generation); F(gci_report_options, pages);
 	F(gci_report_options, limit); END();

@@ -28,6 +28,7 @@ CASE_TIMEOUT = 60
 
 # gcinspect's documented exit statuses.
 OK, PARTIAL, INPUT, NOT_PYTHON, USAGE = 0, 1, 2, 3, 64
+ACCESS, TRACED, NO_PROCESS, OUTPUT = 5, 6, 7, 74
 
 
 def log(msg):
@@ -42,9 +43,10 @@ class CoreUnavailable(Exception):
 # ---------------------------------------------------------------------------
 # Making cores of small processes.
 
-def gcore_of(argv, workdir, name, ready_line):
+def gcore_of(argv, workdir, name, ready_line, before_core=None):
     """Start argv, wait for ready_line on its stdout (None: just wait a bit),
-    take a core, kill the process and return the core's path."""
+    call before_core(), take a core, kill the process and return the core's
+    path."""
     gcore = shutil.which("gcore")
     if gcore is None:
         raise CoreUnavailable("gcore is not installed")
@@ -77,6 +79,8 @@ def gcore_of(argv, workdir, name, ready_line):
             time.sleep(0.3)
             if proc.poll() is not None:
                 raise RuntimeError("%s exited early" % argv[0])
+        if before_core:
+            before_core()
         prefix = os.path.join(workdir, name)
         p = subprocess.run([gcore, "-o", prefix, str(proc.pid)], stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
@@ -189,6 +193,198 @@ def check_wrong_exe(r, core, wrong):
         log("ok   %-28s warning: %s" % (name, warnings[:120]))
 
 
+def free_pid():
+    """A pid no process has (and none is likely to get in the next second)."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid_max = int(f.read())
+    for pid in range(pid_max - 1, 1, -1):
+        if not os.path.exists("/proc/%d" % pid):
+            return pid
+    raise RuntimeError("no free pid")
+
+
+def kernel_thread():
+    """The pid of a kernel thread, or None (PF_KTHREAD in /proc/PID/stat)."""
+    for pid in (2, 3, 4):
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[6]) & 0x00200000:
+                return pid
+        except (OSError, IndexError, ValueError):
+            pass
+    return None
+
+
+def check_live_states(r, python):
+    """Each reason a live process cannot be read: its own message and status."""
+    r.run("live: no such process", ["--pid", str(free_pid())], [NO_PROCESS],
+          contains="no process with pid")
+    kt = kernel_thread()
+    if kt is None:
+        r.skip("live: kernel thread", "no kernel thread is visible in this pid namespace")
+    else:
+        r.run("live: kernel thread", ["--pid", str(kt)], [NO_PROCESS],
+              contains="is a kernel thread")
+    # A zombie: a child that exited and that its parent (sleeping) never reaps.
+    parent = subprocess.Popen([python, "-c", "import os, sys, time\n"
+                               "pid = os.fork()\n"
+                               "if pid == 0: os._exit(0)\n"
+                               "print(pid, flush=True); time.sleep(60)"],
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        zombie = int(parent.stdout.readline())
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            with open("/proc/%d/stat" % zombie) as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.02)
+        r.run("live: zombie", ["--pid", str(zombie)], [NO_PROCESS], contains="is a zombie")
+    finally:
+        parent.kill()
+        parent.wait()
+    # Traced: the target asks to be traced by its parent, this harness.
+    traced = subprocess.Popen([python, "-c", "import ctypes, os, sys\n"
+                               "ctypes.CDLL(None).ptrace(0, 0, 0, 0)\n"
+                               "os.write(1, b'ready\\n'); sys.stdin.read(1)"],
+                              stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    try:
+        traced.stdout.readline()
+        r.run("live: already traced", ["--pid", str(traced.pid)], [TRACED],
+              contains="already traced by pid %d" % os.getpid())
+        r.run("live: traced, --no-stop", ["--pid", str(traced.pid), "--no-stop", "--json"],
+              [OK], one_line=False)
+    finally:
+        traced.kill()
+        traced.wait()
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        r.skip("live: permission", "needs root and setpriv to run as another user")
+        return
+    nobody = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    target = subprocess.Popen([python, "-c", "import os, sys\n"
+                               "os.write(1, b'ready\\n'); sys.stdin.read(1)"],
+                              stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    undumpable = subprocess.Popen(nobody + [python, "-c", "import ctypes, os, sys\n"
+                                            "ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)\n"
+                                            "os.write(1, b'ready\\n'); sys.stdin.read(1)"],
+                                  stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    try:
+        target.stdout.readline()
+        undumpable.stdout.readline()
+        binary = r.binary
+        r.binary = nobody[0]
+        try:
+            r.run("live: another user's process", nobody[1:] + [binary, "--pid", str(target.pid)],
+                  [ACCESS], contains="runs as uid 0 and gcinspect as uid 65534")
+            r.run("live: not dumpable", nobody[1:] + [binary, "--pid", str(undumpable.pid)],
+                  [ACCESS], contains="is not dumpable")
+        finally:
+            r.binary = binary
+        r.run("live: not dumpable, as root", ["--pid", str(undumpable.pid), "--json"], [OK],
+              one_line=False)
+    finally:
+        for p in (target, undumpable):
+            p.kill()
+            p.wait()
+
+
+def check_deleted_exe(r, python, workdir):
+    """A core whose executable was deleted: its symbols and DWARF come from
+    the debug file named by the build-id in the core's memory."""
+    name = "deleted executable"
+    debug = "/usr/lib/debug/.build-id"
+    copy = os.path.join(workdir, "deleted-python")
+    shutil.copyfile(python, copy)
+    os.chmod(copy, 0o755)
+    core = gcore_of([copy, "-c", "import os; os.write(1, b'ready\\n'); os.read(0, 1)"],
+                    workdir, "deleted", b"ready\n", before_core=lambda: os.unlink(copy))
+    argv = [r.binary, "summary", "--json", "--no-cache", core]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    problems = []
+    if p.returncode != OK:
+        problems.append("exit %d: %s" % (p.returncode, p.stderr[:300]))
+    else:
+        doc = json.loads(p.stdout.decode("utf-8"))
+        py = doc["python"]
+        if py["layout"] != "dwarf" or debug not in py["layout_name"]:
+            problems.append("layout %s from %r, not DWARF from %s" % (py["layout"],
+                                                                  py["layout_name"], debug))
+        if not any("found by the build-id" in w for w in doc["warnings"]):
+            problems.append("no warning says where the DWARF came from: %r" % doc["warnings"])
+    if problems:
+        r.fail(name, argv, "; ".join(problems))
+    else:
+        r.passed += 1
+        log("ok   %-28s %s" % (name, py["layout_name"]))
+
+
+def check_command_line(r, core):
+    """The command line's one rule, and what a newcomer tripped over."""
+    r.run("usage: unknown command", ["frobnicate", core], [USAGE],
+          contains='unknown command "frobnicate"')
+    r.run("usage: neither command nor file", ["frobnicate"], [USAGE],
+          contains="neither a command nor a file")
+    r.run("help", ["help"], [OK], stdout_nonempty=True)
+    r.run("help VERB", ["help", "types"], [OK], stdout_nonempty=True)
+    r.run("VERB --help", ["touch", "--help"], [OK], stdout_nonempty=True)
+    r.run("help: unknown verb", ["help", "frobnicate"], [USAGE], contains="frobnicate")
+    for opt in ("--exe", "--sysroot", "--debug-dir"):
+        r.run("usage: %s missing" % opt, [opt, "/no/such/path", core], [USAGE],
+              names="/no/such/path")
+    r.run("usage: --sysroot a file", ["--sysroot", core, core], [USAGE],
+          contains="not a directory")
+    r.run("usage: --pid twice", ["--pid", "1", "--pid", "2"], [USAGE],
+          contains="--pid given twice")
+    r.run("usage: core and --pid", ["--pid", "1", core], [USAGE], contains="not both")
+    r.run("usage: --limit on summary", ["summary", "--limit", "3", core], [USAGE],
+          contains="--limit does not go with summary")
+    r.run("usage: --limit on touch", ["touch", "--limit", "3", core], [USAGE],
+          contains="--limit does not go with touch")
+    r.run("usage: -g on summary", ["summary", "-g", "1", core], [USAGE],
+          contains="--generation does not go with summary")
+    r.run("usage: --pages on types", ["types", "--pages", core], [USAGE],
+          contains="--pages does not go with types")
+    r.run("usage: --json twice", ["--json", "--json", core], [USAGE],
+          contains="--json given twice")
+    r.run("usage: -g 3", ["types", "-g", "3", core], [USAGE], contains="choose one of")
+    # A report that cannot be written is not "out of memory".
+    argv = [r.binary, "summary", core]
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=full,
+                           stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    err = p.stderr.decode("utf-8", "replace")
+    if p.returncode != OUTPUT or "cannot write" not in err or len(err.splitlines()) != 1:
+        r.fail("report to /dev/full", argv, "exit %d, stderr %r" % (p.returncode, err))
+    else:
+        r.passed += 1
+        log("ok   %-28s exit %d  %s" % ("report to /dev/full", p.returncode, err.strip()))
+
+
+def check_warnings_stream(r, core, wrong):
+    """Text: warnings on stderr, the report alone on stdout; JSON: in "warnings"."""
+    name = "warnings on stderr"
+    argv = [r.binary, "summary", "--exe", wrong, core]
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    problems = []
+    if p.returncode != OK:
+        problems.append("exit %d" % p.returncode)
+    if "warning" in out or "mismatch" in out:
+        problems.append("a warning on stdout: %r" % out[-300:])
+    if "gcinspect: %s: warning: " % core not in err or "build-id mismatch" not in err:
+        problems.append("no warning line naming the core on stderr: %r" % err[:300])
+    if problems:
+        r.fail(name, argv, "; ".join(problems))
+    else:
+        r.passed += 1
+        log("ok   %-28s %s" % (name, err.strip().splitlines()[0][:100]))
+
+
 def damage_phoff(src, dst):
     """Copy an ELF64 file and point e_phoff far beyond its end."""
     shutil.copyfile(src, dst)
@@ -290,6 +486,12 @@ def main(argv):
                                workdir, "python", b"ready\n")
             r.run("small python core", ["summary", py_core], [OK], one_line=False)
             check_wrong_exe(r, py_core, "/usr/bin/python3.11d")
+            check_warnings_stream(r, py_core, "/usr/bin/python3.11d")
+            check_command_line(r, py_core)
+            if os.path.isdir("/usr/lib/debug/.build-id"):
+                check_deleted_exe(r, args.python, workdir)
+            else:
+                r.skip("deleted executable", "no debug files installed (python3.11-dbg)")
             half = os.path.join(workdir, "half.core")
             truncate_half(py_core, half)
             r.run("truncated core: summary", ["summary", half],
@@ -298,8 +500,9 @@ def main(argv):
                   [PARTIAL, INPUT, NOT_PYTHON], names=half)
         except CoreUnavailable as e:
             for name in ("core of sleep", "damaged e_phoff", "small python core",
-                         "truncated core"):
+                         "truncated core", "command line"):
                 r.skip(name, str(e))
+        check_live_states(r, args.python)
     except Exception:
         import traceback
         r.failed.append("harness error")

@@ -13,7 +13,8 @@
    every read of the target's memory that follows the stop (the walk, and
    everything after discovery) comes after it; after it, only the calls
    the filter allows happen, none is refused, the report is written to
-   standard output, and the threads are detached.
+   standard output, and the threads are detached.  On the core, the
+   reports are the same with and without --no-sandbox.
 
 Exit status: 0 passed, 1 failed, 77 strace cannot trace here (says why).
 """
@@ -34,7 +35,7 @@ EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 ALLOWED = {
     "read", "readv", "pread64", "preadv", "lseek", "fstat", "newfstatat", "close",
     "write", "writev", "ioctl", "mmap", "mprotect", "munmap", "mremap", "brk", "madvise",
-    "futex", "clock_gettime", "getrandom", "sysinfo", "getpid", "gettid",
+    "futex", "clock_gettime", "getrandom", "sysinfo", "uname", "getpid", "gettid",
     "rt_sigprocmask", "rt_sigreturn", "restart_syscall", "exit", "exit_group", "tgkill",
     "ptrace",
 }
@@ -251,6 +252,17 @@ def main(argv):
                 check_cli(c, strace, a.gcinspect, ["--json", core], "core", work)
                 check_cli(c, strace, a.gcinspect, ["touch", "--pages", core], "core touch",
                           work)
+                # The sandbox changes nothing in what is reported.
+                for argv in (["--json", core], ["touch", "--json", "--pages", core],
+                             ["types", core]):
+                    outs = [subprocess.run([a.gcinspect] + argv + extra, env=no_leak_check(),
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            for extra in ([], ["--no-sandbox"])]
+                    c.expect(outs[0].returncode == outs[1].returncode == 0 and
+                             outs[0].stdout == outs[1].stdout and
+                             outs[0].stderr == outs[1].stderr,
+                             "gcinspect %s: the same report with and without --no-sandbox"
+                             % " ".join(argv[:-1]))
     except Exception:
         import traceback
         c.failed.append("harness error")

@@ -148,6 +148,22 @@ def find_tp_name_offset():
 TP_NAME_OFFSET = find_tp_name_offset()
 
 
+def qualified(t, tp_name):
+    """The name gcinspect gives a type: a heap type (a class) whose tp_name
+    has no module is qualified with the str __module__ its dict holds, as
+    repr() does, unless that is "builtins"."""
+    if not t.__flags__ & (1 << 9) or "." in tp_name:
+        return tp_name
+    try:
+        module = t.__module__
+    except AttributeError:
+        return tp_name
+    if (type(module) is not str or not module or module == "builtins" or
+            not all(ord(c) < 128 for c in module) or len(module) > 256):
+        return tp_name
+    return module + "." + tp_name
+
+
 def histogram(generation):
     """(number of objects, {tp_name: objects}, {id(type): objects},
     {id(type): tp_name}) of one generation.  The last two are keyed by
@@ -163,7 +179,7 @@ def histogram(generation):
         name = names.get(t)
         if name is None:
             raw = ctypes.c_char_p.from_address(id(t) + TP_NAME_OFFSET).value
-            name = raw.decode("utf-8", "replace")
+            name = qualified(t, raw.decode("utf-8", "replace"))
             names[t] = name
             addr_names[id(t)] = name
         hist[name] = hist.get(name, 0) + 1
@@ -205,6 +221,14 @@ class Peer(object):
         self.tags = []
 
 
+class ShadowProperty(object):
+    """A class whose tp_name is "property", as the builtin's: gcinspect must
+    keep the two apart (this one is "__main__.property")."""
+
+
+ShadowProperty.__name__ = "property"   # tp_name follows __name__
+
+
 def make_handler(index, prefix):
     greeting = "%s-%d" % (prefix, index)
 
@@ -221,6 +245,7 @@ STATE = {
     "registry": {},    # name -> set of ids
     "handlers": [],    # closures
     "matrix": [],      # tuples holding lists
+    "shadows": [],     # ShadowProperty instances (their tp_name is "property")
 }
 
 
@@ -242,6 +267,8 @@ def build(part, count):
             a.peer = b
             b.peer = a
             STATE["peers"].append((a, b))
+        if i % 7 == 0:
+            STATE["shadows"].append(ShadowProperty())
         if i % 5 == 0:
             STATE["registry"].setdefault(part, set()).add(i)
             STATE["matrix"].append((i, [i, i + 1], {"row": i}))
