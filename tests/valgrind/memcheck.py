@@ -93,6 +93,8 @@ def main(argv):
                           check=True, stdout=subprocess.PIPE).stdout
     tests = json.loads(show)["tests"]
     tmp = tempfile.mkdtemp(prefix="gcinspect-memcheck-")
+    # The bad-input tests run gcinspect as another user (nobody) too.
+    os.chmod(tmp, 0o755)
     wrapped = os.path.join(tmp, "gcinspect")
     wrapper(wrapped, valgrind, gcinspect)
     harness = re.compile(a.tests)
