@@ -33,7 +33,7 @@ command -v gcore >/dev/null || { echo "$0: gcore not found (install gdb)" >&2; e
 work=$(mktemp -d "${TMPDIR:-/tmp}/gcinspect-bench.XXXXXX")
 pid=
 cleanup() {
-	exec 3>&- 2>/dev/null || true
+	{ exec 3>&-; } 2>/dev/null || true
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -CONT "$pid" 2>/dev/null || true
 		kill -KILL "$pid" 2>/dev/null || true

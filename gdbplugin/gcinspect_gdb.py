@@ -49,12 +49,14 @@ class GciError(ctypes.Structure):
 
 READ_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_u64, c_void_p, c_size_t)
 LOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_int, c_char_p)
+PROGRESS_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p, c_u64, c_u64, c_bool)
 
 
 class GciOptions(ctypes.Structure):
     _fields_ = [("sysroot", c_char_p), ("exe", c_char_p), ("debug_dir", c_char_p),
-                ("no_dwarf", c_bool), ("no_cache", c_bool), ("log", LOG_FN),
-                ("log_arg", c_void_p)]
+                ("no_dwarf", c_bool), ("no_cache", c_bool), ("offline", c_bool),
+                ("log", LOG_FN), ("log_arg", c_void_p), ("max_core_size", c_u64),
+                ("progress", PROGRESS_FN), ("progress_arg", c_void_p)]
 
 
 class GciMapping(ctypes.Structure):
@@ -97,7 +99,8 @@ class GciInterp(ctypes.Structure):
                 ("heap_size", c_i64), ("collector", c_char_p),
                 ("visited_space", c_int), ("phase", c_int),
                 ("ngens", c_size_t), ("gens", GciGen * GCI_MAX_GENS),
-                ("has_permanent", c_bool), ("permanent", GciGen)]
+                ("has_permanent", c_bool), ("permanent", GciGen),
+                ("has_work_to_do", c_bool), ("work_to_do", c_i64)]
 
 
 class GciSmaps(ctypes.Structure):
@@ -196,21 +199,66 @@ _MAP_RE = re.compile(r"^\s*(0x[0-9a-fA-F]+)\s+(0x[0-9a-fA-F]+)\s+(0x[0-9a-fA-F]+
 
 
 def parse_mappings(text):
-    """The file mappings of `info proc mappings` output: [(start, end, offset, path)].
-    Header lines, anonymous and special ([heap], [stack]) mappings are skipped."""
+    """The mappings of `info proc mappings` output: [(start, end, offset, path)],
+    path "" for anonymous memory ([heap], [stack], ...).  Where gdb shows the
+    permissions (a live process), every readable mapping is listed, as
+    /proc/PID/maps gives them to the CLI; where it does not (a core: only the
+    files of its NT_FILE note), the files only (core_segments adds the rest)."""
     maps = []
     for line in text.splitlines():
         m = _MAP_RE.match(line)
         if not m:
             continue
+        perms = m.group(5)
         path = (m.group(6) or "").rstrip()
-        if not path.startswith("/"):
-            continue
-        if path.endswith(" (deleted)"):
-            path = path[:-len(" (deleted)")]
         start, end, offset = int(m.group(1), 16), int(m.group(2), 16), int(m.group(4), 16)
-        if end > start:
-            maps.append((start, end, offset, path))
+        if end <= start:
+            continue
+        if perms is not None and (perms[0] != "r" or path in ("[vvar]", "[vsyscall]")):
+            continue  # not readable (the CLI skips these too)
+        if not path.startswith("/"):
+            if perms is None:
+                continue
+            path, offset = "", 0
+        elif path.endswith(" (deleted)"):
+            path = path[:-len(" (deleted)")]
+        maps.append((start, end, offset, path))
+    return maps
+
+
+def core_segments(path):
+    """[(start, end)] of the memory an ELF core holds: every readable PT_LOAD
+    segment's saved bytes (p_filesz), or [] if the file cannot be read."""
+    segs = []
+    try:
+        with open(path, "rb") as f:
+            eh = f.read(64)
+            if len(eh) < 64 or eh[:4] != b"\x7fELF" or eh[4] != 2 or eh[5] != 1:
+                return []
+            phoff, = struct.unpack_from("<Q", eh, 0x20)
+            phentsize, phnum = struct.unpack_from("<HH", eh, 0x36)
+            if phentsize != 56:
+                return []
+            f.seek(phoff)
+            phdrs = f.read(56 * phnum)
+            for i in range(len(phdrs) // 56):
+                p_type, p_flags = struct.unpack_from("<II", phdrs, i * 56)
+                p_vaddr, = struct.unpack_from("<Q", phdrs, i * 56 + 16)
+                p_filesz, = struct.unpack_from("<Q", phdrs, i * 56 + 32)
+                if p_type == 1 and p_flags & 4 and p_filesz:  # PT_LOAD, PF_R
+                    segs.append((p_vaddr, p_vaddr + p_filesz))
+    except (OSError, struct.error):
+        return []
+    return segs
+
+
+def target_mappings(info):
+    """Every mapping the library should know of: the files (they are loaded
+    for symbols and DWARF) and the anonymous memory (searched for the GC
+    state and _Py_DebugOffsets when the files are missing)."""
+    maps = parse_mappings(gdb.execute("info proc mappings", to_string=True))
+    if info["kind"] == "core":
+        maps += [(a, b, 0, "") for a, b in core_segments(info["path"])]
     return maps
 
 
@@ -325,17 +373,27 @@ def describe_target():
 
 
 def gdb_options(kind, pid):
-    """sysroot and debug dir from gdb's settings, as the CLI would have them."""
+    """sysroot and debug dir from gdb's settings, as the CLI would have them.
+    (A live process without a sysroot of gdb's: the library looks for its
+    files through /proc/PID, as the CLI does.)"""
     sysroot = gdb.parameter("sysroot") or ""
     if sysroot.startswith("target:"):
         sysroot = sysroot[len("target:"):]
-    if not sysroot and kind == "live":
-        sysroot = "/proc/%d/root" % pid  # the target's own files, as the CLI does
     debug_dir = (gdb.parameter("debug-file-directory") or "").split(os.pathsep)[0]
     # gdb, like the library, looks under SYSROOT/usr/lib/debug by default.
     if debug_dir in ("", "/usr/lib/debug"):
         debug_dir = None
     return sysroot or None, debug_dir
+
+
+def gdb_offline():
+    """Whether the library must not ask debuginfod: unless gdb's own
+    `set debuginfod enabled` is on (gdb asks the user at "ask"; the plugin
+    cannot, so it does not ask the network either)."""
+    try:
+        return gdb.parameter("debuginfod enabled") != "on"
+    except (RuntimeError, gdb.error):
+        return True  # a gdb without debuginfod support
 
 
 # --------------------------------------------------------------------------
@@ -396,11 +454,12 @@ def _raise(err):
 class Snapshot:
     """A program over gdb's memory and its walked GC lists; use with `with`."""
 
-    def __init__(self, flags=0, verbose=0):
+    def __init__(self, flags=0, verbose=0, no_dwarf=False):
         self.prog = c_void_p()
         self.snap = ctypes.POINTER(GciSnapshot)()
         self.flags = flags
         self.verbose = verbose
+        self.no_dwarf = bool(no_dwarf)
 
     def __enter__(self):
         global _reader
@@ -410,8 +469,7 @@ class Snapshot:
             raise gdb.GdbError("cannot load libgcinspect (%s): %s" % (library_path(), e))
         info = describe_target()
         inf = gdb.selected_inferior()
-        text = gdb.execute("info proc mappings", to_string=True)
-        maps = parse_mappings(text)
+        maps = target_mappings(info)
         arr = (GciMapping * max(len(maps), 1))()
         keep = []
         for i, (start, end, offset, path) in enumerate(maps):
@@ -419,7 +477,7 @@ class Snapshot:
             arr[i] = GciMapping(start, end, offset, keep[-1])
         sysroot, debug_dir = gdb_options(info["kind"], info["pid"])
         opts = GciOptions(sysroot=_b(sysroot), debug_dir=_b(debug_dir),
-                          log=_log_fn)
+                          no_dwarf=self.no_dwarf, offline=gdb_offline(), log=_log_fn)
         _log_level[0] = {0: -1, 1: GCI_LOG_INFO}.get(self.verbose, GCI_LOG_DEBUG)
         del _log_lines[:]
         _read_failures[:] = [0, None]
@@ -587,7 +645,7 @@ if gdb is not None:
 
     class GcGens(gdb.Command):
         """Show the CPython GC generations of the inferior.
-Usage: gc-gens [--json] [-v]
+Usage: gc-gens [--json] [--no-dwarf] [-v]
 
 For each generation of the main interpreter (and of every other interpreter):
 the threshold and count (as gc.get_threshold() and gc.get_count() would
@@ -595,27 +653,30 @@ say), the objects on its list, their bytes, and the distinct 4 KiB pages
 holding their GC heads (the pages a collection writes); then the permanent
 generation (gc.freeze()).  Works on a live process and on a core file.
 
-  --json   the same JSON document as `gcinspect summary --json`
-           (schema gcinspect/1)
-  -v       log discovery steps (twice: more)"""
+  --json      the same JSON document as `gcinspect summary --json`
+              (schema gcinspect/1)
+  --no-dwarf  never read DWARF: the built-in layout tables (and
+              _Py_DebugOffsets) only, as gcinspect --no-dwarf
+  -v          log discovery steps (twice: more)"""
 
         def __init__(self):
             super().__init__("gc-gens", gdb.COMMAND_DATA)
 
         def complete(self, text, word):
-            return _complete(word or "", ["--json", "-v"])
+            return _complete(word or "", ["--json", "--no-dwarf", "-v"])
 
         @command
         def invoke(self, arg, from_tty):
-            pos, opts = parse_args(arg, "gc-gens", flags=("--json", "-v"))
+            pos, opts = parse_args(arg, "gc-gens", flags=("--json", "--no-dwarf", "-v"))
             _too_many(pos, 0, "gc-gens")
-            with Snapshot(verbose=opts.get("-v", 0)) as snap:
+            with Snapshot(verbose=opts.get("-v", 0),
+                          no_dwarf="--no-dwarf" in opts) as snap:
                 gdb.write(snap.report(GCI_REPORT_SUMMARY, "--json" in opts))
                 snap.warn_partial()
 
     class GcTypes(gdb.Command):
         """Show a type histogram of the inferior's GC lists, largest first.
-Usage: gc-types [GEN|permanent] [--json] [--limit N] [-v]
+Usage: gc-types [GEN|permanent] [--json] [--limit N] [--no-dwarf] [-v]
 
 GEN is 0, 1 or 2 (the generation), or permanent (the objects gc.freeze()
 moved out of the collector's reach); without it, every generation and the
@@ -623,20 +684,24 @@ permanent one together.  Each type's objects and bytes, sorted by bytes.
 
   --limit N  rows shown in text output (default 40; 0: all)
   --json     the same JSON document as `gcinspect types --json`
+  --no-dwarf never read DWARF: the built-in layout tables
+             (and _Py_DebugOffsets) only, as gcinspect --no-dwarf
   -v         log discovery steps (twice: more)"""
 
         def __init__(self):
             super().__init__("gc-types", gdb.COMMAND_DATA)
 
         def complete(self, text, word):
-            return _complete(word or "", ["0", "1", "2", "permanent", "--json", "--limit"])
+            return _complete(word or "", ["0", "1", "2", "permanent", "--json", "--limit",
+                                          "--no-dwarf"])
 
         @command
         def invoke(self, arg, from_tty):
-            pos, opts = parse_args(arg, "gc-types", flags=("--json", "-v"),
+            pos, opts = parse_args(arg, "gc-types", flags=("--json", "--no-dwarf", "-v"),
                                    valued=("--limit",))
             _too_many(pos, 1, "gc-types")
-            with Snapshot(verbose=opts.get("-v", 0)) as snap:
+            with Snapshot(verbose=opts.get("-v", 0),
+                          no_dwarf="--no-dwarf" in opts) as snap:
                 gdb.write(snap.report(GCI_REPORT_TYPES, "--json" in opts,
                                       generation=pos[0] if pos else None,
                                       limit=opts.get("--limit", 40)))
@@ -644,7 +709,7 @@ permanent one together.  Each type's objects and bytes, sorted by bytes.
 
     class GcObjects(gdb.Command):
         """List the objects on one of the inferior's GC lists.
-Usage: gc-objects GEN [--type NAME] [--limit N] [--json] [-v]
+Usage: gc-objects GEN [--type NAME] [--limit N] [--json] [--no-dwarf] [-v]
 
 GEN is 0, 1, 2 or permanent.  For each object, in list order (the order a
 collection visits them): its address (the PyObject, not the GC head), its
@@ -656,6 +721,8 @@ reference count read from the inferior.
   --limit N    objects shown (default 100; 0: all); the total is always given
   --json       JSON (schema gcinspect/1, the gc-objects section of
                docs/json-schema.md)
+  --no-dwarf   never read DWARF: the built-in layout tables
+               (and _Py_DebugOffsets) only, as gcinspect --no-dwarf
   -v           log discovery steps (twice: more)"""
 
         def __init__(self):
@@ -663,18 +730,19 @@ reference count read from the inferior.
 
         def complete(self, text, word):
             return _complete(word or "", ["0", "1", "2", "permanent", "--type",
-                                          "--limit", "--json"])
+                                          "--limit", "--json", "--no-dwarf"])
 
         @command
         def invoke(self, arg, from_tty):
-            pos, opts = parse_args(arg, "gc-objects", flags=("--json", "-v"),
+            pos, opts = parse_args(arg, "gc-objects", flags=("--json", "--no-dwarf", "-v"),
                                    valued=("--limit", "--type"))
             if not pos:
                 raise gdb.GdbError("gc-objects needs a generation: 0, 1, 2 or permanent "
                                    "(see help gc-objects)")
             _too_many(pos, 1, "gc-objects")
             limit = opts.get("--limit", 100)
-            with Snapshot(flags=GCI_SNAPSHOT_OBJECTS, verbose=opts.get("-v", 0)) as snap:
+            with Snapshot(flags=GCI_SNAPSHOT_OBJECTS, verbose=opts.get("-v", 0),
+                          no_dwarf="--no-dwarf" in opts) as snap:
                 gens = snap.lists()
                 gen = gens.get(pos[0])
                 if gen is None:
@@ -694,28 +762,35 @@ reference count read from the inferior.
 
     class GcTouch(gdb.Command):
         """Show what a collection of a generation would write.
-Usage: gc-touch [GEN] [--pages] [--json] [--limit N] [-v]
+Usage: gc-touch [GEN] [--pages] [--json] [--limit N] [--no-dwarf] [-v]
 
 The touch model (docs/touch-model.md): a collection of generation GEN writes
 the GC head of every object in generations 0..GEN, the last object of the
 next older generation, and the GC state.  For each collection (or only for
 GEN): the objects and distinct 4 KiB pages written, and which types hold
-the most of those pages.  Needs a libgcinspect with the touch report.
+the most of those pages.  On 3.14.0-3.14.4 (the incremental collector) the
+collections are young, increment (the next automatic step) and full, also
+named by their gc.collect(generation=N) number.  Needs a libgcinspect with
+the touch report.
 
   --pages    list every page written
   --limit N  rows shown in text output (default 40; 0: all)
   --json     the same JSON document as the gcinspect touch report
+  --no-dwarf never read DWARF: the built-in layout tables
+             (and _Py_DebugOffsets) only, as gcinspect --no-dwarf
   -v         log discovery steps (twice: more)"""
 
         def __init__(self):
             super().__init__("gc-touch", gdb.COMMAND_DATA)
 
         def complete(self, text, word):
-            return _complete(word or "", ["0", "1", "2", "--pages", "--json", "--limit"])
+            return _complete(word or "", ["0", "1", "2", "young", "increment", "full",
+                                          "--pages", "--json", "--limit", "--no-dwarf"])
 
         @command
         def invoke(self, arg, from_tty):
-            pos, opts = parse_args(arg, "gc-touch", flags=("--json", "--pages", "-v"),
+            pos, opts = parse_args(arg, "gc-touch",
+                                   flags=("--json", "--pages", "--no-dwarf", "-v"),
                                    valued=("--limit",))
             _too_many(pos, 1, "gc-touch")
             try:
@@ -729,7 +804,8 @@ the most of those pages.  Needs a libgcinspect with the touch report.
             flags = GCI_SNAPSHOT_TYPE_PAGES
             if "--pages" in opts:
                 flags |= GCI_SNAPSHOT_OBJECTS
-            with Snapshot(flags=flags, verbose=opts.get("-v", 0)) as snap:
+            with Snapshot(flags=flags, verbose=opts.get("-v", 0),
+                          no_dwarf="--no-dwarf" in opts) as snap:
                 gdb.write(snap.report(GCI_REPORT_TOUCH, "--json" in opts,
                                       generation=pos[0] if pos else None,
                                       limit=opts.get("--limit", 40),

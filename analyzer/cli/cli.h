@@ -28,19 +28,29 @@ enum cli_opt {
 	O_DEBUG_DIR,
 	O_NO_DWARF,
 	O_NO_CACHE,
+	O_OFFLINE,
+	O_MAX_CORE_SIZE,
 	O_VERBOSE,
+	O_TYPE,
+	O_MIN_SIZE,
+	O_PAGE,
+	O_OUTPUT,
+	O_INTERVAL,
+	O_COUNT,
+	O_PROMETHEUS,
 	O_NO_SANDBOX,
 	O_NOPT
 };
 #define OPT(o) (UINT64_C(1) << (o))
 /* The options of every verb that reads a target. */
 #define OPTS_TARGET (OPT(O_PID) | OPT(O_NO_STOP) | OPT(O_EXE) | OPT(O_SYSROOT) | \
-		     OPT(O_DEBUG_DIR) | OPT(O_NO_DWARF) | OPT(O_NO_CACHE) | OPT(O_VERBOSE) | \
+		     OPT(O_DEBUG_DIR) | OPT(O_NO_DWARF) | OPT(O_NO_CACHE) | OPT(O_OFFLINE) | \
+		     OPT(O_MAX_CORE_SIZE) | OPT(O_VERBOSE) | \
 		     OPT(O_NO_SANDBOX))
 
 /* A core file or a live process, in the order the command line named them. */
 struct cli_target {
-	const char *path;  /* a core file, or NULL */
+	const char *path;  /* a core file ("-": standard input), or NULL */
 	int pid;           /* a live process, or 0 */
 	char name[32];     /* "pid 123", for messages (path otherwise) */
 };
@@ -56,6 +66,13 @@ struct cli {
 	bool json, pages, no_stop, no_sandbox;
 	const char *generation;
 	size_t limit;
+	const char *type;        /* --type NAME or 0xADDRESS */
+	uint64_t min_size;       /* --min-size */
+	uint64_t page;           /* --page (given: OPT(O_PAGE) in given) */
+	const char *output;      /* -o FILE */
+	double interval;                /* workers: seconds between samples, 0: one */
+	long count;                     /* workers: samples (0: until stopped) */
+	const char *prometheus;         /* workers: the exposition file */
 	struct cli_target targets[CLI_MAX_TARGETS];
 	size_t ntargets;
 	/* positional arguments that are not targets (help's VERB) */
@@ -91,12 +108,34 @@ struct gci_error *cli_open(struct cli *cli, const struct cli_target *t,
  */
 int cli_snapshot(struct cli *cli, const struct cli_target *t, unsigned flags,
 		 struct gci_program **ret_prog, struct gci_snapshot **ret_snap);
+/*
+ * The same, telling fn about each object as it is walked
+ * (gci_snapshot_take_each).  When fn stopped the walk, the status is
+ * cancelled_status and nothing is printed (fn said why).  Warnings go to
+ * stderr unless warnings_in_json.
+ */
+int cli_snapshot_each(struct cli *cli, const struct cli_target *t, unsigned flags,
+		      gci_object_fn *fn, void *arg, bool warnings_in_json,
+		      int cancelled_status, struct gci_program **ret_prog,
+		      struct gci_snapshot **ret_snap);
+/* "core.123" or "pid 123". */
+const char *cli_target_name(const struct cli_target *t);
+/* After a report: integrity problems said on stderr, exit 1; else 0. */
+int cli_partial(const struct gci_snapshot *snap, const char *name);
+/* Progress on stderr (a tty) after a second of work; cleared when done. */
+void cli_progress(void *arg, const char *what, uint64_t done, uint64_t total, bool final);
+/* Clear a progress line before other output on stderr. */
+void cli_progress_clear(void);
 /* Write a report to stdout; returns 0 or 70 (the write failed). */
 int cli_write_stdout(const char *text);
 
 /* The verbs. */
 int cmd_report(struct cli *cli);      /* summary, types, touch */
 int cmd_gdb_script(struct cli *cli);
+int cmd_objects(struct cli *cli);     /* objects, streamed */
+int cmd_diff(struct cli *cli);        /* two snapshots */
+int cmd_html(struct cli *cli);        /* report -o FILE.html */
+int cmd_workers(struct cli *cli);     /* a pre-fork server: cmd_workers.c */
 int cmd_help(struct cli *cli);
 
 #endif

@@ -36,9 +36,9 @@ void cli_warn(const char *target, const char *message)
 	free(m);
 }
 
-static const char *target_name(const struct cli_target *t)
+const char *cli_target_name(const struct cli_target *t)
 {
-	return t->pid ? t->name : t->path;
+	return t->pid ? t->name : !strcmp(t->path, "-") ? "<stdin>" : t->path;
 }
 
 struct gci_error *cli_open(struct cli *cli, const struct cli_target *t,
@@ -46,34 +46,52 @@ struct gci_error *cli_open(struct cli *cli, const struct cli_target *t,
 {
 	if (t->pid)
 		return gci_program_open_pid(t->pid, &cli->opts, ret);
+	if (!strcmp(t->path, "-"))
+		return gci_program_open_core_fd(STDIN_FILENO, "<stdin>", &cli->opts, ret);
 	return gci_program_open_core(t->path, &cli->opts, ret);
 }
 
 int cli_snapshot(struct cli *cli, const struct cli_target *t, unsigned flags,
 		 struct gci_program **ret_prog, struct gci_snapshot **ret_snap)
 {
+	return cli_snapshot_each(cli, t, flags, NULL, NULL, cli->json, GCI_EXIT_SOFTWARE,
+				 ret_prog, ret_snap);
+}
+
+int cli_snapshot_each(struct cli *cli, const struct cli_target *t, unsigned flags,
+		      gci_object_fn *fn, void *arg, bool warnings_in_json,
+		      int cancelled_status, struct gci_program **ret_prog,
+		      struct gci_snapshot **ret_snap)
+{
 	struct gci_program *prog;
 	struct gci_snapshot *snap;
 	struct gci_error *err = cli_open(cli, t, &prog);
 	if (err)
-		return cli_fail(err, target_name(t));
+		return cli_fail(err, cli_target_name(t));
 	if (t->pid && !cli->no_stop)
 		flags |= GCI_SNAPSHOT_STOP;  /* for the walk only; resumed before return */
-	/* Once every file is open, before the target's memory is walked. */
-	if (!cli->no_sandbox)
+	/* Once every file is open, before the target's memory is walked
+	 * (docs/sandbox.md).  A verb that reads two targets (diff) confines at
+	 * the last one: the first must still open its files after its walk. */
+	if (!cli->no_sandbox && t == &cli->targets[cli->ntargets - 1])
 		flags |= GCI_SNAPSHOT_CONFINE;
-	err = gci_snapshot_take(prog, flags, &snap);
+	err = gci_snapshot_take_each(prog, flags, fn, arg, &snap);
+	cli_progress_clear();
 	if (err) {
 		gci_program_destroy(prog);
-		return cli_fail(err, target_name(t));
+		if (err->code == GCI_ERR_CANCELLED) {
+			gci_error_destroy(err);
+			return cancelled_status;
+		}
+		return cli_fail(err, cli_target_name(t));
 	}
 	/* Text goes to people: warnings beside the report, on stderr.  JSON
 	 * carries them in "warnings". */
-	if (!cli->json) {
+	if (!warnings_in_json) {
 		const char *const *w;
 		size_t nw = gci_snapshot_warnings(snap, &w);
 		for (size_t i = 0; i < nw; i++)
-			cli_warn(target_name(t), w[i]);
+			cli_warn(cli_target_name(t), w[i]);
 	}
 	*ret_prog = prog;
 	*ret_snap = snap;
@@ -81,7 +99,7 @@ int cli_snapshot(struct cli *cli, const struct cli_target *t, unsigned flags,
 }
 
 /* After a report is printed: a partial result is said on stderr, exit 1. */
-static int partial(const struct gci_snapshot *snap, const char *name)
+int cli_partial(const struct gci_snapshot *snap, const char *name)
 {
 	if (!snap->nproblems)
 		return GCI_EXIT_OK;
@@ -119,12 +137,12 @@ int cmd_report(struct cli *cli)
 	char *out;
 	struct gci_error *err = gci_report(snap, &ropts, &out);
 	if (err) {
-		status = cli_fail(err, target_name(t));
+		status = cli_fail(err, cli_target_name(t));
 	} else {
 		status = cli_write_stdout(out);
 		free(out);
 		if (!status)
-			status = partial(snap, target_name(t));
+			status = cli_partial(snap, cli_target_name(t));
 	}
 	gci_snapshot_destroy(snap);
 	gci_program_destroy(prog);

@@ -1,11 +1,13 @@
 /* gcinspect: the command line, a thin shell over libgcinspect. */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -27,11 +29,16 @@ static const struct cli_option options[O_NOPT] = {
 	  "do not stop the live process (lists that change under the walk are "
 	  "reported as integrity problems)" },
 	{ O_GENERATION, "generation", 'g', "GEN",
-	  "only the list GEN: a generation number as gc.get_objects(generation=N) "
-	  "takes it, or a list name (permanent; young, old[0], old[1], old on "
+	  "types: only the list GEN, a generation number as "
+	  "gc.get_objects(generation=N) takes it, or a list name (permanent; young, "
+	  "old[0], old[1], old on 3.14.0-3.14.4); touch: only the collection "
+	  "gc.collect(generation=GEN) runs (young, increment, full on "
 	  "3.14.0-3.14.4)" },
 	{ O_PAGES, "pages", 0, NULL, "list every page written" },
-	{ O_LIMIT, "limit", 0, "N", "rows shown in text output (default 40; 0: all)" },
+	{ O_LIMIT, "limit", 0, "N",
+	  "rows shown in text output (default 40; 0: all); objects --json: at most N "
+	  "objects (default: all); report: rows of each type table shown before the "
+	  "rest are folded (default 40)" },
 	{ O_JSON, "json", 0, NULL, "JSON output (schema gcinspect/1, docs/json-schema.md)" },
 	{ O_EXE, "exe", 0, "FILE", "the executable, when the path the target names is wrong here" },
 	{ O_SYSROOT, "sysroot", 0, "DIR",
@@ -42,31 +49,87 @@ static const struct cli_option options[O_NOPT] = {
 	{ O_NO_CACHE, "no-cache", 0, NULL,
 	  "neither read nor write the layout cache ($GCINSPECT_CACHE_DIR, else "
 	  "$XDG_CACHE_HOME/gcinspect, else ~/.cache/gcinspect)" },
+	{ O_OFFLINE, "offline", 0, NULL,
+	  "never ask a debuginfod server for debug info (as if DEBUGINFOD_URLS were "
+	  "unset); without it, debug info missing here is fetched from the servers "
+	  "DEBUGINFOD_URLS names, each given DEBUGINFOD_TIMEOUT seconds (default 30)" },
+	{ O_MAX_CORE_SIZE, "max-core-size", 0, "SIZE",
+	  "a compressed or piped core is decompressed into a temporary file of at "
+	  "most SIZE bytes (suffix K, M, G, T: powers of 1024; default: what "
+	  "$TMPDIR, else /var/tmp, can hold, less 1 GiB kept free)" },
 	{ O_VERBOSE, "verbose", 'v', NULL, "log every discovery step to stderr (twice: more)" },
+	{ O_TYPE, "type", 0, "TYPE",
+	  "only objects of this type: its name as gcinspect types shows it, or the "
+	  "type object's address (0x...)" },
+	{ O_MIN_SIZE, "min-size", 0, "BYTES", "only objects of at least BYTES bytes" },
+	{ O_PAGE, "page", 0, "ADDRESS",
+	  "only objects whose GC head, or memory, lies on the 4 KiB page holding ADDRESS "
+	  "(hex); each row says which (head or object)" },
+	{ O_OUTPUT, "output", 'o', "FILE", "write the report to FILE (default: standard output)" },
+	{ O_INTERVAL, "interval", 0, "SECONDS",
+	  "sample again every SECONDS (a decimal number), one line per worker each time" },
+	{ O_COUNT, "count", 0, "N", "with --interval: stop after N samples (default: until "
+	  "interrupted)" },
+	{ O_PROMETHEUS, "prometheus", 0, "FILE",
+	  "write the Prometheus text format to FILE, atomically (a temporary file in "
+	  "the same directory, then rename), for node_exporter's textfile collector" },
 	{ O_NO_SANDBOX, "no-sandbox", 0, NULL,
 	  "do not confine gcinspect (seccomp) before it walks the target's memory; "
 	  "for debugging gcinspect only (docs/sandbox.md)" },
 };
 
-static const char target_synopsis[] = "[OPTION]... (CORE | --pid PID)";
+static const char target_synopsis[] = "[OPTION]... (CORE | - | --pid PID)";
 
 static const struct cli_verb verbs[] = {
 	{ "summary", target_synopsis,
 	  "The GC state (the default command): per interpreter, each generation's "
 	  "threshold, count, objects, bytes and 4 KiB pages of GC heads, and the "
-	  "permanent generation.",
+	  "permanent generation; on 3.14.0-3.14.4 also what each collection and the "
+	  "next automatic step would write.",
 	  OPTS_TARGET | OPT(O_JSON), 1, 1, 0, cmd_report },
 	{ "types", target_synopsis,
 	  "Type histogram (objects, bytes) of all lists together, or of one "
 	  "(-g), largest first.",
 	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_LIMIT), 1, 1, 0, cmd_report },
 	{ "touch", target_synopsis,
-	  "What a collection of each generation (or of GEN, -g) would write: GC heads, "
+	  "What each collection (of each generation, or on 3.14.0-3.14.4 young, the "
+	  "next automatic increment and full; or only GEN, -g) would write: GC heads, "
 	  "pages, the types holding them; on a live process, how many of those pages "
 	  "are still shared with another process (a collection would copy them); "
 	  "what-ifs (gc.freeze() now, heads packed apart, the next automatic "
 	  "collection).",
 	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_PAGES), 1, 1, 0, cmd_report },
+	{ "objects", target_synopsis,
+	  "Every object on the GC lists, or on one (-g), filtered by type, size or "
+	  "page: address, size, reference count, list and type, one per line, printed "
+	  "as the walk meets them (memory does not grow with the heap). --json: one "
+	  "JSON object per line (NDJSON). A live process stays stopped for the walk "
+	  "only: the lines are kept in a temporary file until it runs again.",
+	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_LIMIT) | OPT(O_TYPE) |
+	  OPT(O_MIN_SIZE) | OPT(O_PAGE), 1, 1, 0, cmd_objects },
+	{ "diff", "[OPTION]... A B (each a CORE or --pid PID)",
+	  "Two snapshots side by side (a leak: the same process twice; or a pre-fork "
+	  "master and a worker): per list and per type, objects and bytes in A, in B "
+	  "and the difference, largest growth first. Types are matched by name; with "
+	  "-g, only the types of that list.",
+	  OPTS_TARGET | OPT(O_JSON) | OPT(O_GENERATION) | OPT(O_LIMIT), 2, 2, 0, cmd_diff },
+	{ "report", "[OPTION]... (CORE | --pid PID) -o FILE.html",
+	  "One self-contained HTML page to share: the summary, each list's type "
+	  "histogram, what each collection would write with the what-ifs, and a map "
+	  "of the pages holding GC heads. Nothing in it is fetched from anywhere; the "
+	  "numbers are tables that need no JavaScript.",
+	  OPTS_TARGET | OPT(O_OUTPUT) | OPT(O_LIMIT), 1, 1, 0, cmd_html },
+	{ "workers", "[OPTION]... --pid PID",
+	  "A pre-fork server (uWSGI, gunicorn --preload, a multiprocessing pool): PID "
+	  "is its master or any worker. Reads the master and every worker one at a "
+	  "time, each stopped only for its own walk: memory (smaps_rollup), GC state, "
+	  "what a full and the next automatic collection would copy, and, per worker, "
+	  "what it has already copied of the master's memory and what lives on those "
+	  "pages (docs/workers.md).",
+	  /* Not confined (docs/sandbox.md): it opens each worker after reading
+	  * the one before, so it takes no --no-sandbox. */
+	  (OPTS_TARGET & ~OPT(O_NO_SANDBOX)) | OPT(O_JSON) | OPT(O_INTERVAL) | OPT(O_COUNT) |
+	  OPT(O_PROMETHEUS), 1, 1, 0, cmd_workers },
 	{ "gdb-script", "",
 	  "Print the path of the gdb plugin, to source in gdb: "
 	  "gdb -ex \"source $(gcinspect gdb-script)\" ...",
@@ -90,13 +153,86 @@ static const char exit_text[] =
 	"  64  usage error\n"
 	"  70  internal error (out of memory), or the sandbox could not be set up\n"
 	"      (--no-sandbox)\n"
-	"  74  the report could not be written (standard output failed)\n";
+	"  74  the report could not be written (standard output, or the file it goes to:\n"
+	"      report -o, workers --prometheus)\n";
 
 static int verbosity;
+static bool progress_shown;  /* a progress line stands on the terminal */
+
+/* Progress on a terminal: shown once the work has taken progress_after s. */
+static double start_time, progress_after = 1.0, progress_last;
+static bool progress_shown;
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void cli_progress_clear(void)
+{
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+		progress_shown = false;
+	}
+}
+
+static void human(char *buf, size_t n, uint64_t v)
+{
+	if (v >= 1000000)
+		snprintf(buf, n, "%.1fM", v / 1e6);
+	else if (v >= 1000)
+		snprintf(buf, n, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, n, "%" PRIu64, v);
+}
+
+void cli_progress(void *arg, const char *what, uint64_t done, uint64_t total, bool final)
+{
+	(void)arg;
+	double t = now();
+	if (final) {
+		cli_progress_clear();
+		return;
+	}
+	if (t - start_time < progress_after || (progress_shown && t - progress_last < 0.1))
+		return;
+	progress_last = t;
+	char d[32], tot[32];
+	human(d, sizeof(d), done);
+	if (total && done <= total) {
+		human(tot, sizeof(tot), total);
+		fprintf(stderr, "\rgcinspect: %s: %s of %s objects (%d%%)...\033[K",
+			!strcmp(what, "walk") ? "walked" : what, d, tot,
+			(int)(100.0 * (double)done / (double)total));
+	} else {
+		fprintf(stderr, "\rgcinspect: %s %s objects...\033[K",
+			!strcmp(what, "walk") ? "walked" : what, d);
+	}
+	fflush(stderr);
+	progress_shown = true;
+}
 
 static void log_stderr(void *arg, enum gci_log_level level, const char *message)
 {
 	static const char *const names[] = { "warning", "info", "debug" };
+	/* Long work, on a terminal: one line, rewritten in place. */
+	if (level == GCI_LOG_PROGRESS) {
+		if (!isatty(STDERR_FILENO))
+			return;
+		cli_progress_clear();
+		fprintf(stderr, "\r\033[K%s%s", *message ? "gcinspect: " : "", message);
+		fflush(stderr);
+		progress_shown = *message != '\0';
+		return;
+	}
+	if (progress_shown) {
+		fputs("\r\033[K", stderr);
+		progress_shown = false;
+	}
+	cli_progress_clear();
 	if ((level == GCI_LOG_WARNING && verbosity >= 1) ||
 	    (level == GCI_LOG_INFO && verbosity >= 1) ||
 	    (level == GCI_LOG_DEBUG && verbosity >= 2))
@@ -198,7 +334,9 @@ static void general_help(FILE *f)
 		"Usage: gcinspect [COMMAND] [OPTION]... CORE\n"
 		"       gcinspect [COMMAND] [OPTION]... --pid PID\n"
 		"Show a CPython process's garbage-collector generations, read from its core\n"
-		"or from the running process, without running any code in it.\n\n"
+		"or from the running process, without running any code in it.  A core may\n"
+		"be compressed (zstd, lz4, xz, gzip: systemd-coredump's files as they are);\n"
+		"- reads it from standard input.\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < NVERBS; i++) {
 		const char *d = verbs[i].description;
@@ -256,6 +394,27 @@ static int parse_count(struct cli *cli, const char *opt, const char *arg, long m
 	return 0;
 }
 
+/* A size: digits and an optional K, M, G or T (powers of 1024). */
+static int parse_size(struct cli *cli, const char *opt, const char *arg, uint64_t *ret)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(arg, &end, 10);
+	int shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*arg < '0' || *arg > '9' || *end || errno || n == 0 ||
+	    n > (UINT64_MAX >> shift))
+		return cli_usage_error(cli, "%s takes a size in bytes, with an optional K, M, "
+				       "G or T (e.g. 64G), not '%s'", opt, arg);
+	*ret = (uint64_t)n << shift;
+	return 0;
+}
+
 /* A path option must name something that exists (and a directory, if dir). */
 static int check_path(struct cli *cli, const char *opt, const char *path, bool dir)
 {
@@ -273,7 +432,7 @@ static int check_path(struct cli *cli, const char *opt, const char *path, bool d
 static bool looks_like_verb(const char *arg)
 {
 	struct stat st;
-	if (stat(arg, &st) == 0 || !*arg)
+	if (stat(arg, &st) == 0 || !*arg || !strcmp(arg, "-"))
 		return false;
 	for (const char *c = arg; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || *c == '-' || *c == '_'))
@@ -289,6 +448,9 @@ static int add_target(struct cli *cli, const char *path, int pid)
 					       pid, CLI_MAX_TARGETS);
 		return cli_usage_error(cli, "unexpected argument '%s'", path);
 	}
+	for (size_t i = 0; path && !strcmp(path, "-") && i < cli->ntargets; i++)
+		if (cli->targets[i].path && !strcmp(cli->targets[i].path, "-"))
+			return cli_usage_error(cli, "standard input (-) can be read once only");
 	struct cli_target *t = &cli->targets[cli->ntargets++];
 	t->path = path;
 	t->pid = pid;
@@ -320,6 +482,19 @@ int main(int argc, char **argv)
 	longopts[O_NOPT + 2] = (struct option){ NULL, 0, NULL, 0 };
 
 	struct cli cli = { .opts = { .log = log_stderr }, .limit = 40 };
+	start_time = now();
+	/* Progress only where a person watches: stderr on a terminal.
+	 * GCINSPECT_PROGRESS_AFTER (seconds, default 1) is when it starts. */
+	if (isatty(STDERR_FILENO)) {
+		const char *after = getenv("GCINSPECT_PROGRESS_AFTER");
+		char *end;
+		if (after && *after) {
+			double v = strtod(after, &end);
+			if (!*end && v >= 0)
+				progress_after = v;
+		}
+		cli.opts.progress = cli_progress;
+	}
 	const char *opt_name[O_NOPT] = { 0 };
 	const char *words[64];
 	int pids[64];
@@ -404,8 +579,60 @@ int main(int argc, char **argv)
 			case O_NO_CACHE:
 				cli.opts.no_cache = true;
 				break;
+			case O_OFFLINE:
+				cli.opts.offline = true;
+				break;
+			case O_MAX_CORE_SIZE:
+				if ((rc = parse_size(&cli, "--max-core-size", optarg,
+						     &cli.opts.max_core_size)))
+					return rc;
+				break;
 			case O_VERBOSE:
 				cli.verbosity++;
+				break;
+			case O_TYPE:
+				if (!*optarg)
+					return cli_usage_error(NULL, "--type needs a name or an address");
+				cli.type = optarg;
+				break;
+			case O_MIN_SIZE:
+				if ((rc = parse_count(&cli, "--min-size", optarg, 0, INT32_MAX, &n)))
+					return rc;
+				cli.min_size = (uint64_t)n;
+				break;
+			case O_PAGE: {
+				char *end;
+				const char *hex = strncmp(optarg, "0x", 2) ? optarg : optarg + 2;
+				errno = 0;
+				unsigned long long a = strtoull(hex, &end, 16);
+				if (!*hex || *end || errno || *hex == '-' || *hex == '+')
+					return cli_usage_error(NULL, "--page takes an address in hex "
+							       "(0x7f...), not '%s'", optarg);
+				cli.page = a;
+				break;
+			}
+			case O_OUTPUT:
+				if (!*optarg)
+					return cli_usage_error(NULL, "--output needs a file name");
+				cli.output = optarg;
+				break;
+			case O_INTERVAL: {
+				char *end;
+				errno = 0;
+				double d = strtod(optarg, &end);
+				if (*optarg == '\0' || *end || errno || !(d >= 0.01 && d <= 86400))
+					return cli_usage_error(NULL, "--interval takes seconds from "
+							       "0.01 to 86400, not '%s'", optarg);
+				cli.interval = d;
+				break;
+			}
+			case O_COUNT:
+				if ((rc = parse_count(&cli, "--count", optarg, 1, INT32_MAX, &n)))
+					return rc;
+				cli.count = n;
+				break;
+			case O_PROMETHEUS:
+				cli.prometheus = optarg;
 				break;
 			case O_NO_SANDBOX:
 				cli.no_sandbox = true;
@@ -510,6 +737,25 @@ int main(int argc, char **argv)
 		if (!live)
 			return cli_usage_error(&cli, "--no-stop goes with --pid");
 	}
+	for (size_t i = 0; i < cli.ntargets; i++)
+		if (cli.targets[i].path && !strcmp(cli.targets[i].path, "-") && isatty(0))
+			return cli_usage_error(&cli, "standard input (-) is a terminal: pipe a "
+					       "core into it (zstdcat core.zst | gcinspect -)");
+	/*
+	 * debuginfod (through libdwfl) fetches debug info this machine lacks from
+	 * the servers $DEBUGINFOD_URLS names.  --offline: never (the library
+	 * does not ask, and nothing else in this process can).  Otherwise a
+	 * stalled server is given up on after DEBUGINFOD_TIMEOUT seconds: 30
+	 * unless the user says otherwise (libdebuginfod's own default is 90).
+	 */
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (cli.opts.offline && urls && *urls && verbosity >= 1)
+		fprintf(stderr, "gcinspect: info: --offline: debuginfod (DEBUGINFOD_URLS=%s) is "
+			"not asked\n", urls);
+	if (cli.opts.offline)
+		unsetenv("DEBUGINFOD_URLS");
+	else
+		setenv("DEBUGINFOD_TIMEOUT", "30", 0);
 	int rc;
 	if (cli.opts.exe && (rc = check_path(&cli, "--exe", cli.opts.exe, false)))
 		return rc;

@@ -53,6 +53,7 @@ enum gci_error_code {
 	GCI_ERR_TRACED,         /* a live process another tracer holds */
 	GCI_ERR_NO_PROCESS,     /* no such process, a zombie, a kernel thread */
 	GCI_ERR_OUTPUT,         /* the report could not be written */
+	GCI_ERR_CANCELLED,      /* a caller's callback asked to stop */
 };
 
 struct gci_error {
@@ -89,8 +90,25 @@ enum {
 /** @defgroup options Options and logging
  * @{ */
 
-enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG };
+/*
+ * GCI_LOG_PROGRESS: where long work stands (decompressing a core, fetching
+ * debug info from debuginfod), sent a few times a second once the work has
+ * taken a second; an empty message means it is over.  A terminal can show
+ * it in place; anything else can ignore it.
+ */
+enum gci_log_level { GCI_LOG_WARNING, GCI_LOG_INFO, GCI_LOG_DEBUG, GCI_LOG_PROGRESS };
 typedef void gci_log_fn(void *arg, enum gci_log_level level, const char *message);
+
+/*
+ * Progress of long work: what is being done ("walk"), how much of it is
+ * done (objects walked) and the total when known (else 0).  Called from the
+ * enumeration every GCI_PROGRESS_EVERY objects, and once more at its end
+ * (done == total, or total 0 and final); the caller decides whether and how
+ * to show it.
+ */
+#define GCI_PROGRESS_EVERY 65536
+typedef void gci_progress_fn(void *arg, const char *what, uint64_t done, uint64_t total,
+			     bool final);
 
 struct gci_options {
 	const char *sysroot;   /* prefix for the paths a core names (NULL: none) */
@@ -98,8 +116,19 @@ struct gci_options {
 	const char *debug_dir; /* detached debug info (NULL: SYSROOT/usr/lib/debug) */
 	bool no_dwarf;         /* never use DWARF: built-in layout tables only */
 	bool no_cache;         /* neither read nor write the layout cache */
+	/* Never ask a debuginfod server ($DEBUGINFOD_URLS) for debug info. */
+	bool offline;
 	gci_log_fn *log;       /* may be NULL */
 	void *log_arg;
+	/*
+	 * A compressed or piped core is decompressed (copied) once into an
+	 * unlinked temporary file: at most this many bytes (0: no fixed
+	 * limit), and never so many that less than 1 GiB (or 5 %) of its file
+	 * system stays free.  More is a GCI_ERR_INPUT error.
+	 */
+	uint64_t max_core_size;
+	gci_progress_fn *progress; /* may be NULL */
+	void *progress_arg;
 };
 /** @} */
 
@@ -108,10 +137,22 @@ struct gci_options {
 
 struct gci_program;
 
-/* Open an ELF core file. */
+/*
+ * Open an ELF core file: plain, or compressed with zstd, lz4 (frame format),
+ * xz or gzip, told apart by their magic bytes (a compressed core is
+ * decompressed once into an unlinked temporary file, bounded by
+ * opts->max_core_size); a pipe or FIFO is read to its end the same way.
+ */
 GCI_API struct gci_error *gci_program_open_core(const char *path,
 					const struct gci_options *opts,
 					struct gci_program **ret);
+/*
+ * The same, from an open file descriptor (standard input, say), which stays
+ * the caller's; name is what reports and messages call the core.
+ */
+GCI_API struct gci_error *gci_program_open_core_fd(int fd, const char *name,
+					   const struct gci_options *opts,
+					   struct gci_program **ret);
 
 /*
  * A caller-supplied memory source (the gdb plugin, tests): read size bytes at
@@ -121,17 +162,23 @@ GCI_API struct gci_error *gci_program_open_core(const char *path,
  */
 typedef int gci_read_fn(void *arg, uint64_t address, void *buf, size_t size);
 
-/* A file mapped into the target, as /proc/PID/maps or a core's NT_FILE say. */
+/*
+ * A mapping of the target, as /proc/PID/maps or a core's NT_FILE say: a file,
+ * or (path "") anonymous memory.
+ */
 struct gci_mapping {
 	uint64_t start, end;  /* [start, end) in the target */
 	uint64_t offset;      /* byte offset in the file */
-	const char *path;     /* the path as the target knew it */
+	const char *path;     /* the path as the target knew it; "" anonymous */
 };
 
 /*
- * A program over a callback.  maps lists the files the target has mapped;
- * the ELF ones (executable, libpython) are loaded for symbols and DWARF,
- * found under opts->sysroot, with opts->exe for the executable.
+ * A program over a callback.  maps lists what the target has mapped: the ELF
+ * files (executable, libpython) are loaded for symbols and DWARF at the first
+ * snapshot, found under opts->sysroot, with opts->exe for the executable.
+ * Searches of the whole address space (a GC state or _Py_DebugOffsets when
+ * no file is at hand) read every mapping listed, anonymous ones included:
+ * list every readable mapping the caller knows of.
  */
 GCI_API struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 					    const struct gci_mapping *maps, size_t nmaps,
@@ -174,6 +221,12 @@ GCI_API void gci_program_destroy(struct gci_program *prog);
  * refuses the filter.
  */
 GCI_API struct gci_error *gci_program_confine(struct gci_program *prog);
+/*
+ * Before confining: a file the caller opened for its output (report -o)
+ * may be written, like standard output (write, ftruncate, fsync of that
+ * descriptor only).  At most 4; GCI_ERR_USAGE past that, or once confined.
+ */
+GCI_API struct gci_error *gci_confine_allow_write(int fd);
 
 /* What the core's notes say about the process (unknown fields: -1 / NULL). */
 struct gci_process_info {
@@ -194,6 +247,10 @@ GCI_API void gci_program_process_info(const struct gci_program *prog,
  * For callback programs: what the caller knows of the target (a gdb session
  * knows the core file, pid, command line and signal), so that reports say
  * the same as the CLI's.  Strings are copied; NULL fields stay unknown.
+ * kind "live" with a pid says the target is that process on this machine:
+ * its files are then also looked for as gci_program_open_pid looks for them
+ * (call this before the first snapshot), and its page sharing and smaps are
+ * read from /proc/PID/pagemap and /proc/PID/smaps.
  */
 GCI_API struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 					       const struct gci_process_info *info);
@@ -268,6 +325,10 @@ struct gci_interp {
 	struct gci_gen gens[GCI_MAX_GENS];
 	bool has_permanent;
 	struct gci_gen permanent;
+	/* incremental: the collector's work_to_do (negative: a debt that the
+	 * next automatic steps pay off before they collect anything) */
+	bool has_work_to_do;
+	int64_t work_to_do;
 };
 
 struct gci_snapshot {
@@ -319,6 +380,40 @@ enum {
 /* Find the interpreter(s), choose the layout and walk every GC list. */
 GCI_API struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret);
+
+/* One object, as the enumeration meets it (gci_snapshot_take_each). */
+struct gci_object_info {
+	uint64_t address;     /* the PyObject */
+	uint64_t gc_head;     /* its GC head (0: the collector kind has none) */
+	uint64_t start, end;  /* its memory: [first byte of the debug prefix,
+			       * pre-header or GC head, last byte of the object + 1) */
+	uint32_t type;        /* index into snap->types */
+	uint32_t size;        /* bytes, counted as struct gci_gen's bytes */
+	int64_t refcount;     /* ob_refcnt as read, or -1 when it cannot be read */
+	const struct gci_interp *interp;  /* the interpreter it belongs to */
+	const struct gci_gen *list;       /* the list (generation) it is on */
+};
+
+/*
+ * Called for every object during the walk, in list order.  snap is the
+ * snapshot being taken: its version, layout, interpreters and the types met
+ * so far (snap->types[obj->type]) can be read, nothing else.  With
+ * GCI_SNAPSHOT_STOP, the live target is stopped while this runs.  Return 0
+ * to go on; anything else stops the walk, and gci_snapshot_take_each then
+ * fails with GCI_ERR_CANCELLED.
+ */
+typedef int gci_object_fn(void *arg, const struct gci_snapshot *snap,
+			  const struct gci_object_info *obj);
+
+/*
+ * gci_snapshot_take, with fn called for each object as it is walked: every
+ * object can be seen in memory independent of the object count (no
+ * GCI_SNAPSHOT_OBJECTS needed), and the totals of the snapshot returned are
+ * those of the very same walk.
+ */
+GCI_API struct gci_error *gci_snapshot_take_each(struct gci_program *prog, unsigned flags,
+					 gci_object_fn *fn, void *arg,
+					 struct gci_snapshot **ret);
 GCI_API void gci_snapshot_destroy(struct gci_snapshot *snap);
 
 /*
@@ -368,13 +463,38 @@ GCI_API struct gci_error *gci_type_histogram(const struct gci_snapshot *snap,
 /** @} */
 
 /*
- * What a collection of one generation would write (the touch model,
- * docs/touch-model.md): the GC heads of every object in generations
+ * The collections a target's collector can run, in report order.  The
+ * generational collector's are its generations: "0", "1", "2" (numbered).
+ * The incremental collector of 3.14.0-3.14.4 has "young" (gc.collect(0)),
+ * "increment" (its next automatic step; gc.collect(1) runs one too) and
+ * "full" (gc.collect()).  Each is identified by the gc.collect(generation=N)
+ * argument that runs it, which gci_touch_compute takes.
+ */
+struct gci_collection {
+	const char *name;       /* "0", "1", "2"; "young", "increment", "full" */
+	int generation;         /* the gc.collect(generation=N) that runs it */
+	bool numbered;          /* reports name it by its generation number */
+	bool full;              /* what gc.collect() runs: the what-ifs compare with it */
+	const char *title;      /* text reports: "full collection (gc.collect())" */
+};
+GCI_API size_t gci_collections(const struct gci_snapshot *snap, const struct gci_interp *in,
+			       const struct gci_collection **ret);
+/*
+ * The collection that which names: its name, or a number as
+ * gc.collect(generation=N) takes it.  GCI_ERR_USAGE names the choices.
+ */
+GCI_API struct gci_error *gci_collection_find(const struct gci_snapshot *snap,
+					      const struct gci_interp *in, const char *which,
+					      const struct gci_collection **ret);
+
+/*
+ * What one collection would write (the touch model, docs/touch-model.md).
+ * Generational: the GC heads of every object in generations
  * 0..generation, the last object of the next older generation (the merge
- * writes it), and the GC state itself.
+ * writes it), and the GC state itself.  Incremental: see the document.
  */
 struct gci_touch {
-	int generation;
+	int generation;         /* the gc.collect(generation=N) that runs it */
 	uint64_t objects;       /* objects whose GC head is written */
 	uint64_t object_bytes;  /* their bytes */
 	uint64_t pages;         /* distinct 4 KiB pages written */
@@ -384,16 +504,42 @@ struct gci_touch {
 	bool sharing_known;
 	uint64_t shared_pages, exclusive_pages, absent_pages;
 	uint64_t packed_pages;  /* what-if: heads packed densely in pages of their own */
+	const char *collection; /* its name (struct gci_collection) */
+	/* NULL where the model is as exact as for a generational collection
+	 * (the reachable part); else a sentence: how these numbers bound
+	 * what the collection writes */
+	const char *approximation;
 };
+/* generation: as gc.collect(generation=N) takes it (gci_collections). */
 GCI_API struct gci_error *gci_touch_compute(const struct gci_snapshot *snap,
 				    const struct gci_interp *in, int generation,
 				    struct gci_touch *ret);
 
-/* Which generation the next automatic collection will collect. */
+/*
+ * What gc.freeze() itself would write now, where it writes more than a few
+ * heads (3.14.0-3.14.4 rewrites the old-space bit of every young and pending
+ * object).  *ret_known is false where it writes only a few: ret is then
+ * untouched.
+ */
+GCI_API struct gci_error *gci_freeze_touch(const struct gci_snapshot *snap,
+					   const struct gci_interp *in, bool *ret_known,
+					   struct gci_touch *ret);
+
+/* Which collection the next automatic one will be. */
 struct gci_next_collection {
-	int generation;        /* -1: none (disabled, or unknown) */
+	int generation;        /* as gc.collect(generation=N); -1: none (disabled, or unknown) */
 	int64_t allocations;   /* net GC allocations until it runs (-1 unknown) */
-	const char *reason;    /* a sentence: why this generation */
+	const char *reason;    /* a sentence: why this collection */
+	const char *collection;/* its name (struct gci_collection), or NULL: none */
+	/* incremental: what the step does ("nothing", "mark", "collect",
+	 * "collect, ending the cycle", "unknown"), else NULL */
+	const char *step;
+	/* incremental: work_to_do once the step has added its own share */
+	bool has_work_to_do;
+	int64_t work_to_do;
+	/* incremental, "collect": objects it takes from the pending list
+	 * in list order (it takes what they reach as well) */
+	uint64_t pending_objects;
 };
 GCI_API void gci_next_collection(const struct gci_snapshot *snap,
 				 const struct gci_interp *in,
@@ -409,7 +555,8 @@ struct gci_report_options {
 	enum gci_report_kind kind;
 	enum gci_report_format format;
 	/* types: which list ("0", "1", "2", "permanent"), NULL = all together;
-	 * touch: which collection ("0", "1", "2"), NULL = each */
+	 * touch: which collection ("0", "1", "2"; on 3.14.0-3.14.4 also
+	 * "young", "increment", "full"), NULL = each */
 	const char *generation;
 	bool pages;     /* touch: list every page (needs GCI_SNAPSHOT_OBJECTS) */
 	size_t limit;   /* text types: rows shown (0: all) */
@@ -418,6 +565,94 @@ struct gci_report_options {
 /* Render a report; the caller frees *ret with free(). */
 GCI_API struct gci_error *gci_report(const struct gci_snapshot *snap,
 			     const struct gci_report_options *opts, char **ret);
+
+/*
+ * One object met by gci_snapshot_take_each as `gcinspect objects` prints
+ * it, ending in a newline: a text row (under gci_object_format_header), or
+ * one line of NDJSON (docs/json-schema.md).  page (may be NULL): the page
+ * of an --page filter; the row then says whether the object's GC head or
+ * only its memory lies on it.  Like snprintf: writes at most size bytes,
+ * the NUL included, and returns the length of the whole line.
+ */
+GCI_API size_t gci_object_format(const struct gci_snapshot *snap,
+				 const struct gci_object_info *obj,
+				 enum gci_report_format format, const uint64_t *page,
+				 char *buf, size_t size);
+/* The column titles of the text rows (with the "on page" column or not). */
+GCI_API const char *gci_object_format_header(bool page);
+/* Whether the object's GC head or memory lies on the 4 KiB page of page. */
+GCI_API bool gci_object_on_page(const struct gci_object_info *obj, uint64_t page);
+
+/*
+ * Two snapshots side by side (gcinspect diff): the main interpreters'
+ * lists matched by name, and their types matched by name (type objects
+ * have other addresses in another process), with objects and bytes in A,
+ * in B and the difference, largest growth first.  opts: format, generation
+ * (the types of that list only; NULL: every list), limit (text rows).
+ */
+GCI_API struct gci_error *gci_report_diff(const struct gci_snapshot *a,
+				  const struct gci_snapshot *b,
+				  const struct gci_report_options *opts, char **ret);
+
+/*
+ * One self-contained HTML page (gcinspect report): the summary, each
+ * list's type histogram, what each collection would write with the
+ * what-ifs, and a map of the pages holding GC heads; the JSON reports it
+ * was made from are embedded.  Needs a snapshot taken with
+ * GCI_SNAPSHOT_TYPE_PAGES.  opts->limit: rows of each type table shown
+ * before the rest (folded; 0: all shown).
+ */
+GCI_API struct gci_error *gci_report_html(const struct gci_snapshot *snap,
+				  const struct gci_report_options *opts, char **ret);
+/** @} */
+
+/** @defgroup server Pre-fork servers
+ * A master process and the workers it forked from the same executable:
+ * each read in turn, and what each worker has copied of the master's
+ * memory, page by page (docs/workers.md).
+ * @{ */
+
+struct gci_server;
+
+/*
+ * Find the pre-fork server that pid belongs to: pid's parent, when it runs
+ * the same executable and shares pages with pid (pid is a worker), else pid
+ * itself (the master); the workers are the master's children that run its
+ * executable and share its pages.  Reads /proc only; stops nothing.
+ */
+GCI_API struct gci_error *gci_server_open(int pid, const struct gci_options *opts,
+				  struct gci_server **ret);
+
+/*
+ * Read the master, then each worker, one at a time: each process is opened,
+ * walked (stopped for its own walk only, with GCI_SNAPSHOT_STOP), compared
+ * with the master page by page (workers), reduced to numbers and closed
+ * before the next.  An error is returned only when the master cannot be
+ * read; a worker that cannot be read is reported as such.
+ */
+GCI_API struct gci_error *gci_server_read(struct gci_server *srv, unsigned flags);
+GCI_API void gci_server_destroy(struct gci_server *srv);
+
+struct gci_server_status {
+	int master_pid;
+	size_t nworkers;
+	size_t unreadable;     /* workers that could not be read */
+	size_t problems;       /* integrity problems, over every process */
+	bool frames_known;     /* physical frame numbers could be compared */
+};
+GCI_API void gci_server_status(const struct gci_server *srv, struct gci_server_status *ret);
+/* Warnings of the server and of every process, as for gci_snapshot_warnings. */
+GCI_API size_t gci_server_warnings(const struct gci_server *srv, const char *const **ret);
+
+enum gci_server_format {
+	GCI_SERVER_TEXT,       /* a row per process and the summary sentence */
+	GCI_SERVER_JSON,       /* schema gcinspect/1 (docs/json-schema.md) */
+	GCI_SERVER_JSON_LINE,  /* the same document on one line */
+	GCI_SERVER_LINES,      /* one line per worker, for repeated samples */
+	GCI_SERVER_PROMETHEUS, /* Prometheus text exposition format 0.0.4 */
+};
+GCI_API struct gci_error *gci_server_report(const struct gci_server *srv,
+				    enum gci_server_format format, char **ret);
 /** @} */
 
 #ifdef __cplusplus

@@ -20,6 +20,10 @@ struct gci_block_cache {
 	struct block *blocks;
 	size_t nblocks;        /* a power of two */
 	uint64_t reads;
+	gci_block_take_fn *take;
+	bool tracing;
+	uint64_t *trace;       /* block numbers loaded, in order */
+	size_t ntrace, captrace;
 };
 
 struct gci_block_cache *gci_block_cache_create(struct gci_memory *mem,
@@ -48,7 +52,45 @@ void gci_block_cache_destroy(struct gci_block_cache *c)
 	for (size_t i = 0; i < c->nblocks; i++)
 		free(c->blocks[i].data);
 	free(c->blocks);
+	free(c->trace);
 	free(c);
+}
+
+void gci_block_cache_set_take(struct gci_block_cache *c, gci_block_take_fn *take)
+{
+	c->take = take;
+}
+
+void gci_block_cache_trace(struct gci_block_cache *c, bool on)
+{
+	c->tracing = on;
+	c->ntrace = 0;
+}
+
+void gci_block_cache_trace_reset(struct gci_block_cache *c)
+{
+	c->ntrace = 0;
+}
+
+size_t gci_block_cache_traced(const struct gci_block_cache *c, const uint64_t **ret)
+{
+	*ret = c->trace;
+	return c->ntrace;
+}
+
+static void trace_add(struct gci_block_cache *c, uint64_t number)
+{
+	if (c->ntrace == c->captrace) {
+		if (c->captrace >= GCI_BLOCK_TRACE_MAX)
+			return;
+		size_t cap = c->captrace ? 2 * c->captrace : 4096;
+		uint64_t *t = gci_reallocarray(c->trace, cap, sizeof(*t));
+		if (!t)
+			return;  /* a shorter trace: only a hint */
+		c->trace = t;
+		c->captrace = cap;
+	}
+	c->trace[c->ntrace++] = number;
 }
 
 void gci_block_cache_invalidate(struct gci_block_cache *c)
@@ -75,6 +117,16 @@ static struct block *block_load(struct gci_block_cache *c, uint64_t number)
 	uint64_t base = number << GCI_BLOCK_SHIFT;
 	b->number = number + 1;
 	b->readable = 0;
+	if (c->tracing)
+		trace_add(c, number);
+	if (c->take) {
+		const struct gci_segment *seg = gci_memory_find(c->mem, base, GCI_TIER_PRIMARY);
+		if (seg && seg->end - base >= GCI_BLOCK_SIZE && c->take(c->arg, base, &b->data)) {
+			c->reads++;
+			b->readable = (uint32_t)((1ULL << PAGES_PER_BLOCK) - 1);
+			return b;
+		}
+	}
 	/* Read each run of pages the address space maps, in one call; a run
 	 * that still fails is tried page by page. */
 	unsigned i = 0;

@@ -24,6 +24,27 @@ struct gci_block_cache *gci_block_cache_create(struct gci_memory *mem,
 void gci_block_cache_destroy(struct gci_block_cache *c);
 /* Forget everything read so far (the target ran). */
 void gci_block_cache_invalidate(struct gci_block_cache *c);
+/*
+ * A source that may already hold a whole block (live.c's prefetch ring):
+ * given the block's address and the cache's buffer for it, it either
+ * swaps in a buffer holding the block (taking the cache's in exchange,
+ * both of GCI_BLOCK_SIZE bytes from malloc) and returns true, or returns
+ * false and the block is read as usual.
+ */
+typedef bool gci_block_take_fn(void *arg, uint64_t address, unsigned char **buf);
+void gci_block_cache_set_take(struct gci_block_cache *c, gci_block_take_fn *take);
+
+/*
+ * Tracing: with it on, every block loaded is appended, in order, to a list
+ * (at most GCI_BLOCK_TRACE_MAX entries); a walk's list is the order in which
+ * a walk of a forked twin will read (live.c's prefetch).  Turning it on
+ * clears the list.
+ */
+#define GCI_BLOCK_TRACE_MAX (1u << 22)
+void gci_block_cache_trace(struct gci_block_cache *c, bool on);
+/* Clear the list, tracing or not (the target was stopped: a walk begins). */
+void gci_block_cache_trace_reset(struct gci_block_cache *c);
+size_t gci_block_cache_traced(const struct gci_block_cache *c, const uint64_t **ret);
 /* A gci_segment_read_fn: arg is the cache. */
 struct gci_error *gci_block_cache_read(void *arg, uint64_t address, void *buf,
 				       size_t size);

@@ -19,16 +19,47 @@
 #include "pageset.h"
 #include "program.h"
 
+/*
+ * What one collection writes, as parts of the walked lists: every head of
+ * some lists, the first objects of one more (the walk kept their pages
+ * apart: gci_walker.prefix), single heads (a list's last object, which a
+ * merge writes), and always the GC state.
+ */
+struct gci_touch_plan {
+	const struct gci_gen *lists[GCI_MAX_GENS + 1];
+	size_t nlists;
+	const struct gci_gen *prefix; /* its gen->data->prefix_objects first objects */
+	uint64_t heads[4];
+	size_t nheads;
+	const char *approximation;    /* as struct gci_touch says */
+};
+
+/*
+ * Who is told about each object as an enumeration meets it
+ * (gci_snapshot_take_each), and about its progress.
+ */
+struct gci_object_sink {
+	gci_object_fn *fn;          /* NULL: nobody */
+	void *arg;
+	gci_progress_fn *progress;  /* NULL: nobody */
+	void *progress_arg;
+};
+
 struct gci_collector_kind {
 	const char *name;  /* as struct gci_interp's collector says */
 	/*
 	 * Enumerate every interpreter's objects into snap: each list's (or
 	 * heap's) totals, pages and type counts, and with GCI_SNAPSHOT_OBJECTS
-	 * the object records.  Broken target data becomes problems; the only
-	 * errors are out of memory.
+	 * the object records.  Every kind calls sink->fn for each object it
+	 * counts, with a struct gci_object_info (a kind without GC heads gives
+	 * gc_head 0, and a list of its own for list), and sink->progress every
+	 * GCI_PROGRESS_EVERY objects and once at the end.  Broken target data
+	 * becomes problems; the only errors are out of memory, and
+	 * GCI_ERR_CANCELLED when sink->fn returns nonzero.
 	 */
 	struct gci_error *(*enumerate)(struct gci_program *prog, struct gci_snapshot *snap,
 				       const struct gci_layout *L, unsigned flags,
+				       const struct gci_object_sink *sink,
 				       size_t *problems_cap);
 	/* A target read while it ran (--no-stop): what changed under the
 	 * enumeration becomes a problem. */
@@ -38,10 +69,25 @@ struct gci_collector_kind {
 	/* The lists a -g argument names (see gci_select_lists). */
 	struct gci_error *(*select)(const struct gci_snapshot *snap, const struct gci_interp *in,
 				    const char *which, const struct gci_gen **ret, size_t *ret_n);
-	/* The pages collection `generation` writes into ps (gci_touch_pages). */
+	/* The collections it runs, in report order (gci_collections); NULL:
+	 * none (touch then has nothing to report). */
+	size_t (*collections)(const struct gci_snapshot *snap, const struct gci_interp *in,
+			      const struct gci_collection **ret);
+	/* The pages collection `generation` writes into ps (gci_touch_pages);
+	 * the list kinds: gci_lists_touch_pages over touch_plan. */
 	struct gci_error *(*touch_pages)(const struct gci_snapshot *snap,
 					 const struct gci_interp *in, int generation,
 					 struct gci_pageset *ps, struct gci_touch *ret);
+	/* What collection `generation` writes, as parts of the lists; NULL
+	 * for a kind whose objects are not on lists (the reports then show
+	 * no types or page list for it). */
+	struct gci_error *(*touch_plan)(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct gci_touch_plan *ret);
+	/* What gc.freeze() itself writes, where that is more than a few
+	 * heads; NULL: a few. */
+	bool (*freeze_plan)(const struct gci_snapshot *snap, const struct gci_interp *in,
+			    struct gci_touch_plan *ret);
 	void (*next_collection)(const struct gci_snapshot *snap, const struct gci_interp *in,
 				struct gci_next_collection *ret);
 };
@@ -55,9 +101,25 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L);
 const struct gci_collector_kind *gci_snapshot_collector(const struct gci_snapshot *snap);
 
 /* collector_lists.c: what the list kinds share. */
+/*
+ * Before list g of an interpreter is walked (the earlier ones are): how many
+ * of its first objects to keep apart (gci_walker.prefix), 0 for none.
+ */
+typedef uint64_t gci_lists_prefix_fn(const struct gci_snapshot *snap,
+				     const struct gci_interp *in, size_t g);
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
+				      gci_lists_prefix_fn *prefix,
+				      const struct gci_object_sink *sink,
 				      size_t *problems_cap);
+/* touch_pages from the kind's touch_plan. */
+struct gci_error *gci_lists_touch_pages(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct gci_pageset *ps, struct gci_touch *ret);
+/* The pages, objects and bytes of a plan (the sharing is left to the caller). */
+struct gci_error *gci_plan_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 const struct gci_touch_plan *plan, struct gci_pageset *ps,
+				 struct gci_touch *ret);
 struct gci_error *gci_lists_check_unchanged(struct gci_program *prog,
 					    struct gci_snapshot *snap,
 					    const struct gci_layout *L, size_t *problems_cap);

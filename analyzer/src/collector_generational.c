@@ -28,38 +28,33 @@ static struct gci_error *select_lists(const struct gci_snapshot *snap,
 	return NULL;
 }
 
-static struct gci_error *touch_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
-				     int generation, struct gci_pageset *ps, struct gci_touch *ret)
+static const struct gci_collection collections_list[] = {
+	{ "0", 0, true, false, "collection of generation 0" },
+	{ "1", 1, true, false, "collection of generation 1" },
+	{ "2", 2, true, true, "collection of generation 2" },
+};
+
+/* Generations 0..ngens-1 (3 in every version). */
+static size_t collections(const struct gci_snapshot *snap, const struct gci_interp *in,
+			  const struct gci_collection **ret)
 {
-	const struct gci_layout *L = gci_snapshot_layout(snap);
-	memset(ret, 0, sizeof(*ret));
-	ret->generation = generation;
-	bool ok = true;
-	/* Every head of generations 0..N. */
-	for (int g = 0; g <= generation && ok; g++) {
-		const struct gci_gen *gen = &in->gens[g];
-		ret->objects += gen->nobjects;
-		ret->object_bytes += gen->bytes;
-		if (gen->data)
-			ok = gci_pageset_merge(ps, &gen->data->pages);
-	}
-	/* Survivors are merged onto the next older list: its last object's
-	 * _gc_next is written. */
-	if (ok && (size_t)generation + 1 < in->ngens && in->gens[generation + 1].last_head) {
-		ret->objects++;
-		ok = gci_pageset_add_range(ps, in->gens[generation + 1].last_head, L->gc_head_size);
-	}
-	uint64_t heads_pages = ok ? gci_pageset_count(ps) : 0;
-	/* Counts, list heads, long_lived_*: the GC state itself. */
-	uint64_t a, b;
-	gci_snapshot_state_range(snap, in, &a, &b);
-	ok = ok && gci_pageset_add_range(ps, a, b - a);
-	if (!ok)
-		return &gci_enomem;
-	ret->pages = gci_pageset_count(ps);
-	ret->state_pages = ret->pages - heads_pages;
-	uint64_t head_bytes = ret->objects * L->gc_head_size;
-	ret->packed_pages = (head_bytes + 4095) / 4096 + ret->state_pages;
+	size_t n = in->ngens < 3 ? in->ngens : 3;
+	*ret = collections_list;
+	return n;
+}
+
+/*
+ * A collection of generation N writes every head of generations 0..N, the
+ * last object of generation N+1 (the survivors are merged onto that list:
+ * its last object's _gc_next is written), and the GC state.
+ */
+static struct gci_error *touch_plan(const struct gci_snapshot *snap, const struct gci_interp *in,
+				    int generation, struct gci_touch_plan *ret)
+{
+	for (int g = 0; g <= generation && (size_t)g < in->ngens; g++)
+		ret->lists[ret->nlists++] = &in->gens[g];
+	if ((size_t)generation + 1 < in->ngens && in->gens[generation + 1].last_head)
+		ret->heads[ret->nheads++] = in->gens[generation + 1].last_head;
 	return NULL;
 }
 
@@ -110,11 +105,20 @@ static void next_collection(const struct gci_snapshot *snap, const struct gci_in
 		: "no older generation's count exceeds its threshold";
 }
 
+static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot *snap,
+				   const struct gci_layout *L, unsigned flags,
+				   const struct gci_object_sink *sink, size_t *problems_cap)
+{
+	return gci_lists_enumerate(prog, snap, L, flags, NULL, sink, problems_cap);
+}
+
 const struct gci_collector_kind gci_collector_generational = {
 	.name = "generational",
-	.enumerate = gci_lists_enumerate,
+	.enumerate = enumerate,
 	.check_unchanged = gci_lists_check_unchanged,
 	.select = select_lists,
-	.touch_pages = touch_pages,
+	.collections = collections,
+	.touch_pages = gci_lists_touch_pages,
+	.touch_plan = touch_plan,
 	.next_collection = next_collection,
 };

@@ -40,6 +40,8 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L)
 
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
+				      gci_lists_prefix_fn *prefix,
+				      const struct gci_object_sink *sink,
 				      size_t *problems_cap)
 {
 	struct gci_walker w;
@@ -61,23 +63,37 @@ struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snaps
 	w.problems_cap = *problems_cap;
 	w.heads = heads;
 	w.nheads = nheads;
+	w.object_fn = sink->fn;
+	w.object_arg = sink->arg;
+	w.progress = sink->progress;
+	w.progress_arg = sink->progress_arg;
+	/* 3.14+ counts its GC objects: a total for the progress. */
+	for (size_t i = 0; i < snap->ninterps; i++)
+		if (snap->interps[i].heap_size > 0)
+			w.progress_total += (uint64_t)snap->interps[i].heap_size;
 	struct gci_error *err = NULL;
 	for (size_t i = 0; i < snap->ninterps && !err; i++) {
 		struct gci_interp *in = &snap->interps[i];
+		w.interp = in;
 		if (in->collecting > 0)
 			err = gci_snapshot_add_problem(snap, &w.problems_cap, in->gc_state,
 						       "interpreter %" PRId64 ": a collection "
 						       "was running when the snapshot was "
 						       "taken; the lists may be inconsistent",
 						       in->id);
-		for (size_t g = 0; g < in->ngens && !err; g++)
+		for (size_t g = 0; g < in->ngens && !err; g++) {
+			w.prefix = prefix ? prefix(snap, in, g) : 0;
 			err = gci_walk_list(&w, &in->gens[g]);
+		}
+		w.prefix = 0;
 		if (in->has_permanent && !err)
 			err = gci_walk_list(&w, &in->permanent);
 		if (!err)
 			gci_log(prog, GCI_LOG_INFO, "interpreter %" PRId64 ": walked", in->id);
 	}
 	*problems_cap = w.problems_cap;
+	if (!err)
+		gci_walker_progress(&w, true);
 	if (w.unnamed)
 		gci_program_warn(prog, "the names of %zu type%s could not be read (first: %s)",
 				 w.unnamed, w.unnamed == 1 ? "" : "s", w.unnamed_why);
@@ -138,3 +154,54 @@ struct gci_error *gci_lists_check_unchanged(struct gci_program *prog,
 	return NULL;
 }
 
+
+struct gci_error *gci_plan_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 const struct gci_touch_plan *plan, struct gci_pageset *ps,
+				 struct gci_touch *ret)
+{
+	const struct gci_layout *L = gci_snapshot_layout(snap);
+	bool ok = true;
+	ret->approximation = plan->approximation;
+	for (size_t i = 0; i < plan->nlists && ok; i++) {
+		const struct gci_gen *gen = plan->lists[i];
+		ret->objects += gen->nobjects;
+		ret->object_bytes += gen->bytes;
+		if (gen->data)
+			ok = gci_pageset_merge(ps, &gen->data->pages);
+	}
+	const struct gci_gen_data *pd = plan->prefix ? plan->prefix->data : NULL;
+	if (ok && pd) {
+		ret->objects += pd->prefix_objects;
+		ret->object_bytes += pd->prefix_bytes;
+		ok = gci_pageset_merge(ps, &pd->prefix_pages);
+	}
+	for (size_t i = 0; i < plan->nheads && ok; i++) {
+		ret->objects++;
+		ok = gci_pageset_add_range(ps, plan->heads[i], L->gc_head_size);
+	}
+	uint64_t heads_pages = ok ? gci_pageset_count(ps) : 0;
+	/* Counts, list heads, work_to_do, long_lived_*: the GC state itself. */
+	uint64_t a, b;
+	gci_snapshot_state_range(snap, in, &a, &b);
+	ok = ok && gci_pageset_add_range(ps, a, b - a);
+	if (!ok)
+		return &gci_enomem;
+	ret->pages = gci_pageset_count(ps);
+	ret->state_pages = ret->pages - heads_pages;
+	uint64_t head_bytes = ret->objects * L->gc_head_size;
+	ret->packed_pages = (head_bytes + 4095) / 4096 + ret->state_pages;
+	return NULL;
+}
+
+struct gci_error *gci_lists_touch_pages(const struct gci_snapshot *snap,
+					const struct gci_interp *in, int generation,
+					struct gci_pageset *ps, struct gci_touch *ret)
+{
+	struct gci_touch_plan plan;
+	memset(&plan, 0, sizeof(plan));
+	struct gci_error *err = gci_snapshot_collector(snap)->touch_plan(snap, in, generation,
+									 &plan);
+	if (err)
+		return err;
+	return gci_plan_pages(snap, in, &plan, ps, ret);
+}

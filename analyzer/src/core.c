@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core.h"
+#include "coreinput.h"
 #include "error.h"
 
 #ifndef NT_FILE
@@ -156,12 +157,12 @@ static int segment_compare(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
-				struct gci_core **ret)
+struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
+				gci_core_input_progress_fn *progress, void *arg,
+				struct gci_memory *mem, struct gci_core **ret)
 {
 	struct gci_error *err = NULL;
 	struct gci_segment *segs = NULL;
-	struct stat st;
 	struct gci_core *core = calloc(1, sizeof(*core));
 	if (!core)
 		return &gci_enomem;
@@ -173,36 +174,19 @@ struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
 		err = &gci_enomem;
 		goto fail;
 	}
-	core->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (core->fd < 0) {
+	int in = fd;
+	if (in < 0 && (in = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		err = gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s", path,
 				       strerror(errno));
 		goto fail;
 	}
-	if (fstat(core->fd, &st) < 0) {
-		err = gci_error_create(GCI_ERR_INPUT, "cannot stat %s: %s", path,
-				       strerror(errno));
+	/* Compressed, piped or plain: from here on a plain core to map. */
+	err = gci_core_input_open(in, path, max_size, progress, arg, &core->input);
+	if (in != fd)
+		close(in);
+	if (err)
 		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s is a directory, not a core file",
-				       path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s is not a regular file", path);
-		goto fail;
-	}
-	if (st.st_size == 0) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s is empty, not a core file", path);
-		goto fail;
-	}
-	unsigned char magic[SELFMAG];
-	if (st.st_size < SELFMAG || pread(core->fd, magic, SELFMAG, 0) != SELFMAG ||
-	    memcmp(magic, ELFMAG, SELFMAG) != 0) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s is not an ELF file", path);
-		goto fail;
-	}
+	core->fd = core->input.fd;
 	elf_version(EV_CURRENT);
 	core->elf = elf_begin(core->fd, ELF_C_READ_MMAP, NULL);
 	if (!core->elf) {

@@ -9,11 +9,13 @@
 #include <libelf.h>
 #include <stdint.h>
 
+#include "coreinput.h"
 #include "memory.h"
 
 struct gci_core {
 	char *path;
-	int fd;
+	int fd;                      /* the plain core (input.fd) */
+	struct gci_core_input input; /* what was done to get it */
 	Elf *elf;
 	const unsigned char *raw;
 	size_t size;
@@ -28,9 +30,14 @@ struct gci_core {
 	size_t nfiles;
 };
 
-/* Open and check a core; add its segments to mem. */
-struct gci_error *gci_core_open(const char *path, struct gci_memory *mem,
-				struct gci_core **ret);
+/*
+ * Open and check a core, plain or compressed (coreinput.h), from fd, or
+ * from path if fd < 0 (path names it in messages either way); add its
+ * segments to mem.  fd is not taken over; progress as in coreinput.h.
+ */
+struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
+				gci_core_input_progress_fn *progress, void *arg,
+				struct gci_memory *mem, struct gci_core **ret);
 void gci_core_destroy(struct gci_core *core);
 
 #endif

@@ -293,6 +293,8 @@ static struct gci_error *read_gc_state(struct gci_program *prog, const struct gc
 	in->collector = L->collector == GCI_COLLECTOR_INCREMENTAL ? "incremental"
 								  : "generational";
 	in->visited_space = in->phase = -1;
+	in->has_work_to_do = false;
+	in->work_to_do = 0;
 	if (L->collector == GCI_COLLECTOR_INCREMENTAL) {
 		if ((err = read_int32(prog, gc, L->gc_visited_space, &v)))
 			return err;
@@ -303,6 +305,12 @@ static struct gci_error *read_gc_state(struct gci_program *prog, const struct gc
 		if (in->visited_space < 0)
 			gci_log(prog, GCI_LOG_INFO, "interpreter at 0x%" PRIx64 ": visited_space "
 				"holds %" PRId64 ", neither 0 nor 1", in->address, v);
+		if (L->gc_work_to_do >= 0) {
+			if ((err = gci_read_i64(&prog->mem, gc + (uint64_t)L->gc_work_to_do,
+						&in->work_to_do)))
+				return err;
+			in->has_work_to_do = true;
+		}
 	}
 	in->ngens = L->ngens;
 	for (uint32_t i = 0; i < L->ngens && i < GCI_MAX_GENS; i++) {

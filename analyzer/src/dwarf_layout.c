@@ -136,6 +136,7 @@ static const struct field fields[] = {
 	F(T_GCSTATE, "heap_size", NULL, gc_heap_size),
 	F(T_GCSTATE, "visited_space", NULL, gc_visited_space),
 	F(T_GCSTATE, "phase", NULL, gc_phase),
+	F(T_GCSTATE, "work_to_do", NULL, gc_work_to_do),
 	F(T_GEN, "head", NULL, gen_head),
 	F(T_GEN, "threshold", NULL, gen_threshold),
 	F(T_GEN, "count", NULL, gen_count),

@@ -102,6 +102,7 @@ int gci_error_exit_status(enum gci_error_code code)
 		return GCI_EXIT_OUTPUT;
 	case GCI_ERR_NOMEM:
 	case GCI_ERR_OTHER:
+	case GCI_ERR_CANCELLED:
 	default:
 		return GCI_EXIT_SOFTWARE;
 	}

@@ -58,6 +58,7 @@ struct gci_layout {
 	int32_t gc_heap_size;                    /* Py_ssize_t, 3.14+ */
 	enum gci_collector collector;
 	int32_t gc_visited_space, gc_phase;      /* int, incremental only */
+	int32_t gc_work_to_do;                   /* Py_ssize_t, incremental only */
 	const char *const *gen_names;            /* NULL: "0", "1", "2" */
 	uint32_t ngens;
 	/* struct gc_generation */

@@ -8,7 +8,12 @@
 
 #include "layout_cache.h"
 
-#define CACHE_FORMAT "gcinspect-layout 2"
+/* 3: the source names the file DWARF was read from as reports do (never a
+ * /proc/PID path of the process it was read for). */
+#define CACHE_FORMAT "gcinspect-layout 3"
+/* In the file name too, so that two gcinspects of different formats
+ * sharing a cache directory do not overwrite each other's entries. */
+#define CACHE_VERSION "v3"
 
 char *gci_layout_cache_dir(const struct gci_program *prog)
 {
@@ -36,7 +41,7 @@ static char *cache_path(const struct gci_program *prog, const char *build_id)
 	char *dir = gci_layout_cache_dir(prog), *path = NULL;
 	if (!dir)
 		return NULL;
-	if (asprintf(&path, "%s/layout-%s", dir, build_id) < 0)
+	if (asprintf(&path, "%s/layout-%s-%s", dir, CACHE_VERSION, build_id) < 0)
 		path = NULL;
 	free(dir);
 	return path;
@@ -153,7 +158,8 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		free(path);
 		return false;
 	}
-	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s", path);
+	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s (cached from the DWARF of %s; "
+		"a report says the same cold or warm)", path, *ret_source);
 	free(path);
 	return true;
 }
@@ -178,7 +184,8 @@ void gci_layout_cache_store(struct gci_program *prog, const char *build_id,
 	char *dir = gci_layout_cache_dir(prog), *path = NULL, *tmp = NULL;
 	if (!dir)
 		return;
-	if (mkdir_p(dir) < 0 || asprintf(&path, "%s/layout-%s", dir, build_id) < 0 ||
+	if (mkdir_p(dir) < 0 ||
+	    asprintf(&path, "%s/layout-%s-%s", dir, CACHE_VERSION, build_id) < 0 ||
 	    asprintf(&tmp, "%s.%ld.tmp", path, (long)getpid()) < 0) {
 		gci_log(prog, GCI_LOG_DEBUG, "layout cache: cannot use %s: %s", dir,
 			strerror(errno));

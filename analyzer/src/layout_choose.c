@@ -72,7 +72,7 @@ struct gci_error *gci_layout_choose(struct gci_program *prog, struct gci_snapsho
 	if (!prog->opts.no_dwarf && build_id[0] &&
 	    gci_layout_cache_load(prog, build_id, L, &cached_from)) {
 		snap->layout_source = GCI_LAYOUT_DWARF;
-		snprintf(name, namesz, "DWARF of %s (cached)",
+		snprintf(name, namesz, "DWARF of %s",
 			 cached_from);
 		/* Say what the DWARF said of the table, cached or not. */
 		dwarf_vs_table(prog, c, table, cached_from);

@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +197,241 @@ static struct gci_error *access_error(int pid, int e, const char *doing, bool st
  * pre-fork worker destroys exactly the sharing gcinspect measures.
  * /proc/PID/mem takes plain page references and leaves sharing alone.
  */
+/*
+ * Prefetch: while the target is stopped, reader threads read the blocks a
+ * hint names (the trace of a walk of a forked twin: the same heap at the
+ * same addresses, walked in nearly the same order) into a ring of slots,
+ * ahead of the walk, so that the copying the kernel does for
+ * /proc/PID/mem overlaps the walk instead of adding to it.  The walk takes
+ * a block from the ring when the hint has it just ahead of where the walk
+ * last found one and a reader has it ready; otherwise it reads the block
+ * itself, at once: the walk never waits for a reader (on a busy machine a
+ * reader may not run for a long time).  There is one reader per CPU beside
+ * the walk's, at most two.
+ *
+ * Position p of the hint goes to slot p % PREFETCH_SLOTS.  A reader claims
+ * positions in order and reads p only once the walk has passed p -
+ * PREFETCH_SLOTS + 1 (consumed), so a slot is never overwritten before its
+ * block was taken or skipped; it sleeps on a condition variable until
+ * then.  One reader at a time writes a slot (busy): one that the walk gave
+ * up waiting for may still be writing it when the next position's turn
+ * comes, and then that position is left to the walk.  The readers stop when the walk is done (gci_program_resume),
+ * before the target runs again.
+ */
+#define PREFETCH_SLOTS 256          /* 4 MiB of blocks ahead of the walk */
+#define PREFETCH_WINDOW 64          /* how far ahead of the last hit to look */
+#define PREFETCH_READERS 2          /* at most: one fewer than the CPUs online */
+#define PREFETCH_SPINS 64           /* checks of a slot being read before reading it ourselves */
+
+struct prefetch_slot {
+	_Atomic uint64_t tag;       /* position + 1 when data holds it */
+	_Atomic bool busy;          /* a reader is writing data */
+	unsigned char *data;        /* GCI_BLOCK_SIZE bytes; swapped with the
+				     * cache's buffer when the walk takes it */
+};
+
+struct gci_prefetch {
+	uint64_t *blocks;           /* the hint */
+	size_t n;
+	/* while running */
+	struct prefetch_slot *slots;
+	pthread_t threads[PREFETCH_READERS];
+	size_t nthreads;
+	pthread_mutex_t lock;       /* for the readers' sleep */
+	pthread_cond_t moved;       /* consumed advanced, or stop */
+	_Atomic size_t next_claim;  /* the next position a reader takes */
+	_Atomic size_t consumed;    /* the walk has passed every position below */
+	_Atomic bool stop;
+	size_t cursor;              /* the walk's: where it last found a block */
+	size_t signalled;           /* consumed when the readers were last woken */
+	int memfd;
+	uint64_t hits, misses, late;
+};
+
+static void *prefetch_reader(void *arg)
+{
+	struct gci_prefetch *pf = arg;
+	for (;;) {
+		size_t p = atomic_fetch_add(&pf->next_claim, 1);
+		if (p >= pf->n)
+			return NULL;
+		if (p >= atomic_load(&pf->consumed) + PREFETCH_SLOTS) {
+			pthread_mutex_lock(&pf->lock);
+			while (p >= atomic_load(&pf->consumed) + PREFETCH_SLOTS &&
+			       !atomic_load(&pf->stop))
+				pthread_cond_wait(&pf->moved, &pf->lock);
+			pthread_mutex_unlock(&pf->lock);
+		}
+		if (atomic_load(&pf->stop))
+			return NULL;
+		if (p < atomic_load(&pf->consumed))
+			continue;  /* the walk is past it */
+		struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
+		/* A reader late with the slot's previous position (the walk
+		 * gave up on it) may still be writing it: leave p to the walk. */
+		if (atomic_exchange(&s->busy, true))
+			continue;
+		/* Nor may it overwrite a later position's block, which the walk
+		 * may be copying, or read what the walk is past. */
+		if (atomic_load_explicit(&s->tag, memory_order_acquire) > p ||
+		    p < atomic_load(&pf->consumed)) {
+			atomic_store_explicit(&s->busy, false, memory_order_release);
+			continue;
+		}
+		uint64_t address = pf->blocks[p] << GCI_BLOCK_SHIFT;
+		if (address <= INT64_MAX - GCI_BLOCK_SIZE &&
+		    pread(pf->memfd, s->data, GCI_BLOCK_SIZE, (off_t)address) == (ssize_t)GCI_BLOCK_SIZE)
+			atomic_store_explicit(&s->tag, p + 1, memory_order_release);
+		atomic_store_explicit(&s->busy, false, memory_order_release);
+	}
+}
+
+/* The walk passed position p: let the readers go on. */
+static void prefetch_consumed(struct gci_prefetch *pf, size_t p)
+{
+	if (p <= atomic_load(&pf->consumed))
+		return;
+	atomic_store(&pf->consumed, p);
+	if (p - pf->signalled >= 16) {
+		pf->signalled = p;
+		pthread_mutex_lock(&pf->lock);
+		pthread_cond_broadcast(&pf->moved);
+		pthread_mutex_unlock(&pf->lock);
+	}
+}
+
+/* The block at address from the ring, if the hint has it just ahead and a
+ * reader has it ready: its buffer and the cache's change places. */
+static bool prefetch_take(struct gci_prefetch *pf, uint64_t address, unsigned char **buf)
+{
+	uint64_t block = address >> GCI_BLOCK_SHIFT;
+	size_t end = pf->cursor + PREFETCH_WINDOW < pf->n ? pf->cursor + PREFETCH_WINDOW : pf->n;
+	size_t p = pf->cursor;
+	while (p < end && pf->blocks[p] != block)
+		p++;
+	if (p == end) {
+		pf->misses++;
+		return false;
+	}
+	pf->cursor = p + 1;
+	struct prefetch_slot *s = &pf->slots[p % PREFETCH_SLOTS];
+	bool ready = false;
+	for (unsigned i = 0; i < PREFETCH_SPINS && !ready; i++)
+		ready = atomic_load_explicit(&s->tag, memory_order_acquire) == p + 1;
+	if (ready) {
+		unsigned char *t = s->data;
+		s->data = *buf;
+		*buf = t;
+	}
+	/* Taken or not, the walk is past p (after the swap: the slot may be
+	 * read into again from now on). */
+	prefetch_consumed(pf, p + 1);
+	if (!ready) {
+		pf->late++;
+		return false;
+	}
+	pf->hits++;
+	return true;
+}
+
+static void prefetch_free_slots(struct gci_prefetch *pf)
+{
+	for (size_t i = 0; i < PREFETCH_SLOTS; i++)
+		free(pf->slots[i].data);
+	free(pf->slots);
+	pf->slots = NULL;
+}
+
+static void prefetch_start(struct gci_program *prog)
+{
+	struct gci_prefetch *pf = prog->prefetch;
+	if (!pf || !pf->n || pf->slots)
+		return;
+	pf->slots = calloc(PREFETCH_SLOTS, sizeof(*pf->slots));
+	if (!pf->slots)
+		return;
+	for (size_t i = 0; i < PREFETCH_SLOTS; i++) {
+		if (!(pf->slots[i].data = malloc(GCI_BLOCK_SIZE))) {
+			for (size_t j = 0; j < i; j++)
+				free(pf->slots[j].data);
+			free(pf->slots);
+			pf->slots = NULL;
+			return;
+		}
+	}
+	if (pthread_mutex_init(&pf->lock, NULL) != 0) {
+		prefetch_free_slots(pf);
+		return;
+	}
+	if (pthread_cond_init(&pf->moved, NULL) != 0) {
+		pthread_mutex_destroy(&pf->lock);
+		prefetch_free_slots(pf);
+		return;
+	}
+	atomic_store(&pf->next_claim, 0);
+	atomic_store(&pf->consumed, 0);
+	atomic_store(&pf->stop, false);
+	pf->cursor = pf->signalled = 0;
+	pf->memfd = prog->memfd;
+	pf->hits = pf->misses = pf->late = 0;
+	/* The walk has a CPU of its own; a reader more than the CPUs left
+	 * would only take turns with it. */
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t readers = cpus > 2 ? (size_t)cpus - 1 : 1;
+	if (readers > PREFETCH_READERS)
+		readers = PREFETCH_READERS;
+	for (size_t i = 0; i < readers; i++)
+		if (pthread_create(&pf->threads[pf->nthreads], NULL, prefetch_reader, pf) == 0)
+			pf->nthreads++;
+}
+
+static void prefetch_stop(struct gci_program *prog)
+{
+	struct gci_prefetch *pf = prog->prefetch;
+	if (!pf || !pf->slots)
+		return;
+	pthread_mutex_lock(&pf->lock);
+	atomic_store(&pf->stop, true);
+	pthread_cond_broadcast(&pf->moved);
+	pthread_mutex_unlock(&pf->lock);
+	for (size_t i = 0; i < pf->nthreads; i++)
+		pthread_join(pf->threads[i], NULL);
+	pf->nthreads = 0;
+	pthread_cond_destroy(&pf->moved);
+	pthread_mutex_destroy(&pf->lock);
+	gci_log(prog, GCI_LOG_INFO, "pid %d: prefetch: %" PRIu64 " of %zu hinted blocks taken "
+		"from the readers, %" PRIu64 " not ready in time, %" PRIu64 " reads not in the "
+		"hint", prog->pid, pf->hits, pf->n, pf->late, pf->misses);
+	prefetch_free_slots(pf);
+}
+
+struct gci_error *gci_program_prefetch_hint(struct gci_program *prog,
+					    const uint64_t *blocks, size_t n)
+{
+	gci_program_prefetch_free(prog);
+	if (!n || prog->pid <= 0)
+		return NULL;
+	struct gci_prefetch *pf = calloc(1, sizeof(*pf));
+	if (!pf || !(pf->blocks = gci_reallocarray(NULL, n, sizeof(*blocks)))) {
+		free(pf);
+		return &gci_enomem;
+	}
+	memcpy(pf->blocks, blocks, n * sizeof(*blocks));
+	pf->n = n;
+	prog->prefetch = pf;
+	return NULL;
+}
+
+void gci_program_prefetch_free(struct gci_program *prog)
+{
+	if (!prog->prefetch)
+		return;
+	prefetch_stop(prog);
+	free(prog->prefetch->blocks);
+	free(prog->prefetch);
+	prog->prefetch = NULL;
+}
+
 static int mem_read(void *arg, uint64_t address, void *buf, size_t size)
 {
 	struct gci_program *prog = arg;
@@ -201,6 +439,14 @@ static int mem_read(void *arg, uint64_t address, void *buf, size_t size)
 		return -1;
 	ssize_t n = pread(prog->memfd, buf, size, (off_t)address);
 	return n == (ssize_t)size ? 0 : -1;
+}
+
+/* The block cache's take function: a block from the prefetch ring. */
+static bool mem_take(void *arg, uint64_t address, unsigned char **buf)
+{
+	struct gci_program *prog = arg;
+	return prog->prefetch && prog->prefetch->slots &&
+	       prefetch_take(prog->prefetch, address, buf);
 }
 
 static char *read_small_file(const char *path, size_t *len)
@@ -269,12 +515,12 @@ void gci_program_open_proc(struct gci_program *prog)
 {
 	char path[64];
 	if (prog->pagemap_fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->pid);
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->proc_pid);
 		prog->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 		prog->pagemap_errno = prog->pagemap_fd < 0 ? errno : 0;
 	}
 	if (prog->smaps_fd < 0) {
-		snprintf(path, sizeof(path), "/proc/%d/smaps", prog->pid);
+		snprintf(path, sizeof(path), "/proc/%d/smaps", prog->proc_pid);
 		prog->smaps_fd = open(path, O_RDONLY | O_CLOEXEC);
 		prog->smaps_errno = prog->smaps_fd < 0 ? errno : 0;
 	}
@@ -353,6 +599,25 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	return err;
 }
 
+struct gci_error *gci_program_set_proc_pid(struct gci_program *prog, int pid)
+{
+	/* Files are looked for in the target's own mappings and root too
+	 * (candidate_paths); so is detached debug info, unless the caller
+	 * named where.  No pid: the debug dir alone, as gci_program_create. */
+	char *dp;
+	int n;
+	if (pid > 0 && !prog->sysroot && prog->debug_dir_default)
+		n = asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid);
+	else
+		n = asprintf(&dp, ":.debug:%s", prog->debug_dir);
+	if (n < 0)
+		return &gci_enomem;
+	free(prog->debuginfo_path);
+	prog->debuginfo_path = dp;
+	prog->proc_pid = pid > 0 ? pid : 0;
+	return NULL;
+}
+
 struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 				       struct gci_program **ret)
 {
@@ -364,17 +629,8 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		return err;
 	prog->kind = "live";
 	prog->pid = pid;
-	/* Files are looked for in the target's own mappings and root too
-	 * (candidate_paths); so is detached debug info. */
-	if (!o.sysroot && !o.debug_dir) {
-		char *dp;
-		if (asprintf(&dp, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug", pid) < 0) {
-			err = &gci_enomem;
-			goto fail;
-		}
-		free(prog->debuginfo_path);
-		prog->debuginfo_path = dp;
-	}
+	if ((err = gci_program_set_proc_pid(prog, pid)))
+		goto fail;
 	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
 	if (asprintf(&prog->target_path, "pid %d", pid) < 0) {
 		prog->target_path = NULL;
@@ -396,6 +652,7 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		err = &gci_enomem;
 		goto fail;
 	}
+	gci_block_cache_set_take(prog->cache, mem_take);
 	if ((err = read_maps(prog)))
 		goto fail;
 	size_t len;
@@ -549,6 +806,8 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 	}
 	/* What was read before the stop may have changed. */
 	gci_block_cache_invalidate(prog->cache);
+	gci_block_cache_trace_reset(prog->cache);
+	prefetch_start(prog);
 	gci_log(prog, GCI_LOG_INFO, "pid %d: stopped %zu thread%s", prog->pid, prog->ntids,
 		prog->ntids == 1 ? "" : "s");
 	return NULL;
@@ -556,6 +815,8 @@ struct gci_error *gci_program_stop(struct gci_program *prog)
 
 struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t *ret_usec)
 {
+	/* The readers read only a stopped target. */
+	prefetch_stop(prog);
 	for (size_t i = 0; i < prog->ntids; i++)
 		if (prog->tids[i] > 0)
 			ptrace(PTRACE_DETACH, prog->tids[i], 0,
@@ -583,15 +844,15 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 					   struct gci_pageset *exclusive, uint64_t *absent)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->pid);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->proc_pid);
 	/* Opened before the process confined itself, or now. */
 	int fd = prog->pagemap_fd;
 	bool own = fd < 0 && !prog->pagemap_errno;
-	if (own && prog->pid > 0)
+	if (own && prog->proc_pid > 0)
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s", path,
-					prog->pid <= 0 ? "not a live target" :
+					prog->proc_pid <= 0 ? "not a live target" :
 					strerror(own ? errno : prog->pagemap_errno));
 	uint64_t *list;
 	size_t n;
@@ -601,22 +862,31 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 		return &gci_enomem;
 	}
 	struct gci_error *err = NULL;
-	uint64_t buf[512];
+	/* One read per span of pages whose gaps are short (the pages of GC
+	 * heads alternate with pools of other objects): entries are 8 bytes,
+	 * a system call costs more than the gap. */
+	enum { SPAN = 4096, GAP = 64 };
+	uint64_t *buf = malloc(SPAN * sizeof(*buf));
+	if (!buf) {
+		free(list);
+		close(fd);
+		return &gci_enomem;
+	}
 	*absent = 0;
-	/* One read per run of consecutive pages. */
 	for (size_t i = 0; i < n && !err;) {
-		size_t run = 1;
-		while (i + run < n && run < 512 && list[i + run] == list[i] + run)
-			run++;
-		ssize_t r = pread(fd, buf, run * 8, (off_t)(list[i] * 8));
-		if (r != (ssize_t)(run * 8)) {
+		size_t j = i + 1;
+		while (j < n && list[j] - list[i] < SPAN && list[j] - list[j - 1] <= GAP)
+			j++;
+		size_t span = (size_t)(list[j - 1] - list[i]) + 1;
+		ssize_t r = pread(fd, buf, span * 8, (off_t)(list[i] * 8));
+		if (r != (ssize_t)(span * 8)) {
 			err = gci_error_create(GCI_ERR_INPUT, "reading %s at page 0x%" PRIx64
 					       ": %s", path, list[i] << 12,
 					       r < 0 ? strerror(errno) : "short read");
 			break;
 		}
-		for (size_t j = 0; j < run; j++) {
-			uint64_t e = buf[j], page = list[i + j];
+		for (size_t k = i; k < j; k++) {
+			uint64_t e = buf[list[k] - list[i]], page = list[k];
 			bool ok = true;
 			if (!(e & PM_PRESENT) || (e & PM_SWAPPED))
 				(*absent)++;
@@ -627,8 +897,9 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 			if (!ok)
 				err = &gci_enomem;
 		}
-		i += run;
+		i = j;
 	}
+	free(buf);
 	free(list);
 	if (own)
 		close(fd);
@@ -641,18 +912,18 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 {
 	char path[64];
 	size_t len;
-	snprintf(path, sizeof(path), "/proc/%d/smaps", prog->pid);
+	snprintf(path, sizeof(path), "/proc/%d/smaps", prog->proc_pid);
 	/* Opened before the process confined itself, or now. */
 	char *text = NULL;
 	if (prog->smaps_fd >= 0)
 		text = read_fd_text(prog->smaps_fd, &len);
 	else if (prog->smaps_errno)
 		errno = prog->smaps_errno;
-	else if (prog->pid > 0)
+	else if (prog->proc_pid > 0)
 		text = read_small_file(path, &len);
 	if (!text)
 		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s", path,
-					prog->pid > 0 ? strerror(errno) : "not a live target");
+					prog->proc_pid > 0 ? strerror(errno) : "not a live target");
 	memset(ret, 0, sizeof(*ret));
 	/* Whether a mapping holds any of the pages: a binary search in the
 	 * sorted list, whatever the mapping's size (reservations of terabytes). */

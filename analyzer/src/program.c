@@ -1,11 +1,16 @@
 /* Programs: a core (or a callback) plus the files the target mapped. */
+#include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
+#include <limits.h>
+#include <zlib.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blockcache.h"
@@ -89,21 +94,21 @@ static size_t candidate_paths(const struct gci_program *prog, const char *core_p
 			n++;
 		return n;
 	}
-	if (prog->pid > 0) {
+	if (prog->proc_pid > 0) {
 		for (size_t i = 0; i < prog->nmaps; i++) {
 			const struct gci_mapping *m = &prog->maps[i];
 			if (strcmp(m->path, core_path) != 0)
 				continue;
-			if (asprintf(&out[n], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64, prog->pid,
-				     m->start, m->end) >= 0)
+			if (asprintf(&out[n], "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+				     prog->proc_pid, m->start, m->end) >= 0)
 				n++;
 			break;
 		}
 	}
 	if ((out[n] = strdup(core_path)))
 		n++;
-	if (prog->pid > 0 && core_path[0] == '/' &&
-	    asprintf(&out[n], "/proc/%d/root%s", prog->pid, core_path) >= 0)
+	if (prog->proc_pid > 0 && core_path[0] == '/' &&
+	    asprintf(&out[n], "/proc/%d/root%s", prog->proc_pid, core_path) >= 0)
 		n++;
 	return n;
 }
@@ -261,6 +266,236 @@ static int no_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
 	return -1;
 }
 
+/* Whether the module may hold CPython: the executable, or a libpython. */
+static int module_rank(const struct gci_program *prog, Dwfl_Module *mod);
+
+/* The dwz alternate debug file named by path's .gnu_debugaltlink, if any:
+ * its name (into name) and build-id; the id's length, or 0. */
+static size_t read_altlink(const char *path, char *name, size_t nname, unsigned char *id,
+			   size_t nid)
+{
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	size_t shstrndx;
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		Elf_Scn *scn = NULL;
+		while (!got && (scn = elf_nextscn(elf, scn))) {
+			GElf_Shdr sh;
+			const char *sn;
+			Elf_Data *d;
+			if (!gelf_getshdr(scn, &sh) ||
+			    !(sn = elf_strptr(elf, shstrndx, sh.sh_name)) ||
+			    strcmp(sn, ".gnu_debugaltlink") != 0 || !(d = elf_getdata(scn, NULL)))
+				continue;
+			const char *b = d->d_buf, *nul = memchr(b, '\0', d->d_size);
+			size_t len = nul ? (size_t)(nul - b) : 0;
+			size_t idlen = nul ? d->d_size - len - 1 : 0;
+			if (!nul || len >= nname || idlen == 0 || idlen > nid)
+				break;
+			memcpy(name, b, len + 1);
+			memcpy(id, nul + 1, idlen);
+			got = idlen;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return got;
+}
+
+/* Whether the ELF file open on fd has the build-id want, or (no build-id to
+ * compare) the CRC a .gnu_debuglink gave (0: nothing to check). */
+static bool debug_file_matches(int fd, const unsigned char *want, int nwant, GElf_Word crc)
+{
+	bool ok = false;
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF)
+		goto out;
+	if (nwant > 0) {
+		const void *have;
+		ssize_t nhave = dwelf_elf_gnu_build_id(elf, &have);
+		ok = nhave == nwant && !memcmp(have, want, (size_t)nwant);
+	} else if (crc) {
+		size_t size;
+		const unsigned char *raw = (const unsigned char *)elf_rawfile(elf, &size);
+		uLong c = crc32(0L, Z_NULL, 0);
+		for (size_t off = 0; raw && off < size; off += 1u << 30) {
+			size_t n = size - off < (1u << 30) ? size - off : (1u << 30);
+			c = crc32(c, raw + off, (uInt)n);
+		}
+		ok = raw && (GElf_Word)c == crc;
+	} else {
+		ok = true;
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	return ok;
+}
+
+/*
+ * The .gnu_debuglink way (a distribution that keeps debug files by path,
+ * not by build-id): LINK next to the file, in .debug/ beside it, and under
+ * each debug directory at the file's own path.  file is where we read the
+ * module from (its directory for the first two), modname the path the
+ * target knew it by (for the last).
+ */
+static int find_by_debuglink(struct gci_program *prog, Dwfl_Module *mod, const char *file,
+			     const char *modname, const char *link, GElf_Word crc,
+			     char **ret_name)
+{
+	const unsigned char *want = NULL;
+	GElf_Addr vaddr;
+	int nwant = dwfl_module_build_id(mod, &want, &vaddr);
+	char *real = file ? realpath(file, NULL) : NULL;
+	const char *base = real ? real : file;
+	char *own = NULL;
+	if (!base || !modname)
+		goto none;
+	if (!link) {
+		const char *b = strrchr(base, '/');
+		if (asprintf(&own, "%s.debug", b ? b + 1 : base) < 0)
+			goto none;
+		link = own;
+	}
+	const char *slash = strrchr(base, '/'), *mslash = strrchr(modname, '/');
+	int dlen = slash ? (int)(slash - base) : 0, mlen = mslash ? (int)(mslash - modname) : 0;
+	char *dirs = strdup(prog->debuginfo_path ? prog->debuginfo_path : "");
+	for (char *save = NULL, *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d;
+	     d = strtok_r(NULL, ":", &save)) {
+		char *cand[2] = { NULL, NULL };
+		if (d[0] == '/') {
+			if (asprintf(&cand[0], "%s%.*s/%s", d, mlen, modname, link) < 0)
+				cand[0] = NULL;
+		} else {
+			if (asprintf(&cand[0], "%.*s/%s", dlen, base, link) < 0)
+				cand[0] = NULL;
+			if (asprintf(&cand[1], "%.*s/%s/%s", dlen, base, d, link) < 0)
+				cand[1] = NULL;
+		}
+		for (int i = 0; i < 2; i++) {
+			int fd = cand[i] && strcmp(cand[i], base) != 0
+					 ? open(cand[i], O_RDONLY | O_CLOEXEC) : -1;
+			if (fd >= 0 && debug_file_matches(fd, want, nwant, crc)) {
+				gci_log(prog, GCI_LOG_DEBUG, "%s: debug info by .gnu_debuglink: %s",
+					modname, cand[i]);
+				*ret_name = cand[i];
+				cand[i] = NULL;
+				free(cand[1 - i]);
+				free(dirs);
+				free(own);
+				free(real);
+				return fd;
+			}
+			if (fd >= 0)
+				close(fd);
+			free(cand[i]);
+		}
+	}
+	free(dirs);
+none:
+	free(own);
+	free(real);
+	return -1;
+}
+
+/* Whether libdwfl asks for the module's debug file or its dwz alternate. */
+static bool is_altlink_lookup(const char *file, const char *link, GElf_Word crc,
+			      unsigned char *id, size_t *nid)
+{
+	char name[PATH_MAX];
+	if (!file || !link || crc)
+		return false;
+	*nid = read_altlink(file, name, sizeof(name), id, *nid);
+	return *nid > 0 && !strcmp(name, link);
+}
+
+/* A download that takes more than a second says how it goes. */
+static int debuginfod_progress(debuginfod_client *c, long done, long total)
+{
+	struct gci_program *prog = debuginfod_get_user_data(c);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	if (!prog || now - prog->fetch_start < 1000000 || now - prog->fetch_last < 250000)
+		return 0;
+	prog->fetch_last = now;
+	prog->fetch_shown = true;
+	if (total > 0)
+		gci_log(prog, GCI_LOG_PROGRESS, "fetching the debug info of %s from debuginfod: "
+			"%.1f of %.1f MiB", prog->fetch_what, done / 1048576.0, total / 1048576.0);
+	else
+		gci_log(prog, GCI_LOG_PROGRESS, "fetching the debug info of %s from debuginfod: "
+			"%.1f MiB", prog->fetch_what, done / 1048576.0);
+	return 0;
+}
+
+/*
+ * The debuginfod servers $DEBUGINFOD_URLS names (libdebuginfod), asked on
+ * purpose: never with --offline, only for the modules that can hold CPython,
+ * and always saying so, so that the report can name the file fetched.
+ */
+static int from_debuginfod(struct gci_program *prog, Dwfl_Module *mod, const char *modname,
+			   const unsigned char *id, int nid, bool alt, char **ret_name)
+{
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	if (!urls || !*urls || nid <= 0 || module_rank(prog, mod) > 1)
+		return -1;
+	char *hex = hex_string(id, (size_t)nid);
+	if (prog->opts.offline) {
+		gci_log(prog, GCI_LOG_INFO, "%s: no local debug info; offline, so debuginfod "
+			"(%s) is not asked for build-id %s", modname, urls, hex ? hex : "?");
+		free(hex);
+		return -1;
+	}
+	if (!prog->debuginfod && !(prog->debuginfod = debuginfod_begin())) {
+		gci_log(prog, GCI_LOG_INFO, "debuginfod_begin failed: not asking debuginfod");
+		free(hex);
+		return -1;
+	}
+	debuginfod_set_user_data(prog->debuginfod, prog);
+	debuginfod_set_progressfn(prog->debuginfod, debuginfod_progress);
+	const char *timeout = getenv("DEBUGINFOD_TIMEOUT");
+	gci_log(prog, GCI_LOG_INFO, "%s: asking debuginfod (%s) for the %s of build-id %s "
+		"(DEBUGINFOD_TIMEOUT: %s s)", modname, urls,
+		alt ? "dwz alternate debug file" : "debug info", hex ? hex : "?",
+		timeout && *timeout ? timeout : "unset, libdebuginfod's default of 90");
+	char *path = NULL;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	prog->fetch_start = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	prog->fetch_last = 0;
+	prog->fetch_shown = false;
+	prog->fetch_what = modname;
+	int fd = debuginfod_find_debuginfo(prog->debuginfod, id, nid, &path);
+	if (prog->fetch_shown)
+		gci_log(prog, GCI_LOG_PROGRESS, "%s", "");
+	if (fd < 0) {
+		gci_log(prog, GCI_LOG_INFO, "%s: debuginfod has no debug info for build-id %s: "
+			"%s", modname, hex ? hex : "?", strerror(-fd));
+		free(hex);
+		return -1;
+	}
+	const char *url = debuginfod_get_url(prog->debuginfod);
+	gci_log(prog, GCI_LOG_INFO, "%s: debuginfod gave %s%s%s", modname, path ? path : "?",
+		url ? ", fetched from " : " (from its cache)", url ? url : "");
+	free(hex);
+	if (!alt && prog->ndebuginfod_mods < GCI_MAX_DEBUGINFOD_MODS)
+		prog->debuginfod_mods[prog->ndebuginfod_mods++] = mod;
+	*ret_name = path;
+	return fd;
+}
+
+/*
+ * Debug info for a module, looked for in order: by build-id under the debug
+ * directories (libdwfl's lookup, which checks the build-id and finds dwz
+ * alternate files); by .gnu_debuglink; then from debuginfod.  (libdwfl's
+ * dwfl_standard_find_debuginfo would ask debuginfod by itself, even
+ * offline, and not say which file it gave.)
+ */
 static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 			  Dwarf_Addr base, const char *file_name,
 			  const char *debuglink_file, GElf_Word debuglink_crc,
@@ -269,9 +504,24 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 	struct gci_program *prog = dwfl_prog;
 	if (!prog || prog->opts.no_dwarf)
 		return -1;
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-					    debuglink_file, debuglink_crc,
-					    debuginfo_file_name);
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+					      debuglink_file, debuglink_crc,
+					      debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	unsigned char id[64];
+	size_t nid = sizeof(id);
+	if (is_altlink_lookup(file_name, debuglink_file, debuglink_crc, id, &nid))
+		return from_debuginfod(prog, mod, modname, id, (int)nid, true,
+				       debuginfo_file_name);
+	fd = find_by_debuglink(prog, mod, file_name, modname, debuglink_file, debuglink_crc,
+			       debuginfo_file_name);
+	if (fd >= 0)
+		return fd;
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	int nbits = dwfl_module_build_id(mod, &bits, &vaddr);
+	return from_debuginfod(prog, mod, modname, bits, nbits, false, debuginfo_file_name);
 }
 
 struct gci_error *gci_program_create(const struct gci_options *opts,
@@ -298,6 +548,7 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 		prog->exe = strdup(prog->opts.exe);
 		oom |= !prog->exe;
 	}
+	prog->debug_dir_default = !prog->opts.debug_dir;
 	if (prog->opts.debug_dir)
 		prog->debug_dir = strdup(prog->opts.debug_dir);
 	else if (asprintf(&prog->debug_dir, "%s/usr/lib/debug",
@@ -341,6 +592,9 @@ void gci_program_destroy(struct gci_program *prog)
 		dwfl_end(prog->dwfl);
 		dwfl_prog = saved;
 	}
+	if (prog->debuginfod)
+		debuginfod_end(prog->debuginfod);
+	free(prog->dwarf_name);
 	for (size_t i = 0; i < prog->nfiles; i++) {
 		struct gci_file *f = &prog->files[i];
 		if (f->elf)
@@ -364,6 +618,7 @@ void gci_program_destroy(struct gci_program *prog)
 		uint64_t usec;
 		gci_program_resume(prog, &usec);
 	}
+	gci_program_prefetch_free(prog);
 	if (prog->memfd >= 0)
 		close(prog->memfd);
 	if (prog->pagemap_fd >= 0)
@@ -450,9 +705,30 @@ static void set_signame(struct gci_program *prog, int signal)
 		snprintf(prog->signame, sizeof(prog->signame), "SIG%s", abbrev);
 }
 
-struct gci_error *gci_program_open_core(const char *path,
-					const struct gci_options *opts,
-					struct gci_program **ret)
+/* Say under -v what it took to get a plain core. */
+static void log_core_input(struct gci_program *prog, const struct gci_core_input *in)
+{
+	if (!in->copied)
+		return;
+	double mb_in = in->in_bytes / 1048576.0, mb_out = in->out_bytes / 1048576.0;
+	double secs = in->usec / 1e6;
+	if (!strcmp(in->format, "ELF"))
+		gci_log(prog, GCI_LOG_INFO, "%s: plain core read from a pipe: %.1f MiB copied "
+			"into %s in %.2f s", prog->target_path, mb_out, in->where, secs);
+	else
+		gci_log(prog, GCI_LOG_INFO, "%s: %s-compressed core: %.1f MiB decompressed to "
+			"%.1f MiB (%.1fx) into %s in %.2f s (%.0f MiB/s)", prog->target_path,
+			in->format, mb_in, mb_out, mb_in > 0 ? mb_out / mb_in : 0.0, in->where,
+			secs, secs > 0 ? mb_out / secs : 0.0);
+}
+
+static void core_progress(void *arg, const char *message)
+{
+	gci_log(arg, GCI_LOG_PROGRESS, "%s", message);
+}
+
+static struct gci_error *open_core(int fd, const char *path, const struct gci_options *opts,
+				   struct gci_program **ret)
 {
 	struct gci_program *prog;
 	struct gci_error *err = gci_program_create(opts, &prog);
@@ -464,10 +740,12 @@ struct gci_error *gci_program_open_core(const char *path,
 		err = &gci_enomem;
 		goto fail;
 	}
-	err = gci_core_open(path, &prog->mem, &prog->core);
+	err = gci_core_open(fd, path, prog->opts.max_core_size, core_progress, prog, &prog->mem,
+			    &prog->core);
 	if (err)
 		goto fail;
 	struct gci_core *core = prog->core;
+	log_core_input(prog, &core->input);
 	prog->maps = core->files;
 	prog->nmaps = core->nfiles;
 	set_signame(prog, core->signal);
@@ -532,6 +810,23 @@ struct gci_error *gci_program_open_core(const char *path,
 fail:
 	gci_program_destroy(prog);
 	return err;
+}
+
+struct gci_error *gci_program_open_core(const char *path,
+					const struct gci_options *opts,
+					struct gci_program **ret)
+{
+	return open_core(-1, path, opts, ret);
+}
+
+struct gci_error *gci_program_open_core_fd(int fd, const char *name,
+					   const struct gci_options *opts,
+					   struct gci_program **ret)
+{
+	if (fd < 0 || !name)
+		return gci_error_create(GCI_ERR_USAGE, "gci_program_open_core_fd: no %s",
+					fd < 0 ? "file descriptor" : "name");
+	return open_core(fd, name, opts, ret);
 }
 
 /*
@@ -606,8 +901,9 @@ static bool report_debug_file(struct gci_program *prog, const struct gci_mapping
 		return free(hex), false;
 	const char *dirs[2] = { prog->debug_dir, NULL };
 	char live_dir[64];
-	if (prog->pid > 0 && !prog->opts.debug_dir && !prog->sysroot) {
-		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug", prog->pid);
+	if (prog->proc_pid > 0 && prog->debug_dir_default && !prog->sysroot) {
+		snprintf(live_dir, sizeof(live_dir), "/proc/%d/root/usr/lib/debug",
+			 prog->proc_pid);
 		dirs[1] = live_dir;
 	}
 	bool done = false;
@@ -769,13 +1065,22 @@ struct gci_error *gci_program_open_callback(gci_read_fn *read, void *arg,
 	};
 	if ((err = gci_memory_add(&prog->mem, GCI_TIER_PRIMARY, &seg)))
 		goto fail;
-	find_exe_path(prog);
-	if ((err = gci_program_report_maps(prog)))
-		goto fail;
+	prog->maps_pending = true;  /* gci_program_prepare */
 	*ret = prog;
 	return NULL;
 fail:
 	gci_program_destroy(prog);
+	return err;
+}
+
+struct gci_error *gci_program_prepare(struct gci_program *prog)
+{
+	if (!prog->maps_pending)
+		return NULL;
+	find_exe_path(prog);
+	struct gci_error *err = gci_program_report_maps(prog);
+	if (!err)
+		prog->maps_pending = false;
 	return err;
 }
 
@@ -785,6 +1090,15 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 	if (!prog->read_cb)
 		return gci_error_create(GCI_ERR_USAGE, "only a callback program takes "
 					"process information from its caller");
+	/* A live process with a pid: its /proc files are read as the CLI's
+	 * are, for its files (if not yet reported) and its page sharing. */
+	bool live = info->kind && !strcmp(info->kind, "live") && info->pid > 0 &&
+		    info->pid <= INT_MAX;
+	if (prog->proc_pid != (live ? (int)info->pid : 0)) {
+		struct gci_error *err = gci_program_set_proc_pid(prog, live ? (int)info->pid : 0);
+		if (err)
+			return err;
+	}
 	const char *in[4] = { info->kind, info->path, info->command, info->args };
 	char *out[4] = { NULL };
 	for (int i = 0; i < 4; i++) {
@@ -794,6 +1108,11 @@ struct gci_error *gci_program_set_process_info(struct gci_program *prog,
 			return &gci_enomem;
 		}
 	}
+	/* The command name and line come from the target: cleaned as the
+	 * core's and /proc's are, so that reports say the same. */
+	for (int i = 2; i < 4; i++)
+		if (out[i])
+			gci_text_clean(out[i]);
 	for (int i = 0; i < 4; i++) {
 		free(prog->info_strings[i]);
 		prog->info_strings[i] = out[i];
@@ -911,6 +1230,29 @@ bool gci_program_symbol(struct gci_program *prog, const char *name,
 	return found;
 }
 
+/*
+ * What to call a file we read, in a report: the file itself, not the door
+ * we came in by.  /proc/PID/map_files/... (a live target's own mapping) is
+ * the file the target knew as modname; /proc/PID/root/X is X in the
+ * target's root.  Neither names anything once the process is gone, and
+ * a layout cache entry outlives the process.
+ */
+static char *display_name(const char *path, const char *modname)
+{
+	char *out = NULL;
+	int pid, n = 0;
+	if (sscanf(path, "/proc/%d/map_files/%*[0-9a-f]-%*[0-9a-f]%n", &pid, &n) == 1 &&
+	    n > 0 && path[n] == '\0' && modname)
+		return strdup(modname);
+	n = 0;
+	if (sscanf(path, "/proc/%d/root%n", &pid, &n) == 1 && n > 0 && path[n] == '/') {
+		if (asprintf(&out, "%s (in the target's root)", path + n) < 0)
+			out = NULL;
+		return out;
+	}
+	return strdup(path);
+}
+
 Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 			 Dwarf_Addr *bias, const char **file)
 {
@@ -920,10 +1262,28 @@ Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 	dwfl_prog = prog;
 	Dwarf *dw = dwfl_module_getdwarf(mod, bias);
 	const char *debugfile = NULL, *mainfile = NULL;
-	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	const char *modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile,
+					       &debugfile);
 	dwfl_prog = saved;
+	bool fetched = false;
+	for (size_t i = 0; i < prog->ndebuginfod_mods; i++)
+		fetched |= prog->debuginfod_mods[i] == mod;
+	const char *from = debugfile ? debugfile : mainfile;
+	free(prog->dwarf_name);
+	prog->dwarf_name = NULL;
+	if (from) {
+		char *name = display_name(from, modname);
+		if (name && fetched) {
+			char *n2;
+			if (asprintf(&n2, "%s (fetched by debuginfod)", name) < 0)
+				n2 = NULL;
+			free(name);
+			name = n2;
+		}
+		prog->dwarf_name = name;
+	}
 	if (file)
-		*file = debugfile ? debugfile : mainfile;
+		*file = prog->dwarf_name ? prog->dwarf_name : from;
 	return dw;
 }
 
@@ -933,7 +1293,7 @@ struct gci_error *gci_program_open_late(struct gci_program *prog)
 	for (size_t i = 0; ranges && prog->core && i < prog->core->nfiles; i++)
 		if (ranges[i].prog && !program_file(prog, ranges[i].entry->path, NULL, 0))
 			return &gci_enomem;
-	if (prog->pid > 0)
+	if (prog->proc_pid > 0)
 		gci_program_open_proc(prog);
 	return NULL;
 }

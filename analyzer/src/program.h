@@ -27,6 +27,7 @@ struct gci_file {
 struct gci_program {
 	struct gci_options opts;
 	char *sysroot, *exe, *debug_dir;
+	bool debug_dir_default;  /* no debug dir given: SYSROOT/usr/lib/debug */
 	char *debuginfo_path;  /* for libdwfl: ":.debug:DEBUG_DIR" */
 	struct gci_memory mem;
 	struct gci_core *core;
@@ -52,6 +53,11 @@ struct gci_program {
 	void *read_arg;
 	/* live programs */
 	int pid;
+	/* The pid whose /proc files describe the target (pagemap, smaps,
+	 * map_files, root): a live program's own, or a callback program's
+	 * when its caller said it is a live process (gci_program_set_process_info);
+	 * 0 for a core.  Only pid is ever stopped, or checked for change. */
+	int proc_pid;
 	int memfd;
 	/* /proc/PID/pagemap and smaps, once opened before confinement
 	 * (gci_program_open_late); -1 otherwise, with the open's errno. */
@@ -61,14 +67,27 @@ struct gci_program {
 	int *tid_signals;              /* a signal each stopped on, to deliver */
 	size_t ntids;
 	uint64_t stop_start_usec;
+	struct gci_prefetch *prefetch; /* live.c: reader threads while stopped */
 	bool was_stopped;
 	uint64_t stopped_usec;
 	char comm[17];
 	char *cmdline;
 	/* callback programs: what the caller said (gci_program_set_process_info) */
 	bool have_info;
+	bool maps_pending;             /* files not yet reported (gci_program_prepare) */
 	struct gci_process_info info;
 	char *info_strings[4];
+	/* debuginfod: the client (made when first needed), and the modules
+	 * whose debug info it gave */
+	struct debuginfod_client *debuginfod;
+#define GCI_MAX_DEBUGINFOD_MODS 8
+	Dwfl_Module *debuginfod_mods[GCI_MAX_DEBUGINFOD_MODS];
+	size_t ndebuginfod_mods;
+	char *dwarf_name;              /* gci_program_dwarf's *file */
+	/* the debuginfod download under way, for its progress lines */
+	const char *fetch_what;
+	uint64_t fetch_start, fetch_last;
+	bool fetch_shown;
 	/* warnings found while opening (build-id mismatches, truncation) */
 	char **warnings;
 	size_t nwarnings;
@@ -98,7 +117,12 @@ bool gci_program_symbol(struct gci_program *prog, const char *name,
 bool gci_program_module_symbol(struct gci_program *prog, Dwfl_Module *mod,
 			       const char *name, struct gci_symbol *ret);
 
-/* The DWARF of a module, or NULL (no_dwarf, or none found); logs why. */
+/*
+ * The DWARF of a module, or NULL (no_dwarf, or none found).  *file names
+ * the file it was read from as a report should: the real file (never a
+ * /proc path of the target), and "(fetched by debuginfod)" if it came
+ * from there; valid until the next call.
+ */
 Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 			 Dwarf_Addr *bias, const char **file);
 
@@ -107,21 +131,47 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 				     struct gci_program **ret);
 /* Report the ELF files of prog->maps to libdwfl (live and callback targets). */
 struct gci_error *gci_program_report_maps(struct gci_program *prog);
+/*
+ * Before a snapshot: a callback program reports its files now, not when it
+ * is opened, so that a live pid its caller names afterwards
+ * (gci_program_set_process_info) finds them as the CLI does.
+ */
+struct gci_error *gci_program_prepare(struct gci_program *prog);
+/*
+ * The target is the live process pid (live.c): its /proc files are read for
+ * page sharing and smaps, and for its mapped files and debug info unless
+ * opts->sysroot or opts->debug_dir say otherwise.
+ */
+struct gci_error *gci_program_set_proc_pid(struct gci_program *prog, int pid);
 
 struct gci_pageset;
 /*
- * Live targets: sort the pages of `pages` by /proc/PID/pagemap into shared
- * with another process (present, not exclusively mapped), exclusive, and
- * absent (not present or swapped).  GCI_ERR_INPUT if pagemap is unreadable.
+ * Live targets (prog->proc_pid): sort the pages of `pages` by
+ * /proc/PID/pagemap into shared with another process (present, not
+ * exclusively mapped), exclusive, and absent (not present or swapped).
+ * GCI_ERR_INPUT if pagemap is unreadable.
  */
 struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 					   const struct gci_pageset *pages,
 					   struct gci_pageset *shared,
 					   struct gci_pageset *exclusive, uint64_t *absent);
-/* Live targets: smaps totals (kB) over the mappings holding any of pages. */
+/* Live targets (prog->proc_pid): smaps totals (kB) over the mappings
+ * holding any of pages. */
 struct gci_error *gci_program_smaps(struct gci_program *prog,
 				    const struct gci_pageset *pages,
 				    struct gci_smaps *ret);
+
+/*
+ * Live targets: the blocks (address >> GCI_BLOCK_SHIFT) a walk is expected
+ * to read, in order: the trace of a walk of a process forked from the same
+ * parent (gci_block_cache_trace).  While the target is stopped, reader
+ * threads read them ahead of the walk; a read the hint did not foresee is
+ * made as before.  The list is copied; n = 0 drops the hint.
+ */
+struct gci_error *gci_program_prefetch_hint(struct gci_program *prog,
+					    const uint64_t *blocks, size_t n);
+/* Stops the reader threads and frees the hint (gci_program_destroy). */
+void gci_program_prefetch_free(struct gci_program *prog);
 
 /*
  * Search target memory in [lo, hi), the same way for a core, a live process

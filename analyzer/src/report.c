@@ -10,9 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "collector.h"
 #include "error.h"
 #include "pageset.h"
 #include "program.h"
+#include "report_internal.h"
+#include "report_json.h"
 #include "snapshot.h"
 #include "walker.h"
 
@@ -74,6 +77,8 @@ static json_object *interp_json(const struct gci_snapshot *snap,
 				       json_object_new_int(in->visited_space) : NULL);
 		json_object_object_add(o, "phase", in->phase < 0 ? NULL :
 				       json_object_new_string(in->phase ? "collect" : "mark"));
+		json_object_object_add(o, "work_to_do", in->has_work_to_do ?
+				       json_object_new_int64(in->work_to_do) : NULL);
 	}
 	json_object *gens = json_object_new_array();
 	json_object_object_add(o, "generations", gens);
@@ -222,6 +227,56 @@ static struct gci_error *types_json(const struct gci_snapshot *snap,
 	return json_finish(root, ret);
 }
 
+/* The collection of that name, or NULL. */
+static const struct gci_collection *collection_named(const struct gci_snapshot *snap,
+						     const struct gci_interp *in, const char *name)
+{
+	const struct gci_collection *c;
+	size_t n = gci_collections(snap, in, &c);
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(c[i].name, name))
+			return &c[i];
+	return NULL;
+}
+
+/* The collection gc.collect() runs (the what-ifs compare with it), or NULL. */
+static const struct gci_collection *collection_full(const struct gci_snapshot *snap,
+						    const struct gci_interp *in)
+{
+	const struct gci_collection *c;
+	size_t n = gci_collections(snap, in, &c);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].full)
+			return &c[i];
+	return NULL;
+}
+
+/* A collection as JSON names it: its generation number, or its name. */
+static json_object *collection_json(const struct gci_collection *c)
+{
+	return c->numbered ? json_object_new_int(c->generation) : json_object_new_string(c->name);
+}
+
+static json_object *next_collection_json(const struct gci_snapshot *snap,
+					 const struct gci_interp *in)
+{
+	struct gci_next_collection nc;
+	gci_next_collection(snap, in, &nc);
+	const struct gci_collection *c = collection_named(snap, in, nc.collection);
+	json_object *n = json_object_new_object();
+	json_object_object_add(n, "generation", c ? collection_json(c) : NULL);
+	json_object_object_add(n, "allocations", opt_int(nc.allocations));
+	json_object_object_add(n, "reason", json_object_new_string(nc.reason));
+	if (nc.step) {
+		json_object_object_add(n, "step", json_object_new_string(nc.step));
+		json_object_object_add(n, "work_to_do", nc.has_work_to_do ?
+				       json_object_new_int64(nc.work_to_do) : NULL);
+		json_object_object_add(n, "pending_objects",
+				       json_object_new_int64((int64_t)nc.pending_objects));
+	}
+	return n;
+}
+
 static struct gci_error *summary_json(const struct gci_snapshot *snap, char **ret)
 {
 	struct gci_error *err = NULL;
@@ -232,20 +287,32 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 		json_object_array_add(all, interp_json(snap, &snap->interps[i], &err));
 	json_object_object_add(root, "gc", json_object_get(json_object_array_get_idx(all, 0)));
 	json_object_object_add(root, "interpreters", all);
-	bool modelled = strcmp(snap->interps[0].collector, "incremental") != 0;
-	json_object *cols = modelled ? json_object_new_array() : NULL;
-	for (size_t g = 0; modelled && g < snap->interps[0].ngens && !err; g++) {
+	const struct gci_interp *in0 = &snap->interps[0];
+	const struct gci_collection *coll;
+	size_t ncoll = gci_collections(snap, in0, &coll);
+	json_object *cols = json_object_new_array();
+	bool named = false;
+	for (size_t i = 0; i < ncoll && !err; i++) {
 		struct gci_touch t;
-		if ((err = gci_touch_compute(snap, &snap->interps[0], (int)g, &t)))
+		if ((err = gci_touch_compute(snap, in0, coll[i].generation, &t)))
 			break;
 		json_object *c = json_object_new_object();
-		json_object_object_add(c, "generation", json_object_new_int((int)g));
+		json_object_object_add(c, "generation", collection_json(&coll[i]));
 		json_object_object_add(c, "objects", json_object_new_int64((int64_t)t.objects));
 		json_object_object_add(c, "pages", json_object_new_int64((int64_t)t.pages));
 		json_object_object_add(c, "bytes", json_object_new_int64((int64_t)t.pages * 4096));
+		if (!coll[i].numbered) {
+			named = true;
+			json_object_object_add(c, "approximation", t.approximation ?
+					       json_object_new_string(t.approximation) : NULL);
+		}
 		json_object_array_add(cols, c);
 	}
 	json_object_object_add(root, "collections", cols);
+	/* Collectors whose collections have names (not generations) also
+	 * say here what their next automatic step will do. */
+	if (named && !err)
+		json_object_object_add(root, "next_collection", next_collection_json(snap, in0));
 	if (err) {
 		json_object_put(root);
 		return err;
@@ -254,23 +321,17 @@ static struct gci_error *summary_json(const struct gci_snapshot *snap, char **re
 	return json_finish(root, ret);
 }
 
-/* The collections a touch report covers: one, or each generation. */
+/* The collections a touch report covers: one (-g), or each. */
 static struct gci_error *touch_range(const struct gci_snapshot *snap, const char *which,
-				     int *first, int *last)
+				     const struct gci_collection **ret, size_t *ret_n)
 {
 	const struct gci_interp *in = &snap->interps[0];
-	*first = 0;
-	*last = (int)in->ngens - 1;
-	if (!which)
+	if (!which) {
+		*ret_n = gci_collections(snap, in, ret);
 		return NULL;
-	char *end;
-	long g = strtol(which, &end, 10);
-	if (*which == '\0' || *end || g < 0 || (size_t)g >= in->ngens)
-		return gci_error_create(GCI_ERR_USAGE, "no collection of generation \"%s\" "
-					"in CPython %s (choose 0-%zu)", which, snap->version,
-					in->ngens - 1);
-	*first = *last = (int)g;
-	return NULL;
+	}
+	*ret_n = 1;
+	return gci_collection_find(snap, in, which, ret);
 }
 
 struct type_pages {
@@ -286,15 +347,27 @@ static int type_pages_compare(const void *a, const void *b)
 	return x->objects > y->objects ? -1 : x->objects < y->objects;
 }
 
-/* Types by distinct pages of their heads in generations 0..N (top n). */
+/* Types by distinct pages of the heads a collection writes (top n). */
 static struct gci_error *top_type_pages(const struct gci_snapshot *snap,
 					const struct gci_interp *in, int generation,
 					struct type_pages **ret, size_t *ret_n)
 {
 	*ret = NULL;
 	*ret_n = 0;
-	if (!in->gens[0].data || !in->gens[0].data->type_pages)
-		return NULL;  /* not kept: GCI_SNAPSHOT_TYPE_PAGES */
+	/* Kept (GCI_SNAPSHOT_TYPE_PAGES) when the lists holding objects have
+	 * them; an empty list has none either way. */
+	const struct gci_gen *gen = NULL;
+	for (size_t i = 0; (gen = gci_interp_list(in, i)); i++)
+		if (gen->nobjects)
+			break;
+	if (!gen || !gen->data || !gen->data->type_pages)
+		return NULL;
+	struct gci_touch_plan plan;
+	bool known;
+	struct gci_error *err = gci_touch_plan_of(snap, in, generation, &known, &plan);
+	if (err || !known)
+		return err;
+	const struct gci_gen_data *pd = plan.prefix ? plan.prefix->data : NULL;
 	struct type_pages *tp = calloc(snap->ntypes ? snap->ntypes : 1, sizeof(*tp));
 	if (!tp)
 		return &gci_enomem;
@@ -304,12 +377,17 @@ static struct gci_error *top_type_pages(const struct gci_snapshot *snap,
 		gci_pageset_init(&ps);
 		uint64_t objects = 0;
 		bool ok = true;
-		for (int g = 0; g <= generation && ok; g++) {
-			const struct gci_gen_data *d = in->gens[g].data;
+		for (size_t g = 0; g < plan.nlists && ok; g++) {
+			const struct gci_gen_data *d = plan.lists[g]->data;
 			if (!d || t >= d->type_cap || !d->type_objects[t])
 				continue;
 			objects += d->type_objects[t];
 			ok = gci_pageset_merge(&ps, &d->type_pages[t]);
+		}
+		if (ok && pd && pd->prefix_type_pages && t < pd->type_cap &&
+		    pd->prefix_type_objects[t]) {
+			objects += pd->prefix_type_objects[t];
+			ok = gci_pageset_merge(&ps, &pd->prefix_type_pages[t]);
 		}
 		if (!ok) {
 			gci_pageset_deinit(&ps);
@@ -339,24 +417,39 @@ static int page_row_compare(const void *a, const void *b)
 	return x->type < y->type ? -1 : x->type > y->type;
 }
 
-/* --pages: every page with heads of generations 0..N, sorted (needs objects). */
+/* --pages: every page with heads a collection writes, sorted (needs objects). */
 static struct gci_error *page_rows(const struct gci_snapshot *snap, const struct gci_interp *in,
 				   int generation, struct page_row **ret, size_t *ret_n)
 {
 	const struct gci_layout *L = gci_snapshot_layout(snap);
-	size_t n = 0;
-	for (int g = 0; g <= generation; g++)
-		n += in->gens[g].nobjects;
-	if (n && !snap->objects)
+	struct gci_touch_plan plan;
+	bool known;
+	struct gci_error *err = gci_touch_plan_of(snap, in, generation, &known, &plan);
+	if (err)
+		return err;
+	if (!known)
+		return gci_error_create(GCI_ERR_USAGE, "listing pages is not available for "
+					"CPython %s's collector", snap->version);
+	/* [first, first + n) of snap->objects, per list */
+	struct part { size_t first, n; } parts[GCI_MAX_GENS + 2];
+	size_t nparts = 0, total = 0;
+	for (size_t g = 0; g < plan.nlists; g++)
+		parts[nparts++] = (struct part){ plan.lists[g]->first, plan.lists[g]->nobjects };
+	if (plan.prefix && plan.prefix->data)
+		parts[nparts++] = (struct part){ plan.prefix->first,
+						      plan.prefix->data->prefix_objects };
+	for (size_t i = 0; i < nparts; i++)
+		total += parts[i].n;
+	if (total && !snap->objects)
 		return gci_error_create(GCI_ERR_USAGE, "listing pages needs the object "
 					"records (GCI_SNAPSHOT_OBJECTS)");
-	struct page_row *rows = malloc((n ? n : 1) * sizeof(*rows));
+	struct page_row *rows = malloc((total ? total : 1) * sizeof(*rows));
 	if (!rows)
 		return &gci_enomem;
 	size_t k = 0;
-	for (int g = 0; g <= generation; g++) {
-		const struct gci_gen *gen = &in->gens[g];
-		for (size_t i = gen->first; i < gen->first + gen->nobjects; i++)
+	for (size_t p = 0; p < nparts; p++) {
+		for (size_t i = parts[p].first; i < parts[p].first + parts[p].n &&
+		     i < snap->nobjects; i++)
 			rows[k++] = (struct page_row){
 				(snap->objects[i].address - L->gc_head_size) >> GCI_PAGE_SHIFT,
 				snap->objects[i].type };
@@ -383,13 +476,15 @@ static struct gci_error *touched_pages(const struct gci_snapshot *snap,
 }
 
 static json_object *touch_json(const struct gci_snapshot *snap, const struct gci_interp *in,
-			       int generation, bool list_pages, struct gci_error **err)
+			       const struct gci_collection *c, bool list_pages,
+			       struct gci_error **err)
 {
+	int generation = c->generation;
 	struct gci_touch t;
 	if ((*err = gci_touch_compute(snap, in, generation, &t)))
 		return NULL;
 	json_object *o = json_object_new_object();
-	json_object_object_add(o, "generation", json_object_new_int(generation));
+	json_object_object_add(o, "generation", collection_json(c));
 	json_object_object_add(o, "objects", json_object_new_int64((int64_t)t.objects));
 	json_object_object_add(o, "object_bytes", json_object_new_int64((int64_t)t.object_bytes));
 	json_object_object_add(o, "pages", json_object_new_int64((int64_t)t.pages));
@@ -405,6 +500,9 @@ static json_object *touch_json(const struct gci_snapshot *snap, const struct gci
 		json_object_object_add(sh, "absent_pages", json_object_new_int64((int64_t)t.absent_pages));
 	}
 	json_object_object_add(o, "sharing", sh);
+	if (!c->numbered)
+		json_object_object_add(o, "approximation", t.approximation ?
+				       json_object_new_string(t.approximation) : NULL);
 	struct type_pages *tp;
 	size_t ntp;
 	if ((*err = top_type_pages(snap, in, generation, &tp, &ntp))) {
@@ -458,12 +556,30 @@ static json_object *touch_json(const struct gci_snapshot *snap, const struct gci
 	return o;
 }
 
+static json_object *touch_counts_json(const struct gci_touch *t)
+{
+	json_object *o = json_object_new_object();
+	json_object_object_add(o, "objects", json_object_new_int64((int64_t)t->objects));
+	json_object_object_add(o, "pages", json_object_new_int64((int64_t)t->pages));
+	json_object_object_add(o, "shared_pages", t->sharing_known ?
+			       json_object_new_int64((int64_t)t->shared_pages) : NULL);
+	json_object_object_add(o, "approximation", t->approximation ?
+			       json_object_new_string(t->approximation) : NULL);
+	return o;
+}
+
 static json_object *what_if_json(const struct gci_snapshot *snap, const struct gci_interp *in,
 				 struct gci_error **err)
 {
+	const struct gci_collection *fc = collection_full(snap, in);
+	if (!fc) {
+		*err = gci_error_create(GCI_ERR_OTHER, "CPython %s's collector lists no full "
+					"collection", snap->version);
+		return NULL;
+	}
 	json_object *o = json_object_new_object();
 	struct gci_touch full;
-	if ((*err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full))) {
+	if ((*err = gci_touch_compute(snap, in, fc->generation, &full))) {
 		json_object_put(o);
 		return NULL;
 	}
@@ -475,15 +591,18 @@ static json_object *what_if_json(const struct gci_snapshot *snap, const struct g
 			       json_object_new_int64((int64_t)(full.pages - full.state_pages)));
 	json_object_object_add(fz, "shared_pages_kept", full.sharing_known ?
 			       json_object_new_int64((int64_t)full.shared_pages) : NULL);
+	/* Where gc.freeze() itself writes many heads (3.14.0-3.14.4). */
+	struct gci_touch fw;
+	bool fw_known;
+	if ((*err = gci_freeze_touch(snap, in, &fw_known, &fw))) {
+		json_object_put(fz);
+		json_object_put(o);
+		return NULL;
+	}
+	if (fw_known)
+		json_object_object_add(fz, "writes", touch_counts_json(&fw));
 	json_object_object_add(o, "freeze_now", fz);
-	struct gci_next_collection nc;
-	gci_next_collection(snap, in, &nc);
-	json_object *n = json_object_new_object();
-	json_object_object_add(n, "generation", nc.generation >= 0 ?
-			       json_object_new_int(nc.generation) : NULL);
-	json_object_object_add(n, "allocations", opt_int(nc.allocations));
-	json_object_object_add(n, "reason", json_object_new_string(nc.reason));
-	json_object_object_add(o, "next_collection", n);
+	json_object_object_add(o, "next_collection", next_collection_json(snap, in));
 	return o;
 }
 
@@ -504,16 +623,17 @@ static json_object *smaps_json(const struct gci_snapshot *snap)
 static struct gci_error *touch_report_json(const struct gci_snapshot *snap,
 					   const struct gci_report_options *opts, char **ret)
 {
-	int first, last;
-	struct gci_error *err = touch_range(snap, opts->generation, &first, &last);
+	const struct gci_collection *coll;
+	size_t ncoll;
+	struct gci_error *err = touch_range(snap, opts->generation, &coll, &ncoll);
 	if (err)
 		return err;
 	const struct gci_interp *in = &snap->interps[0];
 	json_object *root = header_json(snap);
 	json_object *arr = json_object_new_array();
 	json_object_object_add(root, "collections", arr);
-	for (int g = first; g <= last && !err; g++)
-		json_object_array_add(arr, touch_json(snap, in, g, opts->pages, &err));
+	for (size_t i = 0; i < ncoll && !err; i++)
+		json_object_array_add(arr, touch_json(snap, in, &coll[i], opts->pages, &err));
 	if (!err)
 		json_object_object_add(root, "what_if", what_if_json(snap, in, &err));
 	if (err) {
@@ -600,6 +720,81 @@ static void text_integrity(const struct gci_snapshot *snap, FILE *f)
 	}
 }
 
+/* "collection of generation 2", "full collection (gc.collect())": the
+ * generational title is built from the number, as it always was. */
+static void collection_title(const struct gci_collection *c, char *buf, size_t n)
+{
+	if (c->numbered)
+		snprintf(buf, n, "collection of generation %d", c->generation);
+	else
+		snprintf(buf, n, "%s", c->title);
+}
+
+/* The next automatic collection, one line. */
+static void next_collection_text(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 FILE *f)
+{
+	char a[32];
+	struct gci_next_collection nc;
+	gci_next_collection(snap, in, &nc);
+	const struct gci_collection *c = collection_named(snap, in, nc.collection);
+	if (nc.generation < 0 || !c) {
+		fprintf(f, "  next automatic collection: none (%s)\n", nc.reason);
+		return;
+	}
+	fmt_count(a, sizeof(a), nc.allocations);
+	if (c->numbered) {
+		fprintf(f, "  next automatic collection: generation %d, after %s more net GC "
+			"allocations (%s)\n", nc.generation, a, nc.reason);
+		return;
+	}
+	fprintf(f, "  next automatic collection: %s, after %s more net GC allocations: step "
+		"\"%s\"", c->name, a, nc.step ? nc.step : "?");
+	if (nc.has_work_to_do) {
+		/* a debt is negative: fmt_count shows only counts */
+		fmt_count(a, sizeof(a), nc.work_to_do < 0 ? -nc.work_to_do : nc.work_to_do);
+		fprintf(f, ", work_to_do %s%s", nc.work_to_do < 0 ? "-" : "", a);
+	}
+	if (nc.step && !strncmp(nc.step, "collect", 7)) {
+		fmt_count(a, sizeof(a), (int64_t)nc.pending_objects);
+		fprintf(f, ", %s pending objects", a);
+	}
+	fprintf(f, " (%s)\n", nc.reason);
+}
+
+/*
+ * Collectors whose collections have names (3.14.0-3.14.4): what each would
+ * write and what the next automatic step is, so that the summary answers
+ * "what will the collector copy" without the touch command.  Generational
+ * summaries leave this to `touch`, as they always have.
+ */
+static struct gci_error *summary_collections_text(const struct gci_snapshot *snap, FILE *f)
+{
+	const struct gci_interp *in = &snap->interps[0];
+	const struct gci_collection *coll;
+	size_t n = gci_collections(snap, in, &coll);
+	if (!n || coll[0].numbered)
+		return NULL;
+	char a[32], b[32], c[32], title[128];
+	fprintf(f, "\ncollections of interpreter %" PRId64 " (gcinspect touch: which pages, "
+		"which are shared):\n", in->id);
+	for (size_t i = 0; i < n; i++) {
+		struct gci_touch t;
+		struct gci_error *err = gci_touch_compute(snap, in, coll[i].generation, &t);
+		if (err)
+			return err;
+		collection_title(&coll[i], title, sizeof(title));
+		fmt_count(a, sizeof(a), (int64_t)t.objects);
+		fmt_count(b, sizeof(b), (int64_t)t.pages);
+		fmt_count(c, sizeof(c), (int64_t)t.pages * 4);
+		fprintf(f, "  %s: writes %s GC head%s on %s page%s (%s KiB)%s\n", title, a,
+			plural(t.objects), b, plural(t.pages), c,
+			t.approximation ? ", approximately" : "");
+	}
+	next_collection_text(snap, in, f);
+	return NULL;
+}
+
 static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
 {
 	text_header(snap, f);
@@ -638,6 +833,9 @@ static struct gci_error *summary_text(const struct gci_snapshot *snap, FILE *f)
 				gen->complete ? "" : "  (incomplete)");
 		}
 	}
+	struct gci_error *err = summary_collections_text(snap, f);
+	if (err)
+		return err;
 	text_integrity(snap, f);
 	return NULL;
 }
@@ -682,29 +880,38 @@ static struct gci_error *types_text(const struct gci_snapshot *snap,
 static struct gci_error *touch_text(const struct gci_snapshot *snap,
 				    const struct gci_report_options *opts, FILE *f)
 {
-	int first, last;
-	struct gci_error *err = touch_range(snap, opts->generation, &first, &last);
+	const struct gci_collection *coll;
+	size_t ncoll;
+	struct gci_error *err = touch_range(snap, opts->generation, &coll, &ncoll);
 	if (err)
 		return err;
 	const struct gci_interp *in = &snap->interps[0];
-	char a[32], b[32], c[32];
+	const struct gci_collection *fc = collection_full(snap, in);
+	if (!fc)
+		return gci_error_create(GCI_ERR_OTHER, "CPython %s's collector lists no full "
+					"collection", snap->version);
+	char a[32], b[32], c[32], title[128];
 	text_header(snap, f);
 	struct gci_touch full;      /* a full collection, for the what-ifs */
 	bool have_full = false;
-	for (int g = first; g <= last; g++) {
+	for (size_t i = 0; i < ncoll; i++) {
+		int g = coll[i].generation;
 		struct gci_touch t;
 		if ((err = gci_touch_compute(snap, in, g, &t)))
 			return err;
-		if ((size_t)g + 1 == in->ngens) {
+		if (&coll[i] == fc) {
 			full = t;
 			have_full = true;
 		}
+		collection_title(&coll[i], title, sizeof(title));
 		fmt_count(a, sizeof(a), (int64_t)t.objects);
 		fmt_count(b, sizeof(b), (int64_t)t.pages);
 		fmt_count(c, sizeof(c), (int64_t)t.pages * 4);
-		fprintf(f, "\ncollection of generation %d: writes %s GC head%s on %s page%s "
-			"(%s KiB), %" PRIu64 " of them the GC state\n", g, a, plural(t.objects), b,
-			plural(t.pages), c, t.state_pages);
+		fprintf(f, "\n%s: writes %s GC head%s on %s page%s (%s KiB), %" PRIu64
+			" of them the GC state\n", title, a, plural(t.objects), b, plural(t.pages),
+			c, t.state_pages);
+		if (t.approximation)
+			fprintf(f, "  approximate: %s\n", t.approximation);
 		if (t.sharing_known) {
 			fmt_count(a, sizeof(a), (int64_t)t.shared_pages);
 			fmt_count(b, sizeof(b), (int64_t)t.shared_pages * 4);
@@ -722,11 +929,11 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 			return err;
 		if (tp && ntp) {
 			fprintf(f, "  types holding the most of those pages:\n");
-			for (size_t i = 0; i < ntp && i < 8; i++) {
-				fmt_count(a, sizeof(a), (int64_t)tp[i].pages);
-				fmt_count(b, sizeof(b), (int64_t)tp[i].objects);
+			for (size_t k = 0; k < ntp && k < 8; k++) {
+				fmt_count(a, sizeof(a), (int64_t)tp[k].pages);
+				fmt_count(b, sizeof(b), (int64_t)tp[k].objects);
 				fprintf(f, "    %10s pages %12s objects  %s\n", a, b,
-					snap->types[tp[i].type].name);
+					snap->types[tp[k].type].name);
 			}
 		}
 		free(tp);
@@ -746,23 +953,23 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 			for (size_t k = 0; k < npages; k++) {
 				while (r < nrows && rows[r].page < pages[k])
 					r++;
-				size_t i = r, best = r, run = 0, best_run = 0;
+				size_t first = r, best = r, run = 0, best_run = 0;
 				for (; r < nrows && rows[r].page == pages[k]; r++) {
-					run = r > i && rows[r].type == rows[r - 1].type ? run + 1 : 1;
+					run = r > first && rows[r].type == rows[r - 1].type ? run + 1 : 1;
 					if (run > best_run) {
 						best_run = run;
 						best = r;
 					}
 				}
 				fprintf(f, "    0x%012" PRIx64 " %5zu  %s\n", pages[k] << GCI_PAGE_SHIFT,
-					r - i, r > i ? snap->types[rows[best].type].name
-						     : "(GC state, or the next list's tail)");
+					r - first, r > first ? snap->types[rows[best].type].name
+							     : "(GC state, or the next list's tail)");
 			}
 			free(pages);
 			free(rows);
 		}
 	}
-	if (!have_full && (err = gci_touch_compute(snap, in, (int)in->ngens - 1, &full)))
+	if (!have_full && (err = gci_touch_compute(snap, in, fc->generation, &full)))
 		return err;
 	fmt_count(a, sizeof(a), (int64_t)full.pages);
 	fprintf(f, "\nwhat if:\n  gc.freeze() now: a full collection would write %" PRIu64
@@ -773,15 +980,22 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 		fprintf(f, "; %s shared pages would stay shared", b);
 	}
 	fprintf(f, "\n");
-	struct gci_next_collection nc;
-	gci_next_collection(snap, in, &nc);
-	if (nc.generation >= 0) {
-		fmt_count(a, sizeof(a), nc.allocations);
-		fprintf(f, "  next automatic collection: generation %d, after %s more net GC "
-			"allocations (%s)\n", nc.generation, a, nc.reason);
-	} else {
-		fprintf(f, "  next automatic collection: none (%s)\n", nc.reason);
+	struct gci_touch fw;
+	bool fw_known;
+	if ((err = gci_freeze_touch(snap, in, &fw_known, &fw)))
+		return err;
+	if (fw_known) {
+		fmt_count(a, sizeof(a), (int64_t)fw.objects);
+		fmt_count(b, sizeof(b), (int64_t)fw.pages);
+		fprintf(f, "    gc.freeze() itself writes %s GC head%s on %s page%s", a,
+			plural(fw.objects), b, plural(fw.pages));
+		if (fw.sharing_known) {
+			fmt_count(c, sizeof(c), (int64_t)fw.shared_pages);
+			fprintf(f, ", %s of them still shared: call it before forking", c);
+		}
+		fprintf(f, "\n");
 	}
+	next_collection_text(snap, in, f);
 	if (snap->smaps.known)
 		fprintf(f, "\nmappings holding GC heads (smaps): %" PRIu64 ", Rss %" PRIu64
 			" KiB: Shared_Clean %" PRIu64 ", Shared_Dirty %" PRIu64 ", Private_Clean %"
@@ -834,4 +1048,50 @@ static struct gci_error *report(const struct gci_snapshot *snap,
 	}
 	*ret = buf;
 	return NULL;
+}
+
+/* For the other report modules (report_internal.h). */
+/* The pieces above, for reports over several snapshots (report_json.h). */
+json_object *gci_report_header_json(const struct gci_snapshot *snap)
+{
+	return header_json(snap);
+}
+
+json_object *gci_report_interp_json(const struct gci_snapshot *snap,
+				    const struct gci_interp *in, struct gci_error **err)
+{
+	return interp_json(snap, in, err);
+}
+
+json_object *gci_report_touch_json(const struct gci_snapshot *snap,
+				   const struct gci_interp *in, const struct gci_collection *c,
+				   struct gci_error **err)
+{
+	return touch_json(snap, in, c, false, err);
+}
+
+json_object *gci_report_what_if_json(const struct gci_snapshot *snap,
+				     const struct gci_interp *in, struct gci_error **err)
+{
+	return what_if_json(snap, in, err);
+}
+
+void gci_report_add_integrity(const struct gci_snapshot *snap, json_object *root)
+{
+	add_integrity(snap, root);
+}
+
+struct gci_error *gci_report_json_finish(json_object *root, char **ret)
+{
+	return json_finish(root, ret);
+}
+
+void gci_report_fmt_count(char *buf, size_t n, int64_t v)
+{
+	fmt_count(buf, n, v);
+}
+
+void gci_report_text_header(const struct gci_snapshot *snap, FILE *f)
+{
+	text_header(snap, f);
 }

@@ -119,6 +119,25 @@ static const struct rule rules[] = {
 #endif
 };
 
+/* Output files the caller opened (gci_confine_allow_write). */
+#define MAX_OUTPUTS 4
+static int outputs[MAX_OUTPUTS];
+static size_t noutputs;
+/* The filter is the process's: a second call (another snapshot) keeps it. */
+static bool confined;
+
+struct gci_error *gci_confine_allow_write(int fd)
+{
+	if (confined)
+		return gci_error_create(GCI_ERR_USAGE, "the process is confined already: "
+					"descriptor %d cannot be let written", fd);
+	if (fd < 0 || noutputs == MAX_OUTPUTS)
+		return gci_error_create(GCI_ERR_USAGE, "cannot let descriptor %d be written "
+					"in the sandbox (at most %d outputs)", fd, MAX_OUTPUTS);
+	outputs[noutputs++] = fd;
+	return NULL;
+}
+
 static int add(scmp_filter_ctx ctx, int syscall, uint32_t action, unsigned nargs,
 	       const struct scmp_arg_cmp *args)
 {
@@ -154,6 +173,16 @@ struct gci_error *gci_sandbox_enter(const struct gci_sandbox *sb)
 	struct scmp_arg_cmp self[] = { ARG(0, SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0) };
 	if (!rc)
 		rc = add(ctx, SCMP_SYS(tgkill), SCMP_ACT_ALLOW, 1, self);
+	/* The caller's output files: written and cut to length, like stdout. */
+	static const int output_calls[] = {
+		SCMP_SYS(write), SCMP_SYS(writev), SCMP_SYS(pwrite64), SCMP_SYS(ftruncate),
+		SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	};
+	for (size_t i = 0; !rc && i < noutputs; i++) {
+		struct scmp_arg_cmp fd[] = { FD_IS((scmp_datum_t)outputs[i]) };
+		for (size_t k = 0; !rc && k < sizeof(output_calls) / sizeof(output_calls[0]); k++)
+			rc = add(ctx, output_calls[k], SCMP_ACT_ALLOW, 1, fd);
+	}
 #ifndef GCI_SANITIZER_RUNTIME
 	/* Threads held stopped are let go; no other request (no PEEK, no
 	 * POKE, no new SEIZE). */
@@ -172,9 +201,6 @@ struct gci_error *gci_sandbox_enter(const struct gci_sandbox *sb)
 					strerror(-rc));
 	return NULL;
 }
-
-/* The filter is the process's: a second call (another snapshot) keeps it. */
-static bool confined;
 
 struct gci_error *gci_program_confine(struct gci_program *prog)
 {

@@ -68,7 +68,9 @@ void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_
 	int64_t hi = (int64_t)L->gc_generations + (int64_t)L->ngens * L->gen_size;
 	const int32_t more[] = { L->gc_permanent >= 0 ? L->gc_permanent + (int32_t)L->gen_size : -1,
 				 L->gc_long_lived_pending + 8, L->gc_long_lived_total + 8,
-				 L->gc_collecting + 4, L->gc_enabled + 4 };
+				 L->gc_collecting + 4, L->gc_enabled + 4,
+				 L->gc_heap_size + 8, L->gc_work_to_do + 8,
+				 L->gc_visited_space + 4, L->gc_phase + 4 };
 	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
 		if (more[i] > hi)
 			hi = more[i];
@@ -169,7 +171,7 @@ static void snapshot_time(struct gci_program *prog, struct gci_snapshot *snap)
 	if (live) {
 		snap->time = (int64_t)time(NULL);
 		snap->time_source = "walk";
-	} else if (prog->core ? fstat(prog->core->fd, &st) == 0
+	} else if (prog->core ? !prog->core->input.stream && fstat(prog->core->fd, &st) == 0
 		   : pi.path && stat(pi.path, &st) == 0 && S_ISREG(st.st_mode)) {
 		snap->time = (int64_t)st.st_mtime;
 		snap->time_source = "core file mtime";
@@ -179,7 +181,18 @@ static void snapshot_time(struct gci_program *prog, struct gci_snapshot *snap)
 struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 				    struct gci_snapshot **ret)
 {
+	return gci_snapshot_take_each(prog, flags, NULL, NULL, ret);
+}
+
+struct gci_error *gci_snapshot_take_each(struct gci_program *prog, unsigned flags,
+					 gci_object_fn *fn, void *arg,
+					 struct gci_snapshot **ret)
+{
 	struct gci_error *err;
+	const struct gci_object_sink sink = {
+		.fn = fn, .arg = arg,
+		.progress = prog->opts.progress, .progress_arg = prog->opts.progress_arg,
+	};
 	struct snapshot *s = calloc(1, sizeof(*s));
 	if (!s)
 		return &gci_enomem;
@@ -187,7 +200,7 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 	struct gci_discovery *d = &s->disc;
 	snap->prog = prog;
 
-	if ((err = gci_discover(prog, snap, d)))
+	if ((err = gci_program_prepare(prog)) || (err = gci_discover(prog, snap, d)))
 		goto fail;
 	if (d->have_dbg && d->dbg.free_threaded) {
 		err = gci_error_create(
@@ -215,8 +228,9 @@ struct gci_error *gci_snapshot_take(struct gci_program *prog, unsigned flags,
 		err = gci_program_confine(prog);
 	if (!err &&
 	    !(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
-	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &s->problems_cap)) &&
-	    prog->pid > 0)
+	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &sink,
+					    &s->problems_cap)) &&
+	    prog->proc_pid > 0)
 		err = read_sharing(prog, s);
 	if (!err && prog->pid > 0 && !stop)
 		err = s->collector->check_unchanged(prog, snap, &s->layout, &s->problems_cap);
@@ -243,10 +257,11 @@ fail:
 	gci_discovery_deinit(d);
 	gci_snapshot_destroy(snap);
 	/* Every message names its target. */
-	if (err != &gci_enomem && prog->target_path && !strstr(err->message, prog->target_path))
+	if (err != &gci_enomem && err->code != GCI_ERR_CANCELLED && prog->target_path && !strstr(err->message, prog->target_path))
 		err = gci_error_prefix(err, "%s: ", prog->target_path);
 	/* What fails in a truncated core most likely fails because of it. */
-	if (prog->core && prog->core->truncated && err->code != GCI_ERR_NOMEM) {
+	if (prog->core && prog->core->truncated && err->code != GCI_ERR_NOMEM &&
+	    err->code != GCI_ERR_CANCELLED) {
 		err->code = GCI_ERR_INPUT;
 		err = gci_error_prefix(err, "%s is truncated (%zu of %" PRIu64 " bytes): ",
 				       prog->target_path, prog->core->size,

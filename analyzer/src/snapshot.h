@@ -35,4 +35,13 @@ void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_
 struct gci_error *gci_touch_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
 				  int generation, struct gci_pageset *ps, struct gci_touch *ret);
 
+struct gci_touch_plan;
+/*
+ * What a collection writes as parts of the walked lists (collector.h), for
+ * the reports' per-type pages and page lists; *ret_known is false for a
+ * collector whose objects are not on lists.
+ */
+struct gci_error *gci_touch_plan_of(const struct gci_snapshot *snap, const struct gci_interp *in,
+				 int generation, bool *ret_known, struct gci_touch_plan *ret);
+
 #endif

@@ -108,6 +108,11 @@ void gci_gen_data_destroy(struct gci_gen_data *d)
 	free(d->type_pages);
 	free(d->type_objects);
 	free(d->type_bytes);
+	gci_pageset_deinit(&d->prefix_pages);
+	for (size_t i = 0; d->prefix_type_pages && i < d->type_cap; i++)
+		gci_pageset_deinit(&d->prefix_type_pages[i]);
+	free(d->prefix_type_pages);
+	free(d->prefix_type_objects);
 	free(d);
 }
 
@@ -131,6 +136,20 @@ static bool gen_data_reserve(struct gci_gen_data *d, size_t ntypes, bool type_pa
 		if (!p)
 			return false;
 		d->type_pages = p;
+		memset(p + d->type_cap, 0, (cap - d->type_cap) * sizeof(*p));
+	}
+	if (d->prefix_limit) {
+		uint64_t *po = gci_reallocarray(d->prefix_type_objects, cap, sizeof(*po));
+		if (!po)
+			return false;
+		d->prefix_type_objects = po;
+		memset(po + d->type_cap, 0, (cap - d->type_cap) * sizeof(*po));
+	}
+	if (d->prefix_limit && type_pages) {
+		struct gci_pageset *p = gci_reallocarray(d->prefix_type_pages, cap, sizeof(*p));
+		if (!p)
+			return false;
+		d->prefix_type_pages = p;
 		memset(p + d->type_cap, 0, (cap - d->type_cap) * sizeof(*p));
 	}
 	memset(o + d->type_cap, 0, (cap - d->type_cap) * sizeof(*o));
@@ -265,9 +284,41 @@ static struct gci_error *type_index(struct gci_walker *w, uint64_t addr,
 	return NULL;
 }
 
+void gci_walker_progress(struct gci_walker *w, bool final)
+{
+	if (w->progress)
+		w->progress(w->progress_arg, "walk", w->walked, w->progress_total, final);
+}
+
+/* Tell the caller about one object (gci_snapshot_take_each). */
+static struct gci_error *object_tell(struct gci_walker *w, const struct gci_gen *gen,
+				     uint64_t op, uint32_t ti, uint64_t size,
+				     int64_t refcount)
+{
+	const struct gci_layout *L = w->layout;
+	const struct gci_type *t = &w->snap->types[ti];
+	uint64_t before = L->gc_head_size + L->debug_alloc_prefix;
+	if (t->flags & L->preheader_flags)
+		before += L->preheader_size;
+	struct gci_object_info info = {
+		.address = op,
+		.gc_head = op - L->gc_head_size,
+		.start = op - before,
+		.end = op + (size > before ? size - before : 0),
+		.type = ti,
+		.size = (uint32_t)size,
+		.refcount = refcount,
+		.interp = w->interp,
+		.list = gen,
+	};
+	if (w->object_fn(w->object_arg, w->snap, &info))
+		return gci_error_create(GCI_ERR_CANCELLED, "the walk was stopped by its caller");
+	return NULL;
+}
+
 static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
 				    uint64_t op, uint64_t type_addr, int64_t ob_size_hint,
-				    bool have_ob_size)
+				    bool have_ob_size, int64_t refcount)
 {
 	const struct gci_layout *L = w->layout;
 	struct gci_snapshot *snap = w->snap;
@@ -316,10 +367,25 @@ static struct gci_error *object_add(struct gci_walker *w, struct gci_gen *gen,
 		return &gci_enomem;
 	d->type_objects[ti]++;
 	d->type_bytes[ti] += size;
+	if (gen->nobjects < d->prefix_limit) {
+		d->prefix_objects++;
+		d->prefix_bytes += size;
+		d->prefix_type_objects[ti]++;
+		if (!gci_pageset_add_range(&d->prefix_pages, op - L->gc_head_size,
+					   L->gc_head_size) ||
+		    (w->keep_type_pages &&
+		     !gci_pageset_add_range(&d->prefix_type_pages[ti], op - L->gc_head_size,
+					    L->gc_head_size)))
+			return &gci_enomem;
+	}
 	gen->bytes += size;
 	gen->nobjects++;
 	if (!gci_pageset_add_range(&d->pages, op - L->gc_head_size, L->gc_head_size))
 		return &gci_enomem;
+	if (++w->walked % GCI_PROGRESS_EVERY == 0)
+		gci_walker_progress(w, false);
+	if (w->object_fn && (err = object_tell(w, gen, op, ti, size, refcount)))
+		return err;
 	if (!w->keep_objects)
 		return NULL;
 	if (snap->nobjects == w->objects_cap) {
@@ -362,6 +428,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 	gen->data = calloc(1, sizeof(*gen->data));
 	if (!gen->data)
 		return &gci_enomem;
+	gen->data->prefix_limit = w->prefix;
 
 	err = gci_read_u64(w->mem, head + L->gc_next, &hnext);
 	if (err) {
@@ -402,7 +469,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 			goto stop;
 		}
 		uint64_t gnext, gprev, type_addr;
-		int64_t ob_size = 0;
+		int64_t ob_size = 0, refcount = -1;
 		bool have_ob_size = false;
 		const unsigned char *p = gci_memory_peek(w->mem, g, span);
 		if (p) {
@@ -413,6 +480,8 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				memcpy(&ob_size, p + L->gc_head_size + L->ob_size, 8);
 				have_ob_size = true;
 			}
+			if (w->object_fn && L->ob_refcnt >= 0)
+				memcpy(&refcount, p + L->gc_head_size + L->ob_refcnt, 8);
 		} else {
 			uint64_t op = g + L->gc_head_size;
 			if ((err = gci_read_u64(w->mem, g + L->gc_next, &gnext)) ||
@@ -428,6 +497,14 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 				err = perr;
 				goto stop;
 			}
+			if (w->object_fn && L->ob_refcnt >= 0 &&
+			    (err = gci_read_i64(w->mem, op + L->ob_refcnt, &refcount))) {
+				if (err->code == GCI_ERR_NOMEM)
+					return err;
+				gci_error_destroy(err);
+				err = NULL;
+				refcount = -1;
+			}
 		}
 		if ((gprev & mask) != prev) {
 			err = PROBLEM(w, g, "generation %s: broken back-link at GC head 0x%"
@@ -436,7 +513,7 @@ struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen)
 			goto stop;
 		}
 		err = object_add(w, gen, g + L->gc_head_size, type_addr, ob_size,
-				 have_ob_size);
+				 have_ob_size, refcount);
 		if (err)
 			return err;
 		n++;

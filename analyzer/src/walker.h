@@ -22,6 +22,16 @@ struct gci_gen_data {
 	uint64_t *type_bytes;
 	struct gci_pageset *type_pages; /* with keep_type_pages */
 	size_t type_cap;
+	/*
+	 * The first prefix_limit objects of the list (gci_walker.prefix, when
+	 * a collector kind asks: the part of the pending list the incremental
+	 * collector's next step takes): how many there were, their bytes and
+	 * pages, and per type the objects and (keep_type_pages) pages.
+	 */
+	uint64_t prefix_limit, prefix_objects, prefix_bytes;
+	struct gci_pageset prefix_pages;
+	uint64_t *prefix_type_objects;
+	struct gci_pageset *prefix_type_pages;
 };
 
 void gci_gen_data_destroy(struct gci_gen_data *d);
@@ -35,11 +45,24 @@ struct gci_walker {
 	uint64_t max_objects;           /* bound on any one list */
 	bool keep_objects;              /* append to snap->objects */
 	bool keep_type_pages;           /* a page set per type and list */
+	uint64_t prefix;                /* the next list walked: keep the pages of
+					 * its first prefix objects apart (0: no) */
 	const uint64_t *heads;          /* every list head (cross-link check) */
 	size_t unnamed;                 /* types whose tp_name was unreadable */
 	char *unnamed_why;              /* the first reason */
 	size_t nheads;
+	/* Told about each object (gci_snapshot_take_each): fn(arg, ...). */
+	gci_object_fn *object_fn;
+	void *object_arg;
+	const struct gci_interp *interp; /* whose lists are being walked */
+	/* Progress: every GCI_PROGRESS_EVERY objects (walked counts them all). */
+	gci_progress_fn *progress;
+	void *progress_arg;
+	uint64_t walked, progress_total;
 };
+
+/* Progress so far (final: the walk is over). */
+void gci_walker_progress(struct gci_walker *w, bool final);
 
 void gci_walker_init(struct gci_walker *w, struct gci_memory *mem,
 		     const struct gci_layout *layout, struct gci_snapshot *snap,
@@ -50,7 +73,9 @@ void gci_walker_deinit(struct gci_walker *w);
  * gen must be zeroed before its first walk (gen->data is replaced).
  * Walk the list whose head is gen->head: fills gen->nobjects, bytes,
  * complete and data (pages, per-type totals), and with keep_objects (the
- * default) appends the objects to the snapshot from gen->first on.
+ * default) appends the objects to the snapshot from gen->first on.  With
+ * object_fn, calls it for each object; when it returns nonzero, the walk
+ * stops with GCI_ERR_CANCELLED.
  */
 struct gci_error *gci_walk_list(struct gci_walker *w, struct gci_gen *gen);
 

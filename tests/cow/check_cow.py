@@ -20,21 +20,60 @@ Pass when the predicted copy (sharing.shared_pages x 4 kB) and the measured
 growth agree within 5 % (and 64 kB, for small values), or, with --freeze, when
 both are near zero (prediction <= 128 kB, growth <= 256 kB).
 
+With --gdb and --plugin, the gdb plugin attached to the child (gdb -p) must
+then say exactly what gcinspect said: `gc-touch 2 --json --pages` equal to
+the CLI's report, the pages still shared (pagemap) included, and gdb must
+not unshare pages either.
+
 Besides the child's own measurement, the harness also records the pages that
 the collection actually unshared (pagemap before and after) and compares that
 set with the pages gcinspect listed, so that a disagreement can be explained
 page by page.
 
+With --increment (the incremental collector of 3.14.0-3.14.4) the child runs
+automatic steps instead of gc.collect(), twice:
+
+  1. the child allocates, with the collector disabled, until young.count is
+     exactly young.threshold ("fill");
+  2. the harness runs `gcinspect touch -g increment --json --pages --pid
+     CHILD`: what the next automatic step will do (what_if.next_collection:
+     "nothing", "mark", "collect", "collect, ending the cycle") and write;
+  3. the child enables the collector and allocates one more object: the
+     allocation passes the threshold and the step runs at the next check of
+     the eval loop ("step"); it reports its Private_Dirty growth, young.count
+     and the number of collections gc.get_stats() counts for the increments;
+  4. the harness reads the child again (`gcinspect summary --json`): phase
+     and work_to_do after the step.
+
+Then the harness lets the child run unmeasured steps up to the first one
+that collects again (after a mark step, the next ones do nothing until its
+debt in work_to_do is paid off) and checks that one the same way.
+
+The step that ran must be the one predicted (a mark step leaves the collect
+phase and no collection counted; "nothing" leaves work_to_do exactly as
+predicted; a collect step counts one collection, and ending the cycle goes
+back to the mark phase with work_to_do 0).  A mark step subtracts twice the
+number of objects it marked from work_to_do, which gives how many objects it
+really wrote against the young and pending objects gcinspect counts (an upper
+bound: it does not follow references).  Every step's prediction must be
+within 5 % (--mark-tolerance for a mark step) or 64 kB of the growth.
+
 Usage:
     check_cow.py --gcinspect BIN --python INTERP [--chroot DIR] [--freeze]
-                 [--objects N] [--extra-arg ARG ...]
+                 [--increment] [--objects N] [--extra-arg ARG ...]
+                 [--gdb GDB --plugin PLUGIN]
 
 With --chroot DIR the master runs as `chroot DIR INTERP -c SOURCE` (INTERP is
 a path inside DIR); the chroot needs no /proc: the master inherits a
 descriptor of the host's /proc and the child opens self/smaps_rollup under it.
 
+--build-failure FILE: the interpreter is one scripts/build-pythons.sh builds;
+if it is missing and FILE exists, the build failed for the reason FILE gives,
+and the test skips quoting it.
+
 Exit status: 0 pass, 1 fail, 77 skip (only when this machine does not let us
-read another process's pagemap or attach to it with ptrace).
+read another process's pagemap or attach to it with ptrace, or when
+scripts/build-pythons.sh could not build the interpreter).
 """
 
 import argparse
@@ -49,7 +88,11 @@ import sys
 import tempfile
 import time
 
-EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import gcitest  # noqa: E402
+from gcitest import EXIT_PASS, EXIT_FAIL, EXIT_SKIP, Fail, Skip, log  # noqa: E402
+from gcitest import proc_status, ptrace_blocker  # noqa: E402
+
 READY_TIMEOUT = 180      # building the heap under a debug-less 3.15 is quick; be generous
 COLLECT_TIMEOUT = 120
 GCINSPECT_TIMEOUT = 120
@@ -68,7 +111,14 @@ UNSHARE_MAX_PAGES = 16   # shared pages that may vanish while gcinspect runs
 #   master: "master PID TRACKED FROZEN"                (before the fork)
 #   child:  "ready PID PRIVATE_DIRTY_KB"              (then waits)
 #   harness -> child: "collect"
-#   child:  "collected BEFORE_KB AFTER_KB UNREACHABLE" (then waits for EOF)
+#   child:  "collected BEFORE_KB AFTER_KB UNREACHABLE"
+#   harness -> child: "fill"
+#   child:  "filled YOUNG_COUNT"                       (young.count = threshold)
+#   harness -> child: "step"
+#   child:  "stepped BEFORE_KB AFTER_KB YOUNG_COUNT COLLECTIONS_BEFORE COLLECTIONS_AFTER"
+#   harness -> child: "advance N"
+#   child:  "advanced"                                 (after N unmeasured steps)
+# until EOF on COMMAND_FD.
 TARGET = r'''
 import gc, os, sys
 
@@ -108,19 +158,60 @@ tracked = sum(len(gc.get_objects(g)) for g in range(3))
 frozen = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else 0
 say("master %d %d %d" % (os.getpid(), tracked, frozen))
 
+KEEP = []
+
+def fill():
+    # Net tracked allocations until young.count is the threshold: one more
+    # starts the collector's next automatic step (gc.get_count() allocates
+    # a tuple and frees it: net nothing).
+    threshold = gc.get_threshold()[0]
+    while gc.get_count()[0] < threshold:
+        KEEP.append([])
+    return gc.get_count()[0]
+
+def tick():
+    pass
+
+def step():
+    # One automatic step: the allocation of x passes the threshold
+    # (_Py_TriggerGC), the call of tick checks the eval breaker (_Py_RunGC).
+    increments = gc.get_stats()[1]["collections"]
+    before = private_dirty_kb()
+    gc.enable()
+    x = []
+    tick()
+    gc.disable()
+    after = private_dirty_kb()
+    KEEP.append(x)
+    return before, after, gc.get_count()[0], increments, gc.get_stats()[1]["collections"]
+
 pid = os.fork()
 if pid == 0:
     # Warm up everything the measurement uses, so that measuring allocates
     # from pages the child already owns.
     for _ in range(3):
         private_dirty_kb()
+        gc.get_stats()
     say("ready %d %d" % (os.getpid(), private_dirty_kb()))
-    if command() == "collect":
-        before = private_dirty_kb()
-        unreachable = gc.collect()
-        after = private_dirty_kb()
-        say("collected %d %d %d" % (before, after, unreachable))
-        command()
+    while True:
+        cmd = command()
+        if cmd == "collect":
+            before = private_dirty_kb()
+            unreachable = gc.collect()
+            after = private_dirty_kb()
+            say("collected %d %d %d" % (before, after, unreachable))
+        elif cmd == "fill":
+            say("filled %d" % fill())
+        elif cmd == "step":
+            say("stepped %d %d %d %d %d" % step())
+        elif cmd.startswith("advance "):
+            # automatic steps, unmeasured
+            for _ in range(int(cmd.split()[1])):
+                fill()
+                step()
+            say("advanced")
+        else:
+            break
     os._exit(0)
 
 # The master keeps its pages (and so the sharing) until the child is gone.
@@ -130,30 +221,8 @@ os.waitpid(pid, 0)
 '''
 
 
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def log(msg):
-    sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
-
-
 # ---------------------------------------------------------------------------
 # /proc of the child, from outside.
-
-def proc_status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
-
 
 def smaps_private_dirty_kb(pid):
     with open("/proc/%d/smaps_rollup" % pid) as f:
@@ -218,17 +287,6 @@ def shared_pages(pid):
     finally:
         os.close(fd)
     return out
-
-
-def ptrace_blocker():
-    """A reason why no process may ptrace-attach another here, or None."""
-    try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
-            if f.read().strip() == "3":
-                return "kernel.yama.ptrace_scope is 3: ptrace attach is disabled"
-    except OSError:
-        pass
-    return None
 
 
 # ---------------------------------------------------------------------------
@@ -354,7 +412,14 @@ def run(args):
             % (label, master, tracked, frozen, child, dirty0))
         if proc_status(child).get("PPid") != str(master):
             raise Fail("pid %d is not the master's child" % child)
+        if args.increment:
+            status = run_increments(args, t, child, label)
+            if not t.finish():
+                raise Fail("the target did not exit within %d s" % EXIT_TIMEOUT)
+            return status
 
+        # From here the child holds still (reading its command pipe).
+        gcitest.wait_blocked_in_read(child)
         shared_before = shared_pages(child)
         dirty_outer0 = smaps_private_dirty_kb(child)
 
@@ -383,7 +448,8 @@ def run(args):
         if report["target"]["pid"] != child:
             raise Fail("gcinspect reports pid %r, not %d" % (report["target"]["pid"], child))
         coll = report["collections"]
-        if len(coll) != 1 or coll[0]["generation"] != 2:
+        # gc.collect(generation=2): "full" on 3.14.0-3.14.4
+        if len(coll) != 1 or coll[0]["generation"] not in (2, "full"):
             raise Fail("expected one collection of generation 2, got %r"
                        % [c.get("generation") for c in coll])
         coll = coll[0]
@@ -402,6 +468,9 @@ def run(args):
             "%d shared, %d exclusive, %d absent"
             % (elapsed, report["target"]["stopped_ms"], coll["objects"], coll["pages"],
                predicted_pages, sharing["exclusive_pages"], sharing["absent_pages"]))
+
+        if args.gdb:
+            shared_after = check_gdb(args, child, report, shared_after)
 
         lost = sorted(set(shared_before) - set(shared_after))
         log("shared pages of the child: %d before gcinspect, %d after (%d no longer shared)"
@@ -464,6 +533,195 @@ def run(args):
         t.kill()
 
 
+def check_gdb(args, child, report, shared_after):
+    """The gdb plugin attached to the child says what the CLI said, and
+    unshares nothing; the child's shared pages after gdb."""
+    gdb = gcitest.Gdb(args.gdb, args.plugin, readnever=True)  # gdb's symbols: unused
+    gdb.check_usable()
+    extra = []
+    if "--no-dwarf" in args.extra_arg:
+        extra.append("--no-dwarf")
+    setup = ["set debug-file-directory " + a.split("=", 1)[1]
+             for a in args.extra_arg if a.startswith("--debug-dir=")]
+    parts, err = gdb.run(["-p", str(child)],
+                         ["gc-touch 2 --json --pages" + "".join(" " + e for e in extra),
+                          "detach"], setup)
+    got = gcitest.parse_json(parts[0], "gdb: gc-touch 2 --json --pages")
+    # gdb maps the interpreter's files itself: while it runs, their clean
+    # pages count as shared in smaps.  Their sum (and Rss) must agree.
+    want = json.loads(json.dumps(report))
+    for doc in (got, want):
+        sm = doc.get("smaps")
+        if isinstance(sm, dict):
+            sm["clean_kb"] = sm.pop("shared_clean_kb", 0) + sm.pop("private_clean_kb", 0)
+        doc["target"].pop("stopped_ms", None)
+        doc.get("snapshot", {}).pop("time", None)   # two reads, two times
+        # A cold layout cache (the CLI) or a warm one (gdb) is said here.
+        doc["python"].pop("layout_name", None)
+    gcitest.expect_equal(got, want, "gdb's gc-touch 2 --json --pages and the CLI's")
+    state = proc_status(child)
+    if state.get("State", "?")[:1] in ("t", "T") or state.get("TracerPid") != "0":
+        time.sleep(0.5)
+        state = proc_status(child)
+        if state.get("State", "?")[:1] in ("t", "T") or state.get("TracerPid") != "0":
+            raise Fail("after gdb detached, the child is %s, traced by %s"
+                       % (state.get("State"), state.get("TracerPid")))
+    after = shared_pages(child)
+    lost = set(shared_after) - set(after)
+    log("gdb: the same report (%d shared pages); %d pages no longer shared after gdb"
+        % (got["collections"][0]["sharing"]["shared_pages"], len(lost)))
+    if len(lost) > UNSHARE_MAX_PAGES:
+        raise Fail("gdb with the plugin unshared %d of the child's pages (at most %d)"
+                   % (len(lost), UNSHARE_MAX_PAGES))
+    return after
+
+
+def run_gcinspect(args, argv, child, quiet=False):
+    cmd = [args.gcinspect] + argv + args.extra_arg + ["--pid", str(child)]
+    if not quiet:
+        log("$ " + " ".join(cmd))
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=GCINSPECT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Fail("gcinspect did not finish in %d s" % GCINSPECT_TIMEOUT)
+    state = proc_status(child)["State"]
+    if r.returncode != 0:
+        err = r.stderr.decode(errors="replace").strip()
+        if "ptrace" in err.lower() and ("not permitted" in err.lower() or "EPERM" in err):
+            raise Skip("gcinspect cannot attach: %s" % err)
+        raise Fail("gcinspect exited %d: %s" % (r.returncode, err))
+    if state[:1] in ("t", "T"):
+        raise Fail("the child is left stopped after gcinspect exits: State %s" % state)
+    report = json.loads(r.stdout.decode())
+    if report["target"]["pid"] != child:
+        raise Fail("gcinspect reports pid %r, not %d" % (report["target"]["pid"], child))
+    return report
+
+
+def run_increments(args, t, child, label):
+    """Two automatic steps of the incremental collector, each predicted by
+    gcinspect just before it runs (see the module's docstring)."""
+    ok = True
+    for n in (1, 2, 3):
+        if n == 3:
+            # On to the first step that collects: the debt a mark step
+            # leaves (twice the objects it marked) is paid off by the
+            # share each step adds (young.threshold plus 1 % of the heap,
+            # growing as the child keeps what it allocates).  Advance by
+            # half the steps the current share would need, until the next
+            # step is no longer "nothing".
+            for _ in range(40):
+                summary = run_gcinspect(args, ["--json"], child, quiet=True)
+                g, nc = summary["gc"], summary["next_collection"]
+                if nc["step"] != "nothing":
+                    break
+                share = nc["work_to_do"] - g["work_to_do"]
+                ahead = max(1, -nc["work_to_do"] // max(share, 1) // 2)
+                log("next step: %r, work_to_do %d (%d a step): advancing %d steps"
+                    % (nc["step"], g["work_to_do"], share, ahead))
+                t.send("advance %d" % ahead)
+                t.read_line(COLLECT_TIMEOUT, "the steps")
+            else:
+                raise Fail("step 3: still no step that collects after advancing")
+        t.send("fill")
+        kind, young = t.read_line(COLLECT_TIMEOUT, "the allocations")
+        assert kind == "filled", kind
+        report = run_gcinspect(args, ["touch", "-g", "increment", "--json", "--pages"], child)
+        before_gc = report_interp(run_gcinspect(args, ["--json"], child))
+        coll = report["collections"]
+        if len(coll) != 1 or coll[0]["generation"] != "increment":
+            raise Fail("expected the increment, got %r" % [c.get("generation") for c in coll])
+        coll = coll[0]
+        nxt = report["what_if"]["next_collection"]
+        sharing = coll.get("sharing")
+        if not sharing:
+            raise Fail("no sharing in gcinspect's report of a live process")
+        y = before_gc["generations"][0]
+        if (y["count"], y["threshold"]) != (int(young), int(young)):
+            raise Fail("young.count %s = threshold in the child, gcinspect says count %r, "
+                       "threshold %r" % (young, y["count"], y["threshold"]))
+        predicted_kb = sharing["shared_pages"] * 4
+        shared_before = shared_pages(t.child)
+        listed = set(int(p["address"], 16) for p in coll["page_list"])
+
+        t.send("step")
+        kind, before_kb, after_kb, young_after, inc0, inc1 = t.read_line(
+            COLLECT_TIMEOUT, "the step")
+        assert kind == "stepped", kind
+        growth_kb = int(after_kb) - int(before_kb)
+        counted = int(inc1) - int(inc0)
+        shared_after = shared_pages(t.child)
+        copied = set(shared_before) - set(shared_after)
+        after = report_interp(run_gcinspect(args, ["--json"], child))
+        step = nxt["step"]
+        log("step %d: predicted %r (work_to_do %s -> %s after its share, %s pending "
+            "objects), phase %s -> %s, work_to_do after %s, young.count %s -> %s, "
+            "collections counted %d"
+            % (n, step, before_gc["work_to_do"], nxt["work_to_do"], nxt["pending_objects"],
+               before_gc["phase"], after["phase"], after["work_to_do"], young, young_after,
+               counted))
+        if int(young_after) > 16:
+            raise Fail("step %d: young.count is %s after the allocation: no step ran"
+                       % (n, young_after))
+        w1 = nxt["work_to_do"]
+        if step == "nothing":
+            ran = (counted == 0 and after["phase"] == before_gc["phase"]
+                   and after["work_to_do"] == w1)
+        elif step == "mark":
+            ran = counted == 0 and after["phase"] == "collect"
+        elif step == "collect":
+            ran = counted == 1 and after["phase"] == "collect"
+        elif step == "collect, ending the cycle":
+            ran = counted == 1 and after["phase"] == "mark" and after["work_to_do"] == 0
+        else:
+            raise Fail("step %d: gcinspect could not model the step: %r" % (n, nxt))
+        if not ran:
+            raise Fail("step %d: gcinspect predicted %r, but the collector did something "
+                       "else (collections counted %d, phase %s, work_to_do %s, predicted "
+                       "%s)" % (n, step, counted, after["phase"], after["work_to_do"], w1))
+        extra = ""
+        if step == "mark":
+            # mark_at_start and gc_collect_increment both subtract the
+            # number of objects marked from work_to_do
+            marked = (w1 - after["work_to_do"]) // 2
+            extra = ("; marked %d objects of the %d young and pending gcinspect counts "
+                     "(%.2f %% not reachable from the roots)"
+                     % (marked, coll["objects"],
+                        100.0 * (coll["objects"] - marked) / max(coll["objects"], 1)))
+        diff = predicted_kb - growth_kb
+        pct = (100.0 * diff / growth_kb) if growth_kb else float("nan")
+        stayed = len((listed & set(shared_before)) - copied)
+        log("RESULT %s step %d (%s): objects %d pages %d predicted %d kB measured %d kB "
+            "difference %+d kB (%+.2f%%) pagemap-copied %d kB (%d listed, %d not; %d "
+            "listed shared pages stayed shared)%s"
+            % (label, n, step, coll["objects"], coll["pages"], predicted_kb, growth_kb,
+               diff, pct, len(copied) * 4, len(copied & listed), len(copied - listed),
+               stayed, extra))
+        tolerance = args.mark_tolerance if step == "mark" else REL_TOLERANCE
+        allowed = max(tolerance * abs(growth_kb), ABS_SLACK_KB)
+        good = abs(diff) <= allowed
+        bound = "|difference| <= %.0f kB" % allowed
+        if not good:
+            log("FAIL step %d: prediction %d kB vs measured %d kB: outside %s"
+                % (n, predicted_kb, growth_kb, bound))
+            ok = False
+        else:
+            log("step %d: %s" % (n, bound))
+    if not ok:
+        raise Fail("a step's prediction was outside its bound")
+    log("PASS")
+    return EXIT_PASS
+
+
+def report_interp(report):
+    g = report["gc"]
+    if g.get("collector") != "incremental":
+        raise Fail("--increment: the collector is %r, not the incremental one"
+                   % g.get("collector"))
+    return g
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gcinspect", required=True)
@@ -471,18 +729,49 @@ def parse_args(argv):
                     help="the interpreter (a path inside the chroot with --chroot)")
     ap.add_argument("--chroot", default=None, metavar="DIR")
     ap.add_argument("--freeze", action="store_true", help="gc.freeze() before the fork")
+    ap.add_argument("--build-failure", default=None, metavar="FILE",
+                    help="skip, quoting FILE, if the interpreter is missing and FILE "
+                         "exists (scripts/build-pythons.sh could not build it)")
+    ap.add_argument("--increment", action="store_true",
+                    help="two automatic steps of the incremental collector (3.14.0-3.14.4) "
+                         "instead of gc.collect()")
+    ap.add_argument("--mark-tolerance", type=float, default=REL_TOLERANCE,
+                    help="--increment: how far the mark step's prediction may be from the "
+                         "growth, as a fraction of it (default %(default)s)")
     ap.add_argument("--extra-arg", action="append", default=[], metavar="ARG",
                     help="an extra argument for gcinspect (repeatable)")
+    ap.add_argument("--gdb", default=None, help="also compare the gdb plugin (gdb -p)")
+    ap.add_argument("--plugin", default=None, help="gcinspect_gdb.py, with --gdb")
     ap.add_argument("--objects", type=int, default=60000,
                     help="dicts to build, each holding a list: twice as many "
                          "tracked objects (default 60000)")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.gdb and not args.plugin:
+        ap.error("--gdb needs --plugin")
+    return args
+
+
+def build_failure(args):
+    """Why scripts/build-pythons.sh could not build the interpreter, or None."""
+    if args.build_failure is None:
+        return None
+    python_host = (os.path.join(args.chroot, args.python.lstrip("/"))
+                   if args.chroot else args.python)
+    if os.path.isfile(python_host) or not os.path.isfile(args.build_failure):
+        return None
+    with open(args.build_failure, errors="replace") as f:
+        return f.read().strip() or "(no reason recorded)"
 
 
 def main(argv):
     args = parse_args(argv)
     if args.chroot:
         args.chroot = os.path.abspath(args.chroot)
+    why = build_failure(args)
+    if why is not None:
+        log("SKIP: scripts/build-pythons.sh could not build %s: %s (%s)"
+            % (args.python, why, args.build_failure))
+        return EXIT_SKIP
 
     def on_signal(signum, frame):
         raise Fail("killed by signal %d" % signum)

@@ -24,6 +24,9 @@ struct gci_options fuzz_options(void)
 	return (struct gci_options){
 		.sysroot = GCI_FUZZ_EMPTY_DIR,
 		.no_cache = true,
+		/* Never the network; a compressed input decompresses to 64 MiB at most. */
+		.offline = true,
+		.max_core_size = 64 << 20,
 		.log = drop_log,
 	};
 }
@@ -100,6 +103,48 @@ static void analyses(const struct gci_snapshot *snap)
 	gci_program_process_info(snap->prog, &info);
 }
 
+/* Each object as `gcinspect objects` prints it, during the walk. */
+static int each_object(void *arg, const struct gci_snapshot *snap,
+		       const struct gci_object_info *obj)
+{
+	char buf[512];
+	uint64_t page = obj->address & ~(uint64_t)4095;
+	gci_object_format(snap, obj, GCI_FORMAT_TEXT, NULL, buf, sizeof(buf));
+	gci_object_format(snap, obj, GCI_FORMAT_JSON, &page, buf, sizeof(buf));
+	(void)gci_object_on_page(obj, page);
+	return 0;
+}
+
+static void render_html(const struct gci_snapshot *snap)
+{
+	struct gci_report_options r = { .format = GCI_FORMAT_TEXT, .limit = 5 };
+	char *out = NULL;
+	struct gci_error *err = gci_report_html(snap, &r, &out);
+	if (err) {
+		fuzz_check_error(err);
+		return;
+	}
+	volatile size_t n = strlen(out);
+	(void)n;
+	free(out);
+}
+
+static void render_diff(const struct gci_snapshot *snap)
+{
+	for (int format = GCI_FORMAT_TEXT; format <= GCI_FORMAT_JSON; format++) {
+		struct gci_report_options r = { .format = format, .limit = 5 };
+		char *out = NULL;
+		struct gci_error *err = gci_report_diff(snap, snap, &r, &out);
+		if (err) {
+			fuzz_check_error(err);
+			continue;
+		}
+		volatile size_t n = strlen(out);
+		(void)n;
+		free(out);
+	}
+}
+
 void fuzz_pipeline(struct gci_program *prog, unsigned which)
 {
 	/* Bits 16, 17: snapshots without object records, without type pages. */
@@ -110,7 +155,9 @@ void fuzz_pipeline(struct gci_program *prog, unsigned which)
 		flags |= GCI_SNAPSHOT_TYPE_PAGES;
 	bool objects = flags & GCI_SNAPSHOT_OBJECTS;
 	struct gci_snapshot *snap;
-	struct gci_error *err = gci_snapshot_take(prog, flags, &snap);
+	struct gci_error *err = which & (1u << 11)
+		? gci_snapshot_take_each(prog, flags, each_object, NULL, &snap)
+		: gci_snapshot_take(prog, flags, &snap);
 	if (err) {
 		fuzz_check_error(err);
 		return;
@@ -146,6 +193,10 @@ void fuzz_pipeline(struct gci_program *prog, unsigned which)
 	}
 	if (which & 256)
 		analyses(snap);
+	if ((which & 512) && (flags & GCI_SNAPSHOT_TYPE_PAGES))
+		render_html(snap);
+	if (which & 1024)
+		render_diff(snap);
 	gci_snapshot_destroy(snap);
 }
 

@@ -21,7 +21,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Options for a target under test: no files found (an empty sysroot), no
- * layout cache, every log message formatted and dropped. */
+ * layout cache, no debuginfod, decompressed cores of 64 MiB at most, every
+ * log message formatted and dropped. */
 struct gci_options fuzz_options(void);
 
 /* Check an error's promises (abort if broken), then destroy it. */
@@ -29,7 +30,10 @@ void fuzz_check_error(struct gci_error *err);
 
 /*
  * Snapshot prog and render reports from it.  which selects the reports
- * (bit i: report i of the list in fuzz.c); ~0u: all of them.
+ * (bit i: report i of the list in fuzz.c: 0-8 summary, types, touch in
+ * text and JSON, the analyses; 9 the HTML page; 10 a diff with itself;
+ * 11 the walk with an object callback, each object formatted as `objects`
+ * prints it); bits 16, 17: no object records, no type pages.
  */
 void fuzz_pipeline(struct gci_program *prog, unsigned which);
 

@@ -8,7 +8,7 @@
  *     u32 offset (little-endian, taken modulo the core's size)
  *     u8  length (bytes written, cut at the end of the core)
  *     the bytes
- * The selector says which report is rendered (its low 4 bits modulo 9:
+ * The selector says which report is rendered (its low 4 bits modulo 12:
  * report i of fuzz_pipeline; 15: all of them), bit 7 whether the snapshot
  * keeps object records and type pages, and bit 6 whether the machine's
  * files are used (else nothing is found and the GC state is found by its
@@ -72,13 +72,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		load_seed();
 		seed_fd = fuzz_memfile(seed, seed_size, &seed_path);
 	}
-	unsigned which = 0x1ff;
+	unsigned which = 0xfff;
 	bool files = false;
 	if (size) {
 		/* Low bits pick one report (15: all of them); bit 7: the lean
 		 * snapshot, without object records and type pages. */
 		unsigned sel = data[0];
-		which = (sel & 0x0f) == 0x0f ? 0x1ff : 1u << ((sel & 0x0f) % 9);
+		which = (sel & 0x0f) == 0x0f ? 0xfff : 1u << ((sel & 0x0f) % 12);
 		if (sel & 0x80)
 			which |= 3u << 16;
 		files = sel & 0x40;

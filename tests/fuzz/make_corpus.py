@@ -9,7 +9,7 @@ made):
                  with a subinterpreter, 3.14.2 (incremental), 3.15,
                  free-threaded 3.13t (its _Py_DebugOffsets page only), a heap
                  cut short (p_filesz < p_memsz), 3.15 with an executable named
-                 by NT_FILE
+                 by NT_FILE; four of them compressed (zstd, xz, lz4, gzip)
   callback/      some of the same address spaces as fuzz_callback inputs, and
                  3.15 with a mapped ELF file (headers, PT_INTERP, a build-id
                  note)
@@ -157,11 +157,22 @@ def synthetic(outdir):
     data = compact(cw.CoreWriter([cw.Segment(cw.RUNTIME_BASE, page)]).build())
     write(os.path.join(outdir, "core", "3.13t"), data)
     write(os.path.join(outdir, "callback", "3.13t"), callback_input(saved_regions(data)))
+    # Compressed by the tools a core is met compressed with (systemd-coredump's
+    # zstd and lz4, xz, gzip): the decompressors' path.
+    for name, tool in (("3.13t", ["zstd", "-19", "-q", "-c"]),
+                       ("3.14.2-incremental", ["xz", "-9", "-c"]),
+                       ("3.15", ["lz4", "-9", "-q", "-c"])):
+        plain = open(os.path.join(outdir, "core", name), "rb").read()
+        packed = subprocess.run(tool, input=plain, stdout=subprocess.PIPE, check=True).stdout
+        write(os.path.join(outdir, "core", "%s-%s" % (name, tool[0])), packed)
     # A heap that runs into memory the core did not save.
     base = fakes["3.13-sub"]
     cut = base.objects[("main", "2")][2].head - cw.HEAP_BASE
-    write(os.path.join(outdir, "core", "3.13-not-saved"),
-          compact(base.core(heap_filesz=cut).build()))
+    data = compact(base.core(heap_filesz=cut).build())
+    write(os.path.join(outdir, "core", "3.13-not-saved"), data)
+    write(os.path.join(outdir, "core", "3.13-not-saved-gzip"),
+          subprocess.run(["gzip", "-9", "-n", "-c"], input=data, stdout=subprocess.PIPE,
+                         check=True).stdout)
     # An executable mapped at 0x400000, named by NT_FILE: the files of a core,
     # find_exe_path and the build-id check of a callback program.
     elf = elf_header_page(bytes(range(20)))
@@ -210,7 +221,7 @@ def patches(outdir, gcinspect, seed):
     state = int(gc["gc_state"], 16)
     d = os.path.join(outdir, "core_patch")
     os.makedirs(d, exist_ok=True)
-    for sel in list(range(9)) + [15]:
+    for sel in list(range(12)) + [15]:
         write(os.path.join(d, "report-%d" % sel), bytes([sel]))
     write(os.path.join(d, "lean-snapshot"), bytes([0x8f]))
     write(os.path.join(d, "with-files"), bytes([0x4f]))

@@ -25,7 +25,9 @@ int main(void)
 	F(gci_error, address); F(gci_error, message); END();
 	BEGIN(gci_options); F(gci_options, sysroot); F(gci_options, exe);
 	F(gci_options, debug_dir); F(gci_options, no_dwarf); F(gci_options, no_cache);
-	F(gci_options, log); F(gci_options, log_arg); END();
+	F(gci_options, offline); F(gci_options, log); F(gci_options, log_arg);
+	F(gci_options, max_core_size); F(gci_options, progress);
+	F(gci_options, progress_arg); END();
 	BEGIN(gci_mapping); F(gci_mapping, start); F(gci_mapping, end);
 	F(gci_mapping, offset); F(gci_mapping, path); END();
 	BEGIN(gci_process_info); F(gci_process_info, pid); F(gci_process_info, signal);
@@ -45,7 +47,8 @@ int main(void)
 	F(gci_interp, long_lived_pending); F(gci_interp, heap_size); F(gci_interp, collector);
 	F(gci_interp, visited_space); F(gci_interp, phase);
 	F(gci_interp, ngens); F(gci_interp, gens);
-	F(gci_interp, has_permanent); F(gci_interp, permanent); END();
+	F(gci_interp, has_permanent); F(gci_interp, permanent);
+	F(gci_interp, has_work_to_do); F(gci_interp, work_to_do); END();
 	BEGIN(gci_smaps); F(gci_smaps, known); F(gci_smaps, mappings); F(gci_smaps, rss);
 	F(gci_smaps, shared_clean); F(gci_smaps, shared_dirty); F(gci_smaps, private_clean);
 	F(gci_smaps, private_dirty); END();

@@ -14,200 +14,71 @@ MODE:
            `gc-touch [1] --json` must equal `gcinspect touch [-g 1] --json`
            (when the CLI has the touch report).
   live     gc_target.py under INTERP, attached with `gdb -batch -p PID`:
-           `gc-gens --json` and `gc-types --json` must equal
-           `gcinspect --pid PID --no-stop --json` (taken after gdb detached,
-           with the target still blocked where it was), and the target must
+           `gc-gens --json`, `gc-types --json` and `gc-touch 2 --json` must
+           equal `gcinspect [types|touch -g 2] --pid PID --no-stop --json`
+           (taken after gdb detached, with the target still blocked where it
+           was), the page sharing from pagemap included; and the target must
            run on after gdb detaches, then exit 0 when released.
   errors   on a core: `help gc-gens` (and the other commands) work, user
            errors (`gc-types 7`, `gc-objects`, `gc-gens --bogus`,
            `gc-types --limit x`) are one gdb error line with the CLI's
            message, never a Python traceback; without a target, a clear
            error too.
-  install  `cmake --install` into a temporary prefix (--cmake, --build-dir):
-           the installed `gcinspect gdb-script` names the installed plugin,
-           the build tree's names the build tree's (--plugin), and the
-           installed plugin, sourced, loads the installed library and gives
-           the CLI's `summary --json` on a core.
+  install  `cmake --install` (--cmake, --build-dir) into two temporary
+           prefixes, and into a third with DESTDIR: the installed
+           `gcinspect gdb-script` names the installed plugin, the build
+           tree's names the build tree's (--plugin); the installed plugin
+           and the installed gcinspect.gdbinit, each sourced from every
+           place it was installed to (and the gdbinit from another
+           directory as cwd, and from a ~/.gdbinit-like file that sources
+           it), load the library installed next to them and give the CLI's
+           `summary --json` on a core.
+
+Every mode shares tests/gcitest.py with the matrix (tests/integration/
+check_target.py), which reads every supported interpreter in gdb too; this
+test runs full gdb sessions (gdb reading its own debug info) and what the
+matrix does not: text output, gc-objects, errors, installation.
 
 Nothing is excluded from the comparisons: the gdb plugin hands the library
 the same process information as the CLI finds (target.path is the core's
 absolute path, as gdb knows it, so the CLI is given the absolute path too).
-Both sides share one private layout cache, warmed first, so that
-python.layout_name says "(cached)" on both.
+Both sides share one private layout cache, warmed first (a cold and a
+warm run report the same; the warm one is faster).
 
 Exit status: 0 pass, 1 fail, 77 skip (only when gdb cannot run Python at
 all, or this machine cannot attach to a process).
 """
 
 import argparse
-import json
 import os
 import re
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_TARGET = os.path.join(os.path.dirname(HERE), "targets", "gc_target.py")
-EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
-TIMEOUT = 180
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import gcitest  # noqa: E402
+from gcitest import Fail, Skip, log, parse_json, expect_equal  # noqa: E402
 
-
-class Skip(Exception):
-    pass
+EXIT_PASS, EXIT_FAIL, EXIT_SKIP = gcitest.EXIT_PASS, gcitest.EXIT_FAIL, gcitest.EXIT_SKIP
 
 
-class Fail(Exception):
-    pass
+def run(argv, env=None, check=True):
+    return gcitest.run(argv, env=env, check=check)
 
 
-def log(msg):
-    sys.stderr.write("check_gdb: %s\n" % msg)
-    sys.stderr.flush()
-
-
-def run(argv, env=None, timeout=TIMEOUT, check=True):
-    log("$ " + " ".join(argv))
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       env=env, timeout=timeout)
-    out, err = p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
-    if check and p.returncode != 0:
-        raise Fail("%s exited %d\nstdout:\n%s\nstderr:\n%s" % (argv[0], p.returncode,
-                                                              out[-3000:], err[-3000:]))
-    return p.returncode, out, err
-
-
-def check_gdb_usable(gdb):
-    if not gdb or not shutil.which(gdb):
-        raise Skip("no gdb")
-    try:
-        rc, out, _ = run([gdb, "-batch", "-nx", "-ex", "python print('gdb-python-ok')"],
-                         check=False, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise Skip("gdb does not run: %s" % e)
-    if "gdb-python-ok" not in out:
-        raise Skip("this gdb has no Python")
-
-
-class Target:
-    """gc_target.py, blocked at its "ready" until released."""
-
-    def __init__(self, python, script, workdir):
-        self.truth = os.path.join(workdir, "truth.json")
-        self.proc = subprocess.Popen([python, script, "--truth", self.truth],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        deadline = time.time() + 120
-        line = b""
-        while not line.endswith(b"\n"):
-            left = deadline - time.time()
-            if left <= 0 or not select.select([self.proc.stdout], [], [], left)[0]:
-                self.kill()
-                raise Fail("the target never said ready")
-            c = os.read(self.proc.stdout.fileno(), 1)
-            if not c:
-                self.kill()
-                raise Fail("the target exited before ready (status %s)" % self.proc.wait())
-            line += c
-        if line != b"ready\n":
-            self.kill()
-            raise Fail("the target said %r, not ready" % line)
-        self.pid = self.proc.pid
-
-    def state(self):
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                if line.startswith("State:"):
-                    return line.split(None, 1)[1].strip()
-        return "?"
-
-    def tracer(self):
-        with open("/proc/%d/status" % self.pid) as f:
-            for line in f:
-                if line.startswith("TracerPid:"):
-                    return int(line.split()[1])
-        return -1
-
-    def release(self):
-        self.proc.stdin.write(b"x")
-        self.proc.stdin.close()
-        status = self.proc.wait(timeout=60)
-        if status != 0:
-            raise Fail("the target exited %d after its release" % status)
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-
-def take_core(pid, workdir):
-    prefix = os.path.join(workdir, "core")
-    rc, out, err = run(["gcore", "-o", prefix, str(pid)], check=False)
-    path = "%s.%d" % (prefix, pid)
-    if rc != 0 or not os.path.exists(path):
-        if "ptrace" in err.lower() or "not permitted" in err.lower():
-            raise Skip("gcore cannot attach: %s" % err.strip()[-300:])
-        raise Fail("gcore failed (%d): %s" % (rc, err[-2000:]))
-    return path
-
-
-BEGIN, END = "@@gcinspect-begin@@", "@@gcinspect-end@@"
+def core_of(args, workdir):
+    """A core of gc_target.py under args.python (the target then released)."""
+    with gcitest.Target(args.python, workdir, script=args.target) as target:
+        target.start()
+        core = gcitest.take_core(target, workdir)
+        target.release()
+    return core
 
 
 def gdb_commands(gdb, plugin, target_args, commands, env):
-    """Run commands in `gdb -batch -nx`; each one's stdout, and gdb's stderr."""
-    argv = [gdb, "-batch", "-nx", "-iex", "set pagination off",
-            "-ex", "source " + plugin]
-    for c in commands:
-        argv += ["-ex", "echo %s\\n" % BEGIN, "-ex", c, "-ex", "echo %s\\n" % END]
-    argv += target_args
-    rc, out, err = run(argv, env=env, check=False)
-    if "Traceback" in out or "Traceback" in err:
-        raise Fail("a Python traceback in gdb's output:\n%s\n%s" % (out[-3000:], err[-3000:]))
-    parts = re.findall(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END) + r"\n", out, re.S)
-    if len(parts) != len(commands):
-        raise Fail("gdb printed %d of %d command outputs (status %d)\nstdout:\n%s\n"
-                   "stderr:\n%s" % (len(parts), len(commands), rc, out[-3000:], err[-3000:]))
-    return parts, err
-
-
-def parse_json(text, what):
-    try:
-        return json.loads(text)
-    except ValueError as e:
-        raise Fail("%s is not JSON (%s):\n%s" % (what, e, text[:2000]))
-
-
-def diff(a, b, path="$"):
-    """The first places where two JSON values differ."""
-    if type(a) != type(b):
-        return ["%s: %r != %r" % (path, a, b)]
-    if isinstance(a, dict):
-        out = []
-        for k in sorted(set(a) | set(b)):
-            if k not in a or k not in b:
-                out.append("%s.%s: only on one side" % (path, k))
-            else:
-                out += diff(a[k], b[k], "%s.%s" % (path, k))
-        return out
-    if isinstance(a, list):
-        if len(a) != len(b):
-            return ["%s: %d items != %d" % (path, len(a), len(b))]
-        out = []
-        for i, (x, y) in enumerate(zip(a, b)):
-            out += diff(x, y, "%s[%d]" % (path, i))
-        return out
-    return [] if a == b else ["%s: %r != %r" % (path, a, b)]
-
-
-def expect_equal(gdb_doc, cli_doc, what):
-    d = diff(gdb_doc, cli_doc)
-    if d:
-        raise Fail("%s: gdb and the CLI differ:\n  %s" % (what, "\n  ".join(d[:20])))
-    log("%s: equal" % what)
+    """Each command's stdout in a full gdb session, and gdb's stderr."""
+    return gcitest.Gdb(gdb, plugin, env).run(target_args, commands)
 
 
 def check_objects(objs, summary, types_by_gen, gen):
@@ -239,12 +110,7 @@ def check_objects(objs, summary, types_by_gen, gen):
 
 
 def mode_core(args, workdir, env):
-    target = Target(args.python, args.target, workdir)
-    try:
-        core = os.path.realpath(take_core(target.pid, workdir))
-        target.release()
-    finally:
-        target.kill()
+    core = core_of(args, workdir)
     cli = args.gcinspect
     run([cli, "--json", core], env=env)  # warms the layout cache
     summary = parse_json(run([cli, "summary", "--json", core], env=env)[1], "CLI summary")
@@ -297,25 +163,22 @@ def mode_core(args, workdir, env):
 
 
 def mode_live(args, workdir, env):
-    target = Target(args.python, args.target, workdir)
-    try:
+    with gcitest.Target(args.python, workdir, script=args.target) as target:
+        target.start()
+        pid = str(target.pid)
         # warm the layout cache, without stopping the target
-        run([args.gcinspect, "--pid", str(target.pid), "--no-stop", "--json"], env=env)
-        parts, err = gdb_commands(args.gdb, args.plugin, ["-p", str(target.pid)],
-                                  ["gc-gens --json", "gc-types --json", "detach"], env)
-        if target.proc.poll() is not None:
-            raise Fail("the target died under gdb (status %s)" % target.proc.returncode)
-        deadline = time.time() + 10
-        while target.tracer() != 0 and time.time() < deadline:
-            time.sleep(0.05)
-        state = target.state()
-        if target.tracer() != 0 or state.startswith(("t", "T")):
-            raise Fail("after gdb: the target is %s, traced by %d" % (state, target.tracer()))
-        log("after gdb detached, the target is %s, not traced" % state)
-        cli = [args.gcinspect, "--pid", str(target.pid), "--no-stop", "--json"]
+        run([args.gcinspect, "--pid", pid, "--no-stop", "--json"], env=env)
+        parts, err = gdb_commands(args.gdb, args.plugin, ["-p", pid],
+                                  ["gc-gens --json", "gc-types --json", "gc-touch 2 --json",
+                                   "detach"], env)
+        target.check_running("after gdb detached")
+        log("after gdb detached, the target runs on, not traced")
+        cli = [args.gcinspect, "--pid", pid, "--no-stop", "--json"]
         summary = parse_json(run(cli, env=env)[1], "CLI summary --pid")
         types = parse_json(run([args.gcinspect, "types"] + cli[1:], env=env)[1],
                            "CLI types --pid")
+        touch = parse_json(run([args.gcinspect, "touch", "-g", "2"] + cli[1:], env=env)[1],
+                           "CLI touch -g 2 --pid")
         gens = parse_json(parts[0], "gc-gens --json")
         if gens["target"]["kind"] != "live" or gens["target"]["pid"] != target.pid:
             raise Fail("gc-gens --json target: %r" % gens["target"])
@@ -327,10 +190,21 @@ def mode_live(args, workdir, env):
             del doc["snapshot"]
         expect_equal(gens, summary, "live gc-gens --json")
         expect_equal(gdb_types, types, "live gc-types --json")
+        # Page sharing from pagemap, as the CLI reads it.  (gdb maps the
+        # interpreter's files too: their clean pages count as shared while
+        # it runs, so only Rss, not how it splits, is compared in smaps.)
+        gtouch = parse_json(parts[2], "gc-touch 2 --json")
+        if gtouch.get("smaps") is None or \
+                any(c.get("sharing") is None for c in gtouch["collections"]):
+            raise Fail("live gc-touch --json has no sharing or smaps: %r"
+                       % [c.get("sharing") for c in gtouch["collections"]])
+        for doc in (gtouch, touch):
+            sm = doc["smaps"]
+            sm["clean_kb"] = sm.pop("shared_clean_kb") + sm.pop("private_clean_kb")
+            del doc["snapshot"]
+        expect_equal(gtouch, touch, "live gc-touch 2 --json")
         target.release()
         log("the target ran on and exited 0 when released")
-    finally:
-        target.kill()
     log("live %s: pass" % args.python)
 
 
@@ -343,12 +217,7 @@ def expect_error(parts, err, index, command, message):
 
 
 def mode_errors(args, workdir, env):
-    target = Target(args.python, args.target, workdir)
-    try:
-        core = os.path.realpath(take_core(target.pid, workdir))
-        target.release()
-    finally:
-        target.kill()
+    core = core_of(args, workdir)
     commands = ["help gc-gens", "help gc-types", "help gc-objects", "help gc-touch",
                 "gc-types 7", "gc-objects", "gc-gens --bogus", "gc-types --limit x",
                 "gc-objects 9", "gc-types 1 2"]
@@ -372,36 +241,64 @@ def mode_errors(args, workdir, env):
     expect_error(parts, err, 0, "gc-gens without a target", "no process and no core file")
 
 
+def install(args, workdir, name, prefix, destdir=None):
+    """cmake --install into prefix (under destdir): the root the files are in."""
+    env = dict(os.environ)
+    if destdir:
+        env["DESTDIR"] = destdir
+    run([args.cmake, "--install", args.build_dir, "--prefix", prefix], env=env)
+    root = destdir + prefix if destdir else prefix
+    share = os.path.join(root, "share", "gcinspect", "gdb")
+    for f in ("gcinspect_gdb.py", "gcinspect.gdbinit"):
+        if not os.path.isfile(os.path.join(share, f)):
+            raise Fail("%s: not installed: %s" % (name, os.path.join(share, f)))
+    out = run([os.path.join(root, "bin", "gcinspect"), "gdb-script"])[1].strip()
+    want = os.path.join(share, "gcinspect_gdb.py")
+    if out != want:
+        raise Fail("%s: installed gcinspect gdb-script says %r, not %r" % (name, out, want))
+    return root
+
+
 def mode_install(args, workdir, env):
-    prefix = os.path.join(workdir, "prefix")
-    run([args.cmake, "--install", args.build_dir, "--prefix", prefix])
-    installed = os.path.join(prefix, "share", "gcinspect", "gdb", "gcinspect_gdb.py")
-    for f in (installed, os.path.join(os.path.dirname(installed), "gcinspect.gdbinit")):
-        if not os.path.isfile(f):
-            raise Fail("not installed: %s" % f)
-    out = run([os.path.join(prefix, "bin", "gcinspect"), "gdb-script"])[1].strip()
-    if out != installed:
-        raise Fail("installed gcinspect gdb-script says %r, not %r" % (out, installed))
     out = run([args.gcinspect, "gdb-script"])[1].strip()
     if out != os.path.realpath(args.plugin):
         raise Fail("build tree's gcinspect gdb-script says %r, not %r" % (out, args.plugin))
-    log("gdb-script: the installed and the build tree's plugin")
-    target = Target(args.python, args.target, workdir)
-    try:
-        core = os.path.realpath(take_core(target.pid, workdir))
-        target.release()
-    finally:
-        target.kill()
-    cli = os.path.join(prefix, "bin", "gcinspect")
+    # Two prefixes (one with a space in it) and a staged install: each must
+    # work from where it is, whatever the prefix configured at build time.
+    roots = [("prefix", install(args, workdir, "prefix", os.path.join(workdir, "prefix"))),
+             ("another prefix", install(args, workdir, "another prefix",
+                                        os.path.join(workdir, "other prefix"))),
+             ("DESTDIR", install(args, workdir, "DESTDIR", "/opt/gcinspect-test",
+                                 destdir=os.path.join(workdir, "stage")))]
+    log("gdb-script: the build tree's plugin, and each installed one")
+    core = core_of(args, workdir)
+    cli = os.path.join(roots[0][1], "bin", "gcinspect")
     run([cli, "--json", core], env=env)
     summary = parse_json(run([cli, "--json", core], env=env)[1], "CLI summary")
-    parts, err = gdb_commands(args.gdb, installed, [args.python, core],
-                              ["python print(library_path())", "gc-gens --json"], env)
-    lib = os.path.realpath(parts[0].strip())
-    if not lib.startswith(os.path.realpath(prefix) + "/"):
-        raise Fail("the installed plugin loads %s, not the installed library" % lib)
-    log("the installed plugin loads %s" % lib)
-    expect_equal(parse_json(parts[1], "gc-gens --json"), summary, "installed gc-gens --json")
+    elsewhere = os.path.join(workdir, "elsewhere")
+    os.makedirs(elsewhere)
+    gdb = gcitest.Gdb(args.gdb, args.plugin, env, readnever=True)
+    commands = ["python print(library_path())", "gc-gens --json"]
+    for name, root in roots:
+        share = os.path.join(root, "share", "gcinspect", "gdb")
+        gdbinit = os.path.join(share, "gcinspect.gdbinit")
+        # as ~/.gdbinit would: a file that sources the installed one
+        home = os.path.join(workdir, "home-%s.gdbinit" % name.replace(" ", "-"))
+        with open(home, "w") as f:
+            f.write("# a user's gdbinit\nsource %s\n" % gdbinit)
+        ways = [("the plugin", ["-ex", "source " + os.path.join(share, "gcinspect_gdb.py")],
+                 None),
+                ("the gdbinit by a relative path",
+                 ["-ex", "source " + os.path.relpath(gdbinit, elsewhere)], elsewhere),
+                ("the gdbinit from a user's gdbinit", ["-x", home], elsewhere)]
+        for what, load, cwd in ways:
+            parts, err = gdb.run(["-c", core], commands, load=load, cwd=cwd)
+            lib = os.path.realpath(parts[0].strip())
+            if not lib.startswith(os.path.realpath(root) + "/"):
+                raise Fail("%s, %s: loads %s, not the library installed there (%s)"
+                           % (name, what, lib, root))
+            expect_equal(parse_json(parts[1], "gc-gens --json"), summary,
+                         "%s, %s: gc-gens --json (library %s)" % (name, what, lib))
 
 
 def main():
@@ -411,7 +308,7 @@ def main():
     ap.add_argument("--gcinspect", required=True)
     ap.add_argument("--plugin", required=True)
     ap.add_argument("--python", default="/usr/bin/python3.11")
-    ap.add_argument("--target", default=DEFAULT_TARGET)
+    ap.add_argument("--target", default=gcitest.DEFAULT_TARGET)
     ap.add_argument("--cmake", default="cmake")
     ap.add_argument("--build-dir")
     ap.add_argument("--keep", action="store_true")
@@ -420,13 +317,13 @@ def main():
     env = dict(os.environ, GCINSPECT_CACHE_DIR=os.path.join(workdir, "cache"))
     env.pop("GCINSPECT_LIBRARY", None)
     try:
-        check_gdb_usable(args.gdb)
+        gcitest.Gdb(args.gdb, args.plugin).check_usable()
         {"core": mode_core, "live": mode_live, "errors": mode_errors,
          "install": mode_install}[args.mode](args, workdir, env)
     except Skip as e:
         log("SKIP: %s" % e)
         return EXIT_SKIP
-    except (Fail, subprocess.TimeoutExpired) as e:
+    except Fail as e:
         log("FAIL: %s" % e)
         return EXIT_FAIL
     finally:

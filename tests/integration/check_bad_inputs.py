@@ -111,21 +111,25 @@ class Runner(object):
         self.skipped = []
 
     def run(self, name, args, statuses, one_line=True, names=None, contains=None,
-            stdout_nonempty=False):
+            stdout_nonempty=False, stdin_file=None, prefix=None):
         """Run gcinspect ARGS and check the outcome.
 
         statuses: allowed exit statuses.  one_line: on a non-zero status,
         stderr must be one line starting with "gcinspect: ".  names: a path
         that this line must mention.  contains: text the line must contain.
         """
-        argv = [self.binary] + args
+        argv = (prefix or [self.binary]) + args
         t0 = time.monotonic()
+        stdin = open(stdin_file, "rb") if stdin_file else subprocess.DEVNULL
         try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=CASE_TIMEOUT)
         except subprocess.TimeoutExpired:
             self.fail(name, argv, "did not finish within %d s" % CASE_TIMEOUT)
             return
+        finally:
+            if stdin_file:
+                stdin.close()
         dt = time.monotonic() - t0
         err = p.stderr.decode("utf-8", "replace")
         problems = []
@@ -424,6 +428,107 @@ def truncate_half(src, dst):
             left -= len(chunk)
 
 
+COMPRESSORS = (("zstd", "zst", ["zstd", "-q", "-c"]), ("lz4", "lz4", ["lz4", "-q", "-c"]),
+               ("xz", "xz", ["xz", "-c", "-T1"]), ("gzip", "gz", ["gzip", "-c"]))
+
+
+def compress(cmd, src, dst, data=None):
+    with open(dst, "wb") as fo:
+        if data is None:
+            with open(src, "rb") as fi:
+                subprocess.run(cmd, stdin=fi, stdout=fo, check=True, timeout=CASE_TIMEOUT)
+        else:
+            subprocess.run(cmd, input=data, stdout=fo, check=True, timeout=CASE_TIMEOUT)
+
+
+def check_compressed_inputs(r, core, workdir):
+    """Damaged, truncated and explosive compressed cores: exit 2, one line
+    that names the file and says where (the compressed byte offset)."""
+    for fmt, ext, cmd in COMPRESSORS:
+        if shutil.which(cmd[0]) is None:
+            r.fail("%s inputs" % fmt, [cmd[0]], "not installed (scripts/install-deps.sh)")
+            continue
+        good = os.path.join(workdir, "python.core." + ext)
+        compress(cmd, core, good)
+        with open(good, "rb") as f:
+            data = f.read()
+        r.run("%s core" % fmt, ["summary", good], [OK], one_line=False)
+        cut = os.path.join(workdir, "cut.core." + ext)
+        with open(cut, "wb") as f:
+            f.write(data[:len(data) // 2])
+        r.run("%s core, truncated" % fmt, ["summary", cut], [INPUT], names=cut,
+              contains="ends early, at compressed byte %d" % (len(data) // 2))
+        # The magic, then bytes that are no such data.
+        junk = os.path.join(workdir, "junk.core." + ext)
+        with open(junk, "wb") as f:
+            f.write(data[:6] + bytes((i * 131 + 7) % 256 for i in range(4096)))
+        r.run("%s magic, then garbage" % fmt, ["summary", junk], [INPUT], names=junk,
+              contains="compressed byte")
+        # A whole stream, then garbage: not silently ignored.
+        tail = os.path.join(workdir, "tail.core." + ext)
+        with open(tail, "wb") as f:
+            f.write(data + b"this is not %s data\n" % fmt.encode() * 4)
+        r.run("%s stream, then garbage" % fmt, ["summary", tail], [INPUT], names=tail,
+              contains="compressed byte")
+        # A byte flipped in the middle: the checksums (or the decoder) say so.
+        flip = os.path.join(workdir, "flip.core." + ext)
+        mid = bytearray(data)
+        for i in range(len(mid) // 2, len(mid) // 2 + 16):
+            mid[i] ^= 0xff
+        with open(flip, "wb") as f:
+            f.write(bytes(mid))
+        r.run("%s damaged in the middle" % fmt, ["summary", flip], [INPUT], names=flip,
+              contains="damaged %s data" % fmt)
+    if shutil.which("zstd") is None:
+        return
+    # Decompression bombs: 1 GiB that compresses to a few kB.  With an ELF
+    # magic in front it is written out until the limit stops it.
+    bomb = os.path.join(workdir, "bomb.core.zst")
+    with open(bomb, "wb") as fo:
+        p = subprocess.Popen(["zstd", "-q", "-c"], stdin=subprocess.PIPE, stdout=fo)
+        p.stdin.write(b"\x7fELF")
+        zeros = bytes(1 << 20)
+        for _ in range(1024):
+            p.stdin.write(zeros)
+        p.stdin.close()
+        p.wait(CASE_TIMEOUT)
+    r.run("zstd bomb, --max-core-size 16M", ["summary", "--max-core-size", "16M", bomb],
+          [INPUT], names=bomb, contains="decompresses to more than 16.0 MiB")
+    # Without --max-core-size, the temporary directory's free space bounds
+    # it: a 64 MiB tmpfs as TMPDIR, in a mount namespace of its own.
+    small = os.path.join(workdir, "small-tmp")
+    os.mkdir(small)
+    unshare = shutil.which("unshare")
+    if unshare and os.geteuid() == 0:
+        argv = [unshare, "--mount", "--propagation", "private", "sh", "-c",
+                'mount -t tmpfs -o size=64m gcinspect-test "$0" && exec env TMPDIR="$0" "$@"',
+                small, r.binary]
+        r.run("zstd bomb, 64 MiB TMPDIR", ["summary", bomb], [INPUT], names=bomb,
+              contains="what %s can hold" % small, prefix=argv)
+    else:
+        r.skip("zstd bomb, 64 MiB TMPDIR", "needs root and unshare to mount a small tmpfs")
+    zbomb = os.path.join(workdir, "zeros.core.zst")
+    compress(["zstd", "-q", "-c"], None, zbomb, data=bytes(64 << 20))
+    r.run("zstd of zeros (not ELF)", ["summary", zbomb], [INPUT], names=zbomb,
+          contains="not an ELF file")
+    empty = os.path.join(workdir, "empty.core.zst")
+    compress(["zstd", "-q", "-c"], None, empty, data=b"")
+    r.run("zstd of nothing", ["summary", empty], [INPUT], names=empty)
+    if shutil.which("lz4"):
+        legacy = os.path.join(workdir, "legacy.core.lz4")
+        compress(["lz4", "-q", "-l", "-c"], core, legacy)
+        r.run("lz4 legacy format", ["summary", legacy], [INPUT], names=legacy,
+              contains="legacy format")
+    # Standard input.
+    r.run("stdin: empty", ["summary", "-"], [INPUT], names="<stdin>", contains="empty",
+          stdin_file=os.devnull)
+    r.run("stdin: truncated zstd", ["summary", "-"], [INPUT], names="<stdin>",
+          contains="ends early", stdin_file=os.path.join(workdir, "cut.core.zst"))
+    r.run("usage: - twice", ["summary", "-", "-"], [USAGE], contains="once")
+    r.run("usage: --max-core-size 12Q", ["summary", "--max-core-size", "12Q", bomb], [USAGE],
+          contains="--max-core-size")
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--gcinspect", required=True)
@@ -498,9 +603,10 @@ def main(argv):
                   [PARTIAL, INPUT, NOT_PYTHON], names=half)
             r.run("truncated core: types", ["types", "--json", half],
                   [PARTIAL, INPUT, NOT_PYTHON], names=half)
+            check_compressed_inputs(r, py_core, workdir)
         except CoreUnavailable as e:
             for name in ("core of sleep", "damaged e_phoff", "small python core",
-                         "truncated core", "command line"):
+                         "truncated core", "command line", "compressed cores"):
                 r.skip(name, str(e))
         check_live_states(r, args.python)
     except Exception:

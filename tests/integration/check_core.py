@@ -9,7 +9,7 @@ Usage:
     check_core.py --gcinspect BIN --python INTERP [--freeze] [--scale N]
                   [--extra-arg ARG ...] [--expect-layout dwarf|table]
                   [--chroot DIR [--gcore-inside]] [--remove-binaries]
-                  [--workdir DIR] [--keep] [--target FILE]
+                  [--build-failure FILE] [--workdir DIR] [--keep] [--target FILE]
 
 --chroot DIR runs the target as `chroot DIR INTERP` (INTERP is then a path
 inside DIR); the target script is copied into DIR/tmp and writes its truth
@@ -25,13 +25,20 @@ core's memory.  Type names that lived only in those files may then be
 unreadable (name_known false): the histograms are compared on the types whose
 name is known, and in their totals.
 
+--build-failure FILE: the interpreter is one scripts/build-pythons.sh
+builds; if it (or its chroot) is missing and FILE exists, the build failed
+for the reason FILE gives, and the test skips quoting it.  Missing without
+FILE is a failure.
+
 Exit status: 0 pass, 1 fail, 77 skip (only when this machine cannot take a
-core: gcore missing, or ptrace not allowed).
+core: gcore missing, or ptrace not allowed; or when scripts/build-pythons.sh
+could not build the interpreter, see --build-failure).
 """
 
 import argparse
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -300,12 +307,13 @@ def check_core_paths(core, chroot, python, inside):
 # ---------------------------------------------------------------------------
 # gcinspect.
 
-def run_gcinspect(binary, args, what):
+def run_gcinspect(binary, args, what, raw=False, stdin=subprocess.DEVNULL):
+    """gcinspect's JSON output, parsed; raw: its stdout bytes, unparsed."""
     argv = [binary] + args
     log("+ " + shell_join(argv))
     t0 = time.monotonic()
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=GCINSPECT_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise Fail("%s: gcinspect did not finish within %d s" % (what, GCINSPECT_TIMEOUT))
@@ -318,6 +326,9 @@ def run_gcinspect(binary, args, what):
                    % (what, p.returncode, err, p.stdout.decode("utf-8", "replace")[:4000]))
     if err.strip():
         log("%s: gcinspect stderr:\n%s" % (what, err.rstrip()))
+    if raw:
+        log("   %s: %.2f s" % (what, dt))
+        return p.stdout
     try:
         doc = json.loads(p.stdout.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
@@ -401,6 +412,61 @@ def compare_interpreters(truth, summary, ck):
                 sub.get("gc_state") != interps[0].get("gc_state"))
 
 
+def compare_incremental(truth, gcs, gens, ck):
+    """3.14.0-3.14.4: the lists are young, old[0], old[1].  What the gc module
+    says maps onto them as CPython 3.14.4's gcmodule.c and gc.c define it:
+    get_objects(generation=0) is young, 1 nothing, 2 both old lists;
+    get_count() is (young, old[visited_space], old[1 - visited_space]);
+    get_threshold() is (young, old[0], 0) - and old[1]'s threshold is 0 in
+    memory unless gc.set_threshold() was given three values (the target never
+    calls it)."""
+    names = ["young", "old[0]", "old[1]"]
+    for i, g in enumerate(gens):
+        ck.eq("list %d name" % i, g.get("name"), names[i])
+        ck.eq("%s threshold" % names[i], g.get("threshold"), truth["threshold"][i])
+    visited = gcs.get("visited_space")
+    if not ck.true("gc.visited_space is 0 or 1", visited in (0, 1), repr(visited)):
+        return
+    ck.true("gc.phase is mark or collect", gcs.get("phase") in ("mark", "collect"),
+            repr(gcs.get("phase")))
+    for i in (0, 1):
+        ck.eq("old[%d] role" % i, gens[1 + i].get("role"),
+              "visited" if i == visited else "pending")
+    ck.eq("young count", gens[0].get("count"), truth["count"][0])
+    ck.eq("old[visited_space=%d] count (gc.get_count()[1])" % visited,
+          gens[1 + visited].get("count"), truth["count"][1])
+    ck.eq("old[%d] (pending) count (gc.get_count()[2])" % (1 - visited),
+          gens[2 - visited].get("count"), truth["count"][2])
+    n0, n1, n2 = truth["generations"]
+    ck.eq("truth: gc.get_objects(generation=1) is empty", n1, 0)
+    ck.eq("young objects (gc.get_objects(generation=0))", gens[0].get("objects"), n0)
+    o0, o1 = gens[1].get("objects"), gens[2].get("objects")
+    if ck.true("old list objects are integers", isinstance(o0, int) and isinstance(o1, int),
+               "%r %r" % (o0, o1)):
+        ck.eq("old[0] + old[1] objects (%d + %d; gc.get_objects(generation=2))" % (o0, o1),
+              o0 + o1, n2)
+
+
+def merge_types_docs(docs, generation):
+    """One types document for several lists: objects and bytes summed per type."""
+    by_addr = {}
+    order = []
+    for doc in docs:
+        for e in doc.get("types") or []:
+            a = e.get("address")
+            if a not in by_addr:
+                by_addr[a] = dict(e)
+                order.append(a)
+            else:
+                m = by_addr[a]
+                m["objects"] = m.get("objects", 0) + e.get("objects", 0)
+                m["bytes"] = m.get("bytes", 0) + e.get("bytes", 0)
+    merged = dict(docs[0])
+    merged["generation"] = generation
+    merged["types"] = [by_addr[a] for a in order]
+    return merged
+
+
 def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
     compare_interpreters(truth, summary, ck)
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
@@ -414,16 +480,22 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
     ck.eq("gc.enabled", gcs.get("enabled"), truth["enabled"])
     ck.eq("gc.collecting", gcs.get("collecting"), False)
 
+    incremental = truth.get("incremental", False)
+    ck.eq("gc.collector", gcs.get("collector"),
+          "incremental" if incremental else "generational")
     gens = get(summary, ["gc", "generations"])
     if not ck.true("gc.generations is a list of 3", isinstance(gens, list) and len(gens) == 3,
                    repr(gens)[:200]):
         return
-    for i, g in enumerate(gens):
-        ck.eq("generation %d name" % i, g.get("name"), str(i))
-        ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
-        ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
-        if truth["generations"] is not None:
-            ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
+    if incremental:
+        compare_incremental(truth, gcs, gens, ck)
+    else:
+        for i, g in enumerate(gens):
+            ck.eq("generation %d name" % i, g.get("name"), str(i))
+            ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
+            ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
+            if truth["generations"] is not None:
+                ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
     objs = [g.get("objects") for g in gens]
     if truth["generations"] is None:
         if all(isinstance(o, int) for o in objs):
@@ -464,7 +536,9 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
     ck.eq("integrity.problems", integ.get("problems"), [])
 
     # Type histograms.
-    for gen in ("1", "2"):
+    if truth.get("incremental"):
+        ck.eq("truth: no types for gc.get_objects(generation=1)", truth["types"].get("1"), {})
+    for gen in sorted(types_docs):
         doc = types_docs[gen]
         ck.eq("types %s schema" % gen, doc.get("schema"), "gcinspect/1")
         ck.eq("types %s generation" % gen, doc.get("generation"), gen)
@@ -491,7 +565,11 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
                 key = "0x%x" % int(addr, 16)
                 ck.true("types %s: address %s listed once" % (gen, key), key not in by_addr)
                 by_addr[key] = [name if known else None, e.get("objects", 0)]
-        g = gens[int(gen)]
+        if truth.get("incremental"):
+            # "2" is old[0] and old[1] together.
+            g = dict((k, gens[1].get(k, 0) + gens[2].get(k, 0)) for k in ("objects", "bytes"))
+        else:
+            g = gens[int(gen)]
         ck.eq("types %s: sum of objects vs summary generation %s" % (gen, gen),
               sum(hist.values()), g.get("objects"))
         if tbytes != g.get("bytes"):
@@ -542,6 +620,111 @@ def compare(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=
 
 
 # ---------------------------------------------------------------------------
+# Compressed cores and standard input.
+
+COMPRESSORS = (
+    ("zstd", "zst", ["zstd", "-q", "-c"]),
+    ("lz4", "lz4", ["lz4", "-q", "-c"]),
+    ("xz", "xz", ["xz", "-c", "-T1"]),
+    ("gzip", "gz", ["gzip", "-c"]),
+)
+REPORTS = (
+    ["summary"], ["summary", "--json"],
+    ["types"], ["types", "--json"], ["types", "-g", "2", "--limit", "0"],
+    ["touch"], ["touch", "--json"], ["touch", "-g", "2", "--pages", "--json"],
+)
+
+
+def systemd_style_name(workdir, pid, ext):
+    """A file name shaped like systemd-coredump's: core.COMM.UID.BOOTID.PID.USEC.EXT,
+    with a character escaped as \\xNN the way systemd escapes it."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip().replace("-", "")
+    except OSError:
+        boot = "0" * 32
+    usec = int(time.time() * 1e6)
+    return os.path.join(workdir, "core.gc\\x20target.%d.%s.%d.%d.%s"
+                        % (os.getuid(), boot, pid, usec, ext))
+
+
+def normalized(out, path):
+    """A report with the name of its input replaced (as text and as a JSON string)."""
+    for form in (json.dumps(path)[1:-1], path):
+        out = out.replace(form.encode("utf-8"), b"CORE")
+    return out
+
+
+def check_compressed(binary, core, extra, workdir, ck):
+    """The core compressed by each compressor's own CLI, under a systemd-style
+    name, and through standard input (a file, a pipe, /dev/stdin): every
+    report must be the plain core's, byte for byte, but for the input's name."""
+    plain = {}
+    for r in REPORTS:
+        plain[tuple(r)] = normalized(run_gcinspect(binary, r + extra + [core],
+                                                   " ".join(r) + " (plain)", raw=True), core)
+    pid = int(core.rsplit(".", 1)[1]) if core.rsplit(".", 1)[1].isdigit() else 0
+    inputs = []  # (what, argv tail, stdin maker, name in the report)
+    for fmt, ext, cmd in COMPRESSORS:
+        path = systemd_style_name(workdir, pid, ext)
+        if shutil.which(cmd[0]) is None:
+            raise Fail("%s is not installed (scripts/install-deps.sh installs it)" % cmd[0])
+        with open(core, "rb") as fi, open(path, "wb") as fo:
+            subprocess.run(cmd, stdin=fi, stdout=fo, check=True, timeout=GCORE_TIMEOUT)
+        # As the compressing tools keep it when they write the file: the
+        # report's snapshot.time is when the core was written.
+        st = os.stat(core)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        log("%s: %s, %.1f MB" % (fmt, path, os.path.getsize(path) / 1e6))
+        inputs.append((fmt, [path], None, path))
+        if fmt == "zstd":
+            inputs.append(("zstd on standard input (a file)", ["-"], ("file", path), "<stdin>"))
+            inputs.append(("zstd through a pipe", ["-"], ("pipe", path), "<stdin>"))
+        if fmt == "xz":
+            inputs.append(("xz through a pipe to /dev/stdin", ["/dev/stdin"], ("pipe", path),
+                           "/dev/stdin"))
+    inputs.append(("plain core through a pipe", ["-"], ("pipe", core), "<stdin>"))
+    inputs.append(("plain core on standard input (a file)", ["-"], ("file", core), "<stdin>"))
+    for what, tail, feed, name in inputs:
+        for r in REPORTS:
+            label = "%s: %s" % (what, " ".join(r))
+            feeder = None
+            stdin = subprocess.DEVNULL
+            if feed and feed[0] == "file":
+                stdin = open(feed[1], "rb")
+            elif feed:
+                feeder = subprocess.Popen(["cat", feed[1]], stdout=subprocess.PIPE)
+                stdin = feeder.stdout
+            try:
+                out = run_gcinspect(binary, r + extra + tail, label, raw=True, stdin=stdin)
+            finally:
+                if feed:
+                    stdin.close()
+                if feeder:
+                    feeder.wait()
+            got = normalized(out, name)
+            want = plain[tuple(r)]
+            if feed and feed[0] == "pipe":
+                # From a pipe, when the core was written is unknown: null.
+                want = re.sub(rb'"time": "[^"]*"', b'"time": null', want)
+                want = want.replace(b'"time_source": "core file mtime"', b'"time_source": null')
+            ck.checked += 1
+            if got != want:
+                ck.failures.append("%s differs from the plain core's:\n%s\n---\n%s"
+                                   % (label, got.decode("utf-8", "replace")[:1500],
+                                      want.decode("utf-8", "replace")[:1500]))
+    # -v says what was done, on stderr.
+    path = inputs[0][1][0]
+    p = subprocess.run([binary, "summary", "-v"] + extra + [path], stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=GCINSPECT_TIMEOUT)
+    err = p.stderr.decode("utf-8", "replace")
+    ck.checked += 1
+    if "zstd-compressed core" not in err or "decompressed to" not in err:
+        ck.failures.append("-v on %s does not say it decompressed zstd:\n%s" % (path, err[:2000]))
+
+
+# ---------------------------------------------------------------------------
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -561,6 +744,13 @@ def parse_args(argv):
                     help="run the target inside this chroot (--python is a path inside it)")
     ap.add_argument("--gcore-inside", action="store_true",
                     help="take the core with the chroot's own gcore (inner paths in the core)")
+    ap.add_argument("--build-failure", default=None, metavar="FILE",
+                    help="skip, quoting FILE, if the interpreter is missing and FILE "
+                         "exists (scripts/build-pythons.sh could not build it)")
+    ap.add_argument("--compressed", action="store_true",
+                    help="also read the core compressed by zstd, lz4, xz and gzip, and "
+                         "through standard input: every report must equal the plain "
+                         "core's, byte for byte")
     ap.add_argument("--remove-binaries", action="store_true",
                     help="analyse a copy of the core with none of the interpreter's files "
                          "findable (--sysroot of an empty directory)")
@@ -574,10 +764,28 @@ def on_term(signum, frame):
     raise Fail("harness got signal %d" % signum)
 
 
+def build_failure(args):
+    """Why scripts/build-pythons.sh could not build the interpreter, or None."""
+    if args.build_failure is None:
+        return None
+    python_host = args.python
+    if args.chroot is not None:
+        python_host = os.path.join(os.path.abspath(args.chroot), args.python.lstrip("/"))
+    if os.path.isfile(python_host) or not os.path.isfile(args.build_failure):
+        return None
+    with open(args.build_failure, errors="replace") as f:
+        return f.read().strip() or "(no reason recorded)"
+
+
 def main(argv):
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGHUP, on_term)
+    why = build_failure(args)
+    if why is not None:
+        log("SKIP: scripts/build-pythons.sh could not build %s: %s (%s)"
+            % (args.python, why, args.build_failure))
+        return EXIT_SKIP
     python_host = args.python
     if args.chroot is not None:
         # A missing chroot is a failure, not a skip: the test was asked for.
@@ -665,30 +873,55 @@ def main(argv):
             extra += ["--sysroot", empty]
         outputs = {}
         # A layout cache of the test's own: the first run reads DWARF and
-        # fills it, the later ones use it, and both must give one answer.
+        # fills it, the later ones use it, and both must print the very same
+        # bytes, the layout line included (-v alone says "cached").
         cache_dir = os.path.join(workdir, "layout-cache")
         os.environ["GCINSPECT_CACHE_DIR"] = cache_dir
-        summary = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core], "summary")
-        outputs["summary"] = summary
-        warm = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
-                             "summary (layout cache warm)")
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        cold_json = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
+                                  "summary", raw=True)
+        warm_json = run_gcinspect(args.gcinspect, ["summary", "--json"] + extra + [core],
+                                  "summary (layout cache warm)", raw=True)
         cached = os.path.isdir(cache_dir) and os.listdir(cache_dir)
         if args.expect_layout == "dwarf" and not cached:
             raise Fail("the DWARF layout was not written to the cache %s" % cache_dir)
         if args.expect_layout == "table" and cached:
             raise Fail("--no-dwarf must not fill the layout cache, found %s" % cached)
-        for doc in (summary, warm):
-            doc.get("python", {}).pop("layout_name", None)
-        if warm != summary:
-            raise Fail("summary with the layout cache differs from the one without:\n%s\n%s"
-                       % (json.dumps(summary, sort_keys=True)[:3000],
-                          json.dumps(warm, sort_keys=True)[:3000]))
+        shutil.rmtree(cache_dir, ignore_errors=True)
+        cold_text = run_gcinspect(args.gcinspect, ["summary"] + extra + [core],
+                                  "summary, text", raw=True)
+        warm_text = run_gcinspect(args.gcinspect, ["summary"] + extra + [core],
+                                  "summary, text (layout cache warm)", raw=True)
+        for kind, cold, warm in (("JSON", cold_json, warm_json), ("text", cold_text, warm_text)):
+            if cold != warm:
+                raise Fail("summary (%s) with the layout cache differs from the one "
+                           "without:\n%s\n%s" % (kind, cold.decode("utf-8", "replace")[:3000],
+                                                  warm.decode("utf-8", "replace")[:3000]))
+        summary = json.loads(cold_json.decode("utf-8"))
+        outputs["summary"] = summary
+        layout_name = get(summary, ["python", "layout_name"], "")
+        if "/proc/" in layout_name or "(cached)" in layout_name:
+            raise Fail("the layout line names %r: it must name the file the layout came "
+                       "from, not a /proc path, and say nothing of the cache" % layout_name)
         types_docs = {}
-        for gen in ("1", "2"):
-            types_docs[gen] = run_gcinspect(
-                args.gcinspect, ["types", "--json", "--generation", gen] + extra + [core],
-                "types --generation " + gen)
-            outputs["types" + gen] = types_docs[gen]
+        if truth.get("incremental"):
+            # gc.get_objects(generation=2) is both old lists.
+            parts = []
+            for name in ("old[0]", "old[1]"):
+                parts.append(run_gcinspect(
+                    args.gcinspect, ["types", "--json", "--generation", name] + extra + [core],
+                    "types --generation " + name))
+                outputs["types-" + name] = parts[-1]
+                if parts[-1].get("generation") != name:
+                    raise Fail("types --generation %s reports generation %r"
+                               % (name, parts[-1].get("generation")))
+            types_docs["2"] = merge_types_docs(parts, "2")
+        else:
+            for gen in ("1", "2"):
+                types_docs[gen] = run_gcinspect(
+                    args.gcinspect, ["types", "--json", "--generation", gen] + extra + [core],
+                    "types --generation " + gen)
+                outputs["types" + gen] = types_docs[gen]
         for name, doc in outputs.items():
             with open(os.path.join(workdir, name + ".json"), "w") as f:
                 json.dump(doc, f, indent=1, sort_keys=True)
@@ -696,6 +929,8 @@ def main(argv):
         ck = Checker()
         compare(truth, summary, types_docs, args.expect_layout, ck,
                 names_may_be_unknown=args.remove_binaries)
+        if args.compressed:
+            check_compressed(args.gcinspect, core, extra, workdir, ck)
         if ck.failures:
             log("FAIL: %d of %d checks failed:" % (len(ck.failures), ck.checked))
             for f in ck.failures:

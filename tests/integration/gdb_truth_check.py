@@ -12,7 +12,7 @@ validate the target on a new interpreter before blaming gcinspect for a
 mismatch.  Supports GIL builds of 3.6 to 3.13.  Exit 0 equal, 1 different,
 2 could not check.
 
-(The check_core.py harness does not run it; it is a tool for people.)
+(The check_target.py harness does not run it; it is a tool for people.)
 """
 
 import json

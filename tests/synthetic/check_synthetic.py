@@ -143,6 +143,7 @@ def check_interp(c, got, want, what, skip=()):
     if want["collector"] == "incremental":
         c.eq(got.get("visited_space"), want["visited_space"], what + ".visited_space")
         c.eq(got.get("phase"), want["phase"], what + ".phase")
+        c.eq(got.get("work_to_do"), want["work_to_do"], what + ".work_to_do")
         # old[visited_space] is the visited list, the other old list pending
         roles = [g.get("role") for g in got["generations"]]
         c.eq(roles, [None] + ["visited" if i == want["visited_space"] else "pending"
@@ -176,6 +177,112 @@ def check_collections(c, doc, fake, truth):
         c.eq(got[n], want, "collections[%d]" % n)
 
 
+def incremental_model(fake):
+    """What each collection of the main interpreter writes on 3.14.0-3.14.4,
+    worked out from the builder's facts as Python/gc.c of 3.14.4 does it
+    (docs/touch-model.md): {name: (objects collected, single heads a merge
+    writes, approximate)}, the next step ({"step", "work_to_do",
+    "pending_objects", "allocations"}) and what gc.freeze() would write."""
+    objs = {n: fake.objects[("main", n)] for n in fake.gen_names() + ["permanent"]}
+    young = objs["young"]
+    visited = objs["old[%d]" % fake.visited_space]
+    pending = objs["old[%d]" % (1 - fake.visited_space)]
+    tail = [visited[-1]] if visited else []
+    out = {"young": (young, tail, False),
+           "full": (young + objs["old[0]"] + objs["old[1]"], [], False)}
+    # gc_collect_increment: assess_work_to_do at young.count = threshold + 1
+    T, c = fake.L["thresholds"][0], fake.counts[0]
+    c1 = max(c, T + 1)
+    h1 = fake.heap_size_of("main") + c1 - c
+    frac = min(h1 // 10 // max(fake.L["thresholds"][1], 2), 2 * c1)
+    w1 = fake.work_to_do + c1 + frac
+    k = 0
+    if w1 < 0:
+        step, body, single, approx = "nothing", [], [], False
+    elif fake.phase == 0:
+        step, body, single, approx = "mark", young + pending, tail, True
+    else:
+        k = max(0, w1 - len(young))
+        ends = k >= len(pending)
+        step = "collect, ending the cycle" if ends else "collect"
+        body, single, approx = young + pending[:k], tail, not ends
+        if ends and objs["permanent"]:
+            body, single = body + visited, []
+    out["increment"] = (body, single, approx)
+    nxt = {"step": step, "work_to_do": w1, "pending_objects": k,
+           "allocations": max(T - c + 1, 0)}
+    perm_tail = [objs["permanent"][-1]] if objs["permanent"] else []
+    return out, nxt, (young + pending, tail + perm_tail)
+
+
+def check_collections_incremental(c, doc, fake, truth):
+    """The incremental touch model for the main interpreter: summary and touch."""
+    main = truth["interpreters"][0]
+    state = state_pages(fake, main["gc_state"])
+    model, nxt, freeze = incremental_model(fake)
+    names = ["young", "increment", "full"]
+
+    def pages_of(objs):
+        return {o.head >> 12 for o in objs}
+
+    got = doc.get("collections")
+    if not c.expect(isinstance(got, list) and [e.get("generation") for e in got] == names,
+                    "collections: %r" % (got,)):
+        return
+    for e, name in zip(got, names):
+        body, single, approx = model[name]
+        pages = pages_of(body + single) | state
+        c.eq({k: e[k] for k in ("objects", "pages", "bytes")},
+             {"objects": len(body) + len(single), "pages": len(pages),
+              "bytes": 4096 * len(pages)}, "collections[%s]" % name)
+        c.eq(e.get("approximation") is not None, approx,
+             "collections[%s]: approximate" % name)
+    n = doc.get("next_collection") or {}
+    c.eq({k: n.get(k) for k in ("generation", "step", "work_to_do", "pending_objects",
+                                "allocations")},
+         dict(nxt, generation="increment"), "summary next_collection")
+    # touch, each collection by name and by gc.collect(generation=N)
+    tdoc, _ = c.run_json(c.core_path, "touch", "--pages")
+    by_name = {e["generation"]: e for e in tdoc["collections"]}
+    c.eq(list(by_name), names, "touch collections")
+    for i, name in enumerate(names):
+        body, single, approx = model[name]
+        heads = pages_of(body + single)
+        pages = heads | state
+        e = by_name.get(name, {})
+        c.eq((e.get("objects"), e.get("object_bytes"), e.get("pages"), e.get("state_pages")),
+             (len(body) + len(single), sum(o.bytes for o in body), len(pages),
+              len(pages - heads)),
+             "touch %s: objects, object_bytes, pages, state_pages" % name)
+        per_page = {}
+        for o in body:
+            per_page[o.head >> 12] = per_page.get(o.head >> 12, 0) + 1
+        listed = {int(p["address"], 16) >> 12: p["heads"] for p in e.get("page_list", [])}
+        c.eq(listed, {p: per_page.get(p, 0) for p in pages}, "touch %s: page_list" % name)
+        for arg in (name, str(i)):
+            one, _ = c.run_json(c.core_path, "touch", "-g", arg)
+            c.eq([x["generation"] for x in one["collections"]], [name],
+                 "touch -g %s: collections" % arg)
+            c.eq(one["collections"][0]["pages"], len(pages), "touch -g %s: pages" % arg)
+    body, single = freeze
+    fw = tdoc["what_if"]["freeze_now"].get("writes") or {}
+    c.eq((fw.get("objects"), fw.get("pages")),
+         (len(body) + len(single), len(pages_of(body + single) | state)),
+         "what_if.freeze_now.writes")
+    c.eq({k: tdoc["what_if"]["next_collection"].get(k) for k in n}, n,
+         "touch what_if.next_collection = summary next_collection")
+    rc, out, err = c.run(c.core_path, "touch", "-g", "3")
+    c.eq(rc, 64, "touch -g 3: exit status")
+    line = c.one_line_error(err, "touch -g 3")
+    c.expect("young, increment, full" in line, "touch -g 3: message %r" % line)
+    # the text report names the collections too
+    rc, out, err = c.run(c.core_path, "touch")
+    c.eq(rc, 0, "touch text: exit status")
+    for title in ("young collection (gc.collect(0))", "full collection (gc.collect())",
+                  "next automatic step"):
+        c.expect(title in out, "touch text lacks %r" % title)
+
+
 def check_types(c, doc_types, want_hist, fake, what):
     """want_hist: {name: (objects, bytes)}."""
     addr = {t.name: t.address for t in fake.types.values()}
@@ -201,6 +308,38 @@ def merge_hist(hists):
     return out
 
 
+def object_rows(fake, lists=None):
+    """What objects --json must list, in walk order: each interpreter's
+    lists, each from its head."""
+    want = []
+    labels = [("main", 0)] + ([("sub", 1)] if fake.sub else [])
+    for label, iid in labels:
+        for name in fake.gen_names() + ["permanent"]:
+            if lists is not None and name not in lists:
+                continue
+            for o in fake.objects[(label, name)]:
+                want.append((hx(o.op), o.type.name, hx(o.type.address), o.bytes,
+                             fake.mem.read_u64(o.op + cw.OB_REFCNT), name, iid))
+    return want
+
+
+def check_objects(c, fake, core_path, want_rc=0, only=None):
+    """objects --json: every object exactly (or the first `only` rows)."""
+    rc, out, err = c.run(core_path, "objects", "--json")
+    c.eq(rc, want_rc, "objects --json exit status (stderr %r)" % err.strip())
+    try:
+        rows = [json.loads(line) for line in out.splitlines()]
+    except ValueError as e:
+        c.expect(False, "objects --json: a line is not JSON: %s" % e)
+        return
+    got = [(r["address"], r["type"], r["type_address"], r["size"], r["refcount"],
+            r["generation"], r["interpreter"]) for r in rows]
+    want = object_rows(fake)
+    if only is not None:
+        want = only
+    c.eq(got, want, "objects --json")
+
+
 def check_clean(c, fake, core_path, sub=False):
     """A clean heap: exit 0 and everything exact, summary and types."""
     truth = fake.truth()
@@ -214,6 +353,9 @@ def check_clean(c, fake, core_path, sub=False):
         check_interp(c, g, w, "interpreters[%d]" % i)
     if fake.L["collector"] == "generational":
         check_collections(c, doc, fake, truth)
+    else:
+        c.core_path = core_path
+        check_collections_incremental(c, doc, fake, truth)
     main = truth["interpreters"][0]
     lists = main["generations"] + [main["permanent"]]
     tdoc, _ = c.run_json(core_path, "types", "--limit", "0")
@@ -223,6 +365,22 @@ def check_clean(c, fake, core_path, sub=False):
         tdoc, _ = c.run_json(core_path, "types", "-g", lst["name"], "--limit", "0")
         c.eq(tdoc["generation"], lst["name"], "types -g %s: generation" % lst["name"])
         check_types(c, tdoc["types"], lst["types"], fake, "types -g %s" % lst["name"])
+    check_objects(c, fake, core_path)
+    # The HTML page (exit 0), with every list's types.
+    html = core_path + ".html"
+    rc, out, err = c.run(core_path, "report", "-o", html)
+    c.eq(rc, 0, "report exit status (stderr %r)" % err.strip())
+    if rc == 0:
+        with open(html, encoding="utf-8") as f:
+            page = f.read()
+        for lst in lists:
+            c.expect('data-list="%s"' % lst["name"] in page or not lst["objects"],
+                     "report: no type table for list %s" % lst["name"])
+        if fake.L["collector"] == "incremental":
+            # young, the next automatic increment and a full collection
+            c.expect("increment" in page and "full" in page and
+                     "is not implemented" not in page,
+                     "report: the incremental collector's collections are missing")
     # The text report works too and says the same version.
     rc, out, err = c.run(core_path)
     c.eq(rc, 0, "text report exit status")
@@ -350,6 +508,25 @@ def _broken(c, name, fake, mutate, bad_list, want_addrs, want_words=(), problem_
              % (name, bad_list))
         c.eq(bad["bytes"], sum(o.bytes for o in want), "%s: bytes counted on %s before "
              "the damage" % (name, bad_list))
+    # objects: exit 1, and the damaged list's objects up to the damage
+    rc, out, err = c.run(path, "objects", "--json")
+    c.eq(rc, 1, name + ": objects exit status")
+    c.expect("partial" in err, "%s: objects: stderr does not say the result is partial: %r"
+             % (name, err))
+    if walked is not None:
+        rows = [json.loads(line) for line in out.splitlines()]
+        got = [r["address"] for r in rows if r["generation"] == bad_list
+               and r["interpreter"] == 0]
+        c.eq(got, [hx(o.op) for o in fake.objects[("main", bad_list)][:walked]],
+             "%s: objects on %s before the damage" % (name, bad_list))
+    # the HTML page says the result is partial
+    rc, _, _ = c.run(path, "report", "-o", path + ".html")
+    c.eq(rc, 1, name + ": report exit status")
+    if rc == 1:
+        with open(path + ".html", encoding="utf-8") as f:
+            page = f.read()
+        c.expect("Partial result" in page and all(hx(a) in page for a in want_addrs),
+                 "%s: the HTML page does not show the problem" % name)
     # the text report says INCOMPLETE and names the address too
     rc, out, _ = c.run(path)
     c.eq(rc, 1, name + ": text report exit status")
@@ -545,17 +722,29 @@ def case_incremental(c):
         return None
     doc = check_clean(c, fake, path)
     c.eq(len(doc["interpreters"]), 2, "number of interpreters")
-    # no generation-by-generation touch model for this collector
-    c.eq(doc.get("collections"), None, "3.14.2: collections")
-    rc, out, err = c.run(path, "touch")
-    c.eq(rc, 3, "3.14.2: touch exit status")
-    line = c.one_line_error(err, "3.14.2 touch")
-    c.expect("incremental" in line, "3.14.2 touch: message %r" % line)
-    # visited_space 0 and the mark phase read as such
+    # phase collect, work_to_do 0: the step takes the whole pending list and,
+    # with frozen objects, rewrites the visited one (checked by check_clean)
+    c.eq(doc["next_collection"]["step"], "collect, ending the cycle", "3.14.2: step")
+    # visited_space 0 and the mark phase read as such; the mark step
     fake = cw.FakeCPython(14, 4, heap_incremental(), visited_space=0, phase=0, seed=7)
     path, _ = write_core(c, fake, "3.14.4")
-    doc, _ = c.run_json(path)
-    check_interp(c, doc["gc"], fake.truth()["interpreters"][0], "3.14.4 gc")
+    doc = check_clean(c, fake, path)
+    c.eq(doc["next_collection"]["step"], "mark", "3.14.4: step")
+    # the other steps: a debt still unpaid; three pending objects of 20;
+    # the pending list emptied with nothing frozen
+    heap = heap_incremental()
+    probe = cw.FakeCPython(14, 3, heap, visited_space=0, phase=1)
+    share = incremental_model(probe)[1]["work_to_do"]   # what the step adds
+    nofrozen = dict(heap, permanent=[])
+    for name, lists, work, step in (
+            ("debt", heap, -share - 1, "nothing"),
+            ("three", heap, -share + len(heap["young"]) + 3, "collect"),
+            ("end", nofrozen, 0, "collect, ending the cycle")):
+        fake = cw.FakeCPython(14, 3, lists, visited_space=0, phase=1, work_to_do=work)
+        path, _ = write_core(c, fake, "3.14.3-" + name)
+        doc = check_clean(c, fake, path)
+        c.eq(doc["next_collection"]["step"], step, "3.14.3-%s: step" % name)
+    c.eq(doc["next_collection"]["pending_objects"] >= 20, True, "end: pending objects")
     # 3.14.0-3.14.4 has no generation0: a damaged old list is still named
     fake = cw.FakeCPython(14, 0, heap_incremental())
     objs = fake.objects[("main", "old[1]")]

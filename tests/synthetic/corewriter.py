@@ -216,6 +216,8 @@ DEBUG_BLOCK = {
 
 # The runtime/interpreter offsets and the inside of the GC state, per
 # layout (analyzer/src/layout.c tables; notes §3.4, §3.5, §3.7, §4.2).
+# "3.14inc" equals the DWARF of a real 3.14.4 (release and debug), and
+# DEBUG_BLOCK[14] its _Py_DebugOffsets (760 bytes, interp gc at 88, gc at 648).
 LAYOUTS = {
     "3.13": dict(
         minor=13, collector="generational",
@@ -328,7 +330,7 @@ class FakeCPython:
 
     def __init__(self, minor, micro, lists, counts=(37, 3, 1), free_threaded=False,
                  subinterpreter=False, visited_space=1, phase=0, seed=1,
-                 heap_size=None, long_lived=(1234, 56)):
+                 heap_size=None, long_lived=(1234, 56), work_to_do=0):
         self.minor, self.micro = minor, micro
         if minor == 14 and micro <= 4:
             self.key = "3.14inc"
@@ -350,6 +352,7 @@ class FakeCPython:
         self.mem = Memory()
         self.heap_extra = 0x20000   # mapped room after the last object
         self.heap_size = heap_size
+        self.work_to_do = work_to_do
         self.build()
 
     # -- layout -----------------------------------------------------------
@@ -553,7 +556,10 @@ class FakeCPython:
         return gc + self.L["gens"][self.gen_names().index(name)]
 
     def _space_bit(self, name):
-        """3.14.0-3.14.4: bit 0 of _gc_next is the object's old space."""
+        """3.14.0-3.14.4: bit 0 of _gc_next is the object's old space.  As in
+        cores of a real 3.14.4 (scripts/build-pythons.sh): young objects carry
+        the pending space, old[0] 0, old[1] 1, frozen ones the visited space
+        (_PyGC_Freeze sets it), and the list heads' own _gc_next no bit."""
         if self.L["collector"] != "incremental":
             return 0
         if name == "young":
@@ -577,7 +583,7 @@ class FakeCPython:
         if L["heap_size"] is not None:
             mem.i64(gc + L["heap_size"], self.heap_size_of(label))
         if L["collector"] == "incremental":
-            mem.i64(gc + L["work_to_do"], 0)
+            mem.i64(gc + L["work_to_do"], self.work_to_do if label == "main" else 0)
             mem.i32(gc + L["visited_space"], self.visited_space)
             mem.i32(gc + L["phase"], self.phase)
         for i, off in enumerate(L["gens"]):
@@ -662,5 +668,6 @@ class FakeCPython:
             if self.L["collector"] == "incremental":
                 it["visited_space"] = self.visited_space
                 it["phase"] = "collect" if self.phase else "mark"
+                it["work_to_do"] = self.work_to_do if label == "main" else 0
             out["interpreters"].append(it)
         return out

@@ -41,6 +41,13 @@ Truth JSON (one object):
       "count": [c0, c1, c2],        # gc.get_count()
       "generations": [n0, n1, n2],  # len(gc.get_objects(generation=g));
                                     # null before 3.8
+      "incremental": false,         # 3.14.0-3.14.4 (GIL build): the
+                                    # incremental collector, whose lists are
+                                    # young, old[0], old[1]; there
+                                    # get_objects(generation=0) is young, 1
+                                    # nothing, 2 both old lists, and
+                                    # get_count() is (young, the visited old
+                                    # list, the pending one)
       "total": n,                   # n0 + n1 + n2 (before 3.8:
                                     # len(gc.get_objects()))
       "freeze_count": n,            # gc.get_freeze_count(); null on 3.6
@@ -70,6 +77,12 @@ import sys  # noqa: E402
 
 HAVE_GEN_OBJECTS = sys.version_info >= (3, 8)
 HAVE_FREEZE = hasattr(gc, "freeze") and hasattr(gc, "get_freeze_count")
+# 3.14.0-3.14.4 with the GIL ran the incremental collector (3.14.5 went back
+# to the generational one; free-threaded builds keep no lists at all).
+# (sys.abiflags holds "t" in free-threaded builds, whether or not the GIL
+# was turned back on at run time.)
+INCREMENTAL = ((3, 14, 0) <= tuple(sys.version_info[:3]) <= (3, 14, 4)
+               and "t" not in getattr(sys, "abiflags", ""))
 
 
 def fail_usage(message):
@@ -438,7 +451,13 @@ def main(argv):
         if HAVE_GEN_OBJECTS:
             if sum(h1.values()) != n1 or sum(h2.values()) != n2:
                 problems.append("histogram sums differ from generation sizes")
-            if n0 == 0 or n1 == 0 or n2 == 0:
+            if INCREMENTAL:
+                # get_objects(generation=1) is empty by definition there.
+                if n0 == 0 or n1 != 0 or n2 == 0:
+                    problems.append("incremental collector: expected young and old "
+                                    "objects and nothing for generation 1: %r"
+                                    % ([n0, n1, n2],))
+            elif n0 == 0 or n1 == 0 or n2 == 0:
                 problems.append("a generation is empty: %r" % ([n0, n1, n2],))
         if opts["freeze"] and HAVE_FREEZE and not freeze_count:
             problems.append("--freeze given but the permanent generation is empty")
@@ -474,6 +493,7 @@ def main(argv):
         "threshold": threshold,
         "count": [c0, c1, c2],
         "generations": generations,
+        "incremental": INCREMENTAL,
         "total": total,
         "freeze_count": freeze_count,
         "types": types,

@@ -6,8 +6,12 @@
  */
 #include "unit.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "blockcache.h"
 #include "memory.h"
+#include "pageset.h"
 #include "program.h"
 
 #define BASE 0x40000000ULL
@@ -169,6 +173,141 @@ static void test_window_after_eviction(void)
 	gci_memory_deinit(&mem);
 }
 
+/* This process's own memory, as a debugger attached to it would read it
+ * (through /proc/self/mem: an unmapped address fails, it does not fault). */
+static int self_read(void *arg, uint64_t address, void *buf, size_t size)
+{
+	static int fd = -1;
+	if (fd < 0 && (fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	return address <= INT64_MAX &&
+	       pread(fd, buf, size, (off_t)address) == (ssize_t)size ? 0 : -1;
+}
+
+/* The first mapping of this test's executable, from /proc/self/maps. */
+static bool own_exe_mapping(struct gci_mapping *ret, char *path, size_t path_size)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (n <= 0 || !f) {
+		if (f)
+			fclose(f);
+		return false;
+	}
+	exe[n] = '\0';
+	char line[4096 + 128];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		unsigned long long a, b, off;
+		int at = 0;
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %n", &a, &b, &off, &at) < 3 || !at)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (off == 0 && !strcmp(line + at, exe)) {
+			*ret = (struct gci_mapping){ a, b, 0, NULL };
+			snprintf(path, path_size, "%s", exe);
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/*
+ * A caller that says its target is a live process (as the gdb plugin does
+ * attached to one): the files are found through /proc/PID/map_files though
+ * their paths do not exist here, and page sharing comes from pagemap.
+ */
+static void test_live_caller(void)
+{
+	struct gci_mapping m;
+	char exe[4096];
+	CU_ASSERT_FATAL(own_exe_mapping(&m, exe, sizeof(exe)));
+	/* As a container's path would be: not there on this machine. */
+	m.path = "/nonexistent/gcinspect-unit/bin/test_callback";
+	struct gci_options opts = { .no_cache = true };
+	struct gci_program *prog = NULL;
+	CU_ASSERT_FATAL(OK(gci_program_open_callback(self_read, NULL, &m, 1, &opts, &prog)));
+	struct gci_process_info info = { .pid = getpid(), .signal = -1, .kind = "live",
+					 .path = "this test" };
+	CU_ASSERT_FATAL(OK(gci_program_set_process_info(prog, &info)));
+	CU_ASSERT_EQUAL(prog->proc_pid, getpid());
+	/* Detached debug info is looked for in the process's root too. */
+	char root_debug[64];
+	snprintf(root_debug, sizeof(root_debug), "/proc/%d/root/usr/lib/debug", (int)getpid());
+	CU_ASSERT_PTR_NOT_NULL(strstr(prog->debuginfo_path, root_debug));
+	CU_ASSERT_FATAL(OK(gci_program_prepare(prog)));
+	bool found = false;
+	for (size_t i = 0; i < prog->nfiles; i++)
+		if (!strcmp(prog->files[i].core_path, m.path) && prog->files[i].path &&
+		    strstr(prog->files[i].path, "/map_files/"))
+			found = true;
+	CU_ASSERT(found);
+
+	/* A page this process wrote and nobody shares: exclusive. */
+	static unsigned char page[2 * 4096];
+	memset(page, 1, sizeof(page));
+	uint64_t addr = ((uint64_t)(uintptr_t)page + 4095) & ~4095ULL;
+	struct gci_pageset pages, shared, exclusive;
+	gci_pageset_init(&pages);
+	gci_pageset_init(&shared);
+	gci_pageset_init(&exclusive);
+	CU_ASSERT_FATAL(gci_pageset_add_range(&pages, addr, 8));
+	uint64_t absent = 99;
+	CU_ASSERT(OK(gci_program_page_sharing(prog, &pages, &shared, &exclusive, &absent)));
+	CU_ASSERT_EQUAL(absent, 0);
+	CU_ASSERT_EQUAL(gci_pageset_count(&shared) + gci_pageset_count(&exclusive), 1);
+	struct gci_smaps sm;
+	CU_ASSERT(OK(gci_program_smaps(prog, &pages, &sm)));
+	CU_ASSERT(sm.known && sm.mappings == 1 && sm.rss >= 4);
+
+	/* Told it is a core after all: no /proc of any process. */
+	info.kind = "core";
+	CU_ASSERT_FATAL(OK(gci_program_set_process_info(prog, &info)));
+	CU_ASSERT_EQUAL(prog->proc_pid, 0);
+	CU_ASSERT_PTR_NULL(strstr(prog->debuginfo_path, "/proc/"));
+	CU_ASSERT(ERR(gci_program_page_sharing(prog, &pages, &shared, &exclusive, &absent),
+		      GCI_ERR_INPUT, "not a live target"));
+	gci_pageset_deinit(&pages);
+	gci_pageset_deinit(&shared);
+	gci_pageset_deinit(&exclusive);
+	gci_program_destroy(prog);
+}
+
+/* The debug dir a caller names is the only one, live or not. */
+static void test_live_debug_dir(void)
+{
+	struct gci_options opts = { .no_cache = true, .debug_dir = "/nonexistent/debug" };
+	struct gci_program *prog = NULL;
+	CU_ASSERT_FATAL(OK(gci_program_open_callback(self_read, NULL, NULL, 0, &opts, &prog)));
+	struct gci_process_info info = { .pid = getpid(), .signal = -1, .kind = "live" };
+	CU_ASSERT_FATAL(OK(gci_program_set_process_info(prog, &info)));
+	CU_ASSERT_STRING_EQUAL(prog->debuginfo_path, ":.debug:/nonexistent/debug");
+	gci_program_destroy(prog);
+	/* and gcinspect --pid without one looks in the process's root too */
+	CU_ASSERT_FATAL(OK(gci_program_open_pid(getpid(), NULL, &prog)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(prog->debuginfo_path, "/root/usr/lib/debug"));
+	gci_program_destroy(prog);
+}
+
+/* Without the caller's word, the same path is looked for as it is: missing. */
+static void test_callback_without_pid(void)
+{
+	struct gci_mapping m;
+	char exe[4096];
+	CU_ASSERT_FATAL(own_exe_mapping(&m, exe, sizeof(exe)));
+	m.path = "/nonexistent/gcinspect-unit/bin/test_callback";
+	struct gci_options opts = { .no_cache = true };
+	struct gci_program *prog = NULL;
+	CU_ASSERT_FATAL(OK(gci_program_open_callback(self_read, NULL, &m, 1, &opts, &prog)));
+	CU_ASSERT_EQUAL(prog->proc_pid, 0);
+	CU_ASSERT_FATAL(OK(gci_program_prepare(prog)));
+	for (size_t i = 0; i < prog->nfiles; i++)
+		CU_ASSERT_PTR_NULL(prog->files[i].path);
+	gci_program_destroy(prog);
+}
+
 int main(void)
 {
 	static const struct unit_test tests[] = {
@@ -178,6 +317,9 @@ int main(void)
 		{"invalidate after the target ran", test_invalidate},
 		{"no interpreter: a clear error naming the target", test_no_python},
 		{"the peek window after an eviction", test_window_after_eviction},
+		{"a caller's live pid: files via map_files, pagemap", test_live_caller},
+		{"no live pid: files by their paths only", test_callback_without_pid},
+		{"a named debug dir stays the only one", test_live_debug_dir},
 		{NULL, NULL},
 	};
 	return unit_main("callback", tests);

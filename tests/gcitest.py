@@ -1,0 +1,744 @@
+"""gcitest.py: what the test harnesses share (standard library only).
+
+  - Skip / Fail and the exit statuses (0 pass, 1 fail, 77 skip);
+  - Target: tests/targets/gc_target.py under an interpreter (on the host or
+    in a chroot), blocked reading a pipe after it said "ready", so that it
+    holds still until released; then its truth (what its own gc module said);
+  - take_core: a core of a process, with gcore (from outside, or inside the
+    target's chroot and mount namespace);
+  - Gcinspect: the CLI, its JSON;
+  - Gdb: the gdb plugin in `gdb -batch`, several commands per run;
+  - compare_truth: a summary and the type histograms of generations 1 and 2
+    against the truth, exactly; json_diff / expect_equal for two reports.
+
+Used by tests/integration/check_target.py, tests/gdb/check_gdb.py and
+tests/cow/check_cow.py.  Every helper raises Fail (a test failure, with what
+went wrong) or Skip (this machine cannot do the thing at all, and why).
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+DEFAULT_TARGET = os.path.join(TESTS, "targets", "gc_target.py")
+
+EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+READY_TIMEOUT = 120
+GCORE_TIMEOUT = 180
+EXIT_TIMEOUT = 60
+RUN_TIMEOUT = 180
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+def shell_join(argv):
+    out = []
+    for a in argv:
+        if a and all(c.isalnum() or c in "-_./=:+,@%" for c in a):
+            out.append(a)
+        else:
+            out.append("'" + a.replace("'", "'\\''") + "'")
+    return " ".join(out)
+
+
+def run(argv, env=None, timeout=RUN_TIMEOUT, check=True, quiet=False, cwd=None):
+    """(status, stdout, stderr) of argv as text; Fail on a non-zero status
+    when check, or on a timeout."""
+    if not quiet:
+        log("+ " + ("(cd %s) " % shell_join([cwd]) if cwd else "") + shell_join(argv))
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, timeout=timeout, cwd=cwd)
+    except subprocess.TimeoutExpired:
+        raise Fail("%s did not finish within %d s" % (argv[0], timeout))
+    out = p.stdout.decode("utf-8", "replace")
+    err = p.stderr.decode("utf-8", "replace")
+    if check and p.returncode != 0:
+        raise Fail("%s exited %d\nstdout:\n%s\nstderr:\n%s"
+                   % (argv[0], p.returncode, out[-3000:], err[-3000:]))
+    return p.returncode, out, err
+
+
+def on_signal_fail():
+    """SIGTERM and SIGHUP (ctest's timeout) become Fail, so that cleanup runs."""
+    def handler(signum, frame):
+        raise Fail("harness got signal %d" % signum)
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+# ---------------------------------------------------------------------------
+# Can this machine attach to a process at all?
+
+def ptrace_blocker():
+    """A reason why ptrace attach cannot work here, or None."""
+    try:
+        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
+            scope = int(f.read().strip())
+    except (OSError, ValueError):
+        scope = 0
+    if scope >= 3:
+        return "kernel.yama.ptrace_scope is %d: ptrace attach is disabled" % scope
+    if scope >= 1 and os.geteuid() != 0:
+        # gcore and gdb attach from processes that are not the target's parent.
+        return "kernel.yama.ptrace_scope is %d and we are not root" % scope
+    return None
+
+
+PTRACE_REFUSED_MARKERS = (
+    "ptrace: Operation not permitted",
+    "Could not attach to process",
+    "ptrace: Permission denied",
+)
+
+
+def proc_status(pid):
+    """/proc/PID/status as a dict of strings."""
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def wait_blocked_in_read(pid, timeout=30):
+    """Wait until every thread of pid sleeps in read(2) (or, where the
+    syscall number is not known, on a pipe): from then on it holds still.
+    A target says "ready" and then reads; between the two it still runs."""
+    import platform
+    read_nr = {"x86_64": "0", "aarch64": "63"}.get(platform.machine())
+    deadline = time.monotonic() + timeout
+    while True:
+        blocked = True
+        try:
+            for tid in os.listdir("/proc/%d/task" % pid):
+                with open("/proc/%d/task/%s/syscall" % (pid, tid)) as f:
+                    nr = f.read().split(None, 1)[0]
+                with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                    wchan = f.read()
+                if not (nr == read_nr if read_nr else "pipe" in wchan):
+                    blocked = False
+        except (OSError, IndexError) as e:
+            raise Fail("cannot tell what pid %d is doing: %s" % (pid, e))
+        if blocked:
+            return
+        if time.monotonic() > deadline:
+            raise Fail("pid %d did not block in read(2) within %d s" % (pid, timeout))
+        time.sleep(0.01)
+
+
+# ---------------------------------------------------------------------------
+# The target process.
+
+class Target(object):
+    """gc_target.py under python (a path inside chroot, if given), blocked
+    reading its stdin, a pipe, once it said "ready": it holds still, every
+    thread asleep in read(2), until release().  Use with `with`.
+
+    With chroot, the script and its truth live in a directory of this run's
+    own under CHROOT/tmp; own_mount_ns also gives the target a mount
+    namespace of its own with /proc mounted inside the chroot, as in a
+    container (take_core(inside=True) joins it)."""
+
+    def __init__(self, python, workdir, script=DEFAULT_TARGET, chroot=None,
+                 own_mount_ns=False, freeze=False, subinterpreter=False, scale=None,
+                 keep=False):
+        self.python = python
+        self.chroot = chroot
+        self.keep = keep
+        self.proc = None
+        self.stderr_file = None
+        self.inner = None   # (host path, path inside the chroot) of the run's directory
+        self.stderr_path = os.path.join(workdir, "target.stderr")
+        if chroot is None:
+            self.host_python = python
+            self.truth_path = os.path.join(workdir, "truth.json")
+            argv = [python, script, "--truth", self.truth_path]
+        else:
+            self.host_python = os.path.join(chroot, python.lstrip("/"))
+            host_dir = tempfile.mkdtemp(prefix="gcinspect-target.",
+                                        dir=os.path.join(chroot, "tmp"))
+            os.chmod(host_dir, 0o755)
+            self.inner = (host_dir, "/tmp/" + os.path.basename(host_dir))
+            shutil.copy(script, os.path.join(host_dir, "gc_target.py"))
+            self.truth_path = os.path.join(host_dir, "truth.json")
+            argv = [python, self.inner[1] + "/gc_target.py",
+                    "--truth", self.inner[1] + "/truth.json"]
+            if own_mount_ns:
+                # unshare, sh and chroot all exec: the pid stays the
+                # interpreter's.  The mount goes with the namespace.
+                argv = (["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                         'mount -t proc proc "$0/proc" && exec chroot "$0" "$@"', chroot]
+                        + argv)
+            else:
+                argv = ["chroot", chroot] + argv   # chroot(8) execs: same pid
+        if os.path.exists(self.truth_path):
+            os.unlink(self.truth_path)
+        if freeze:
+            argv.append("--freeze")
+        if subinterpreter:
+            argv.append("--subinterpreter")
+        if scale is not None:
+            argv += ["--scale", str(scale)]
+        self.argv = argv
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def start(self, timeout=READY_TIMEOUT):
+        log("+ " + shell_join(self.argv))
+        self.stderr_file = open(self.stderr_path, "wb")
+        env = dict(os.environ)
+        # The target must see a pristine interpreter: no startup hooks.
+        for k in ("PYTHONSTARTUP", "PYTHONMALLOC", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
+                  "PYTHONHOME", "PYTHONPATH"):
+            env.pop(k, None)
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self.stderr_file, env=env, close_fds=True)
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        got = b""
+        while not got.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Fail("target not ready after %d s (got %r)" % (timeout, got))
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(fd, 64)
+            if not chunk:
+                rc = self.proc.wait()
+                raise Fail("target exited with status %s before it was ready (got %r)\n%s"
+                           % (rc, got, self.stderr_text()))
+            got += chunk
+        if got != b"ready\n":
+            raise Fail("target said %r instead of 'ready'" % got)
+        wait_blocked_in_read(self.pid)
+        return self
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def check_running(self, after):
+        """After a tool let go of it: the target is alive, traced by nobody
+        (a detach is not always instant), and not stopped."""
+        if self.proc.poll() is not None:
+            raise Fail("the target died %s (status %s)\n%s"
+                       % (after, self.proc.returncode, self.stderr_text()))
+        deadline = time.monotonic() + 10
+        while True:
+            st = proc_status(self.pid)
+            tracer, state = int(st.get("TracerPid", "-1")), st.get("State", "?")
+            if (tracer == 0 and not state.startswith(("t", "T"))) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        if tracer != 0 or state.startswith(("t", "T")):
+            raise Fail("%s, the target is %s, traced by %d" % (after, state, tracer))
+
+    def release(self, timeout=EXIT_TIMEOUT):
+        """Let the target write its truth and exit; the truth."""
+        try:
+            self.proc.stdin.write(b"g")
+            self.proc.stdin.close()
+        except (BrokenPipeError, OSError):
+            pass
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail("target did not exit within %d s after release" % timeout)
+        rest = self.proc.stdout.read()
+        if rc != 0:
+            raise Fail("target exited with status %d\n%s" % (rc, self.stderr_text()))
+        if rest:
+            raise Fail("target wrote unexpected output after ready: %r" % rest[:200])
+        try:
+            with open(self.truth_path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            raise Fail("cannot read the target's truth %s: %s" % (self.truth_path, e))
+
+    def kill(self):
+        """Make sure the target is gone (also if a tracer left it stopped)."""
+        p = self.proc
+        if p is None or p.poll() is not None:
+            return
+        for sig in (signal.SIGKILL, signal.SIGCONT):
+            try:
+                os.kill(p.pid, sig)
+            except OSError:
+                pass
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            log("warning: target %d did not die" % p.pid)
+
+    def close(self):
+        self.kill()
+        for f in (self.proc and self.proc.stdin, self.proc and self.proc.stdout,
+                  self.stderr_file):
+            try:
+                if f is not None:
+                    f.close()
+            except OSError:
+                pass
+        if self.inner is not None:
+            if self.keep:
+                log("kept: %s" % self.inner[0])
+            else:
+                shutil.rmtree(self.inner[0], ignore_errors=True)
+
+
+def take_core(target, workdir, inside=False):
+    """A core of the target, as workdir/core.PID, taken by the host's gcore
+    or (inside) by the chroot's own, in the target's mount namespace and root
+    directory, so that the core names the paths as the target sees them."""
+    pid = target.pid
+    if not inside:
+        gcore = shutil.which("gcore")
+        if gcore is None:
+            raise Skip("gcore is not installed (Debian package gdb)")
+        prefix = os.path.join(workdir, "core")
+        argv = [gcore, "-o", prefix, str(pid)]
+        core = "%s.%d" % (prefix, pid)
+    else:
+        root, (host_dir, inner_dir) = target.chroot, target.inner
+        if not os.path.isfile(os.path.join(root, "usr/bin/gcore")):
+            raise Fail("the chroot %s has no /usr/bin/gcore (Debian package gdb)" % root)
+        # From a mount namespace of its own, /proc/PID/maps would show the
+        # host paths: join the target's (its /proc) and its root.
+        argv = ["nsenter", "--target", str(pid), "--mount", "--root",
+                "gcore", "-o", inner_dir + "/core", str(pid)]
+        core = os.path.join(host_dir, "core.%d" % pid)
+    log("+ " + shell_join(argv))
+    try:
+        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=GCORE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Fail("gcore did not finish within %d s" % GCORE_TIMEOUT)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0 or not os.path.isfile(core):
+        for m in PTRACE_REFUSED_MARKERS:
+            if m in out:
+                raise Skip("gcore cannot attach (%s):\n%s" % (m, out.strip()))
+        raise Fail("gcore failed with status %d:\n%s" % (p.returncode, out.strip()))
+    if inside:
+        moved = os.path.join(workdir, os.path.basename(core))
+        shutil.move(core, moved)
+        core = moved
+    return os.path.realpath(core)
+
+
+def core_mapped_files(core):
+    """The file names in the core's NT_FILE note (ELF64 little endian)."""
+    import struct
+    with open(core, "rb") as f:
+        ehdr = f.read(64)
+        if ehdr[:4] != b"\x7fELF" or ehdr[4] != 2 or ehdr[5] != 1:
+            raise Fail("%s is not a 64-bit little-endian ELF file" % core)
+        phoff, = struct.unpack_from("<Q", ehdr, 32)
+        phentsize, phnum = struct.unpack_from("<HH", ehdr, 54)
+        f.seek(phoff)
+        phdrs = f.read(phentsize * phnum)
+        for i in range(phnum):
+            p_type, _, p_offset, _, _, p_filesz = struct.unpack_from(
+                "<IIQQQQ", phdrs, i * phentsize)
+            if p_type != 4:     # PT_NOTE
+                continue
+            f.seek(p_offset)
+            notes = f.read(p_filesz)
+            pos = 0
+            while pos + 12 <= len(notes):
+                namesz, descsz, ntype = struct.unpack_from("<III", notes, pos)
+                pos += 12 + ((namesz + 3) & ~3)
+                desc = notes[pos:pos + descsz]
+                pos += (descsz + 3) & ~3
+                if ntype == 0x46494c45:     # NT_FILE
+                    count, = struct.unpack_from("<Q", desc, 0)
+                    names = desc[16 + 24 * count:].split(b"\0")[:count]
+                    return [n.decode("utf-8", "replace") for n in names]
+    raise Fail("%s has no NT_FILE note" % core)
+
+
+# ---------------------------------------------------------------------------
+# gcinspect and the gdb plugin.
+
+def parse_json(text, what):
+    try:
+        return json.loads(text)
+    except ValueError as e:
+        raise Fail("%s is not JSON (%s):\n%s" % (what, e, text[:2000]))
+
+
+class Gcinspect(object):
+    """The CLI; env: its environment (a private layout cache, say)."""
+
+    def __init__(self, binary, env=None):
+        self.binary = binary
+        self.env = env
+
+    def run(self, args, check=True):
+        return run([self.binary] + args, env=self.env, check=check)
+
+    def json(self, args, what):
+        """The JSON document of a run that must succeed, quietly on stderr."""
+        t0 = time.monotonic()
+        rc, out, err = self.run(args, check=False)
+        dt = time.monotonic() - t0
+        if rc < 0:
+            raise Fail("%s: gcinspect killed by signal %d\n%s" % (what, -rc, err))
+        if rc != 0:
+            raise Fail("%s: gcinspect exited with status %d\nstderr:\n%s\nstdout:\n%s"
+                       % (what, rc, err, out[:4000]))
+        if err.strip():
+            log("%s: gcinspect stderr:\n%s" % (what, err.rstrip()))
+        log("   %s: %.2f s" % (what, dt))
+        return parse_json(out, what)
+
+
+BEGIN, END = "@@gcinspect-begin@@", "@@gcinspect-end@@"
+
+
+class Gdb(object):
+    """gdb -batch with the plugin sourced; env: its environment.  readnever:
+    gdb reads no debug info of its own (the plugin uses none of gdb's symbols:
+    it reads memory, and the files through libgcinspect), which spares the
+    seconds gdb spends on the DWARF of a Debian -dbg build."""
+
+    def __init__(self, gdb, plugin, env=None, readnever=False):
+        self.gdb = gdb
+        self.plugin = plugin
+        self.env = env
+        self.readnever = readnever
+
+    def check_usable(self):
+        """Skip when gdb is missing or has no Python."""
+        if not self.gdb or not shutil.which(self.gdb):
+            raise Skip("no gdb (Debian package gdb)")
+        try:
+            rc, out, _ = run([self.gdb, "-batch", "-nx", "-ex", "python print('gdb-python-ok')"],
+                             check=False, timeout=60, quiet=True)
+        except (OSError, Fail) as e:
+            raise Skip("gdb does not run: %s" % e)
+        if "gdb-python-ok" not in out:
+            raise Skip("this gdb has no Python")
+
+    def run(self, target_args, commands, setup=(), load=None, cwd=None):
+        """Run commands after `setup` (gdb settings, before the target is
+        loaded) on target_args (["-p", PID], [EXE, "-c", CORE], ...): each
+        command's stdout, and gdb's stderr.  load: the gdb arguments that
+        load the plugin (default: source the plugin).  Fail on a Python
+        traceback, or when a command's output is missing."""
+        argv = [self.gdb, "-batch", "-nx"] + (["--readnever"] if self.readnever else []) + [
+            "-iex", "set pagination off", "-iex", "set debuginfod enabled off"]
+        for s in setup:
+            argv += ["-iex", s]
+        argv += ["-ex", "source " + self.plugin] if load is None else list(load)
+        for c in commands:
+            argv += ["-ex", "echo %s\\n" % BEGIN, "-ex", c, "-ex", "echo %s\\n" % END]
+        argv += target_args
+        t0 = time.monotonic()
+        rc, out, err = run(argv, env=self.env, check=False, cwd=cwd)
+        log("   gdb: %.2f s" % (time.monotonic() - t0))
+        if "Traceback" in out or "Traceback" in err:
+            raise Fail("a Python traceback in gdb's output:\n%s\n%s"
+                       % (out[-3000:], err[-3000:]))
+        parts = re.findall(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END) + r"\n", out, re.S)
+        if len(parts) != len(commands):
+            raise Fail("gdb printed %d of %d command outputs (status %d)\nstdout:\n%s\n"
+                       "stderr:\n%s" % (len(parts), len(commands), rc, out[-3000:],
+                                        err[-3000:]))
+        return parts, err
+
+    def json_commands(self, target_args, commands, setup=()):
+        """Commands that each print one JSON document: the documents."""
+        parts, err = self.run(target_args, commands, setup)
+        docs = []
+        for c, text in zip(commands, parts):
+            if not text.strip():
+                raise Fail("gdb: %s printed nothing; gdb's stderr:\n%s" % (c, err[-3000:]))
+            docs.append(parse_json(text, "gdb: " + c))
+        return docs
+
+
+# ---------------------------------------------------------------------------
+# Two reports.
+
+def json_diff(a, b, path="$"):
+    """The places where two JSON values differ."""
+    if type(a) != type(b):
+        return ["%s: %r != %r" % (path, a, b)]
+    if isinstance(a, dict):
+        out = []
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append("%s.%s: only on one side" % (path, k))
+            else:
+                out += json_diff(a[k], b[k], "%s.%s" % (path, k))
+        return out
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return ["%s: %d items != %d" % (path, len(a), len(b))]
+        out = []
+        for i, (x, y) in enumerate(zip(a, b)):
+            out += json_diff(x, y, "%s[%d]" % (path, i))
+        return out
+    return [] if a == b else ["%s: %r != %r" % (path, a, b)]
+
+
+def expect_equal(got, want, what):
+    d = json_diff(got, want)
+    if d:
+        raise Fail("%s: the two reports differ:\n  %s" % (what, "\n  ".join(d[:20])))
+    log("%s: equal" % what)
+
+
+# ---------------------------------------------------------------------------
+# A report against the truth.
+
+class Checker(object):
+    def __init__(self):
+        self.failures = []
+        self.checked = 0
+
+    def eq(self, what, got, want):
+        self.checked += 1
+        if got != want:
+            self.failures.append("%s: gcinspect says %r, expected %r" % (what, got, want))
+            return False
+        return True
+
+    def true(self, what, cond, detail=""):
+        self.checked += 1
+        if not cond:
+            self.failures.append("%s%s" % (what, (": " + detail) if detail else ""))
+        return cond
+
+
+def get(doc, path, default=KeyError):
+    cur = doc
+    for k in path:
+        if isinstance(cur, dict) and k in cur:
+            cur = cur[k]
+        elif isinstance(cur, list) and isinstance(k, int) and 0 <= k < len(cur):
+            cur = cur[k]
+        else:
+            if default is KeyError:
+                raise Fail("gcinspect output has no %s" % ".".join(str(p) for p in path))
+            return default
+    return cur
+
+
+def histogram_diff(got, want, limit=40):
+    lines = []
+    for name in sorted(set(got) | set(want)):
+        g = got.get(name)
+        w = want.get(name)
+        if g != w:
+            lines.append("    %-40s gcinspect %-8s truth %-8s%s"
+                         % (name, g if g is not None else "-", w if w is not None else "-",
+                            "  (%+d)" % ((g or 0) - (w or 0))))
+    if len(lines) > limit:
+        lines = lines[:limit] + ["    ... %d more" % (len(lines) - limit)]
+    return "\n".join(lines)
+
+
+def compare_interpreters(truth, summary, ck):
+    """Every interpreter reported, the main one first and equal to "gc"; a
+    subinterpreter the target made has its own, complete lists."""
+    interps = summary.get("interpreters")
+    want = 1 + truth.get("subinterpreters", 0)
+    if not ck.true("interpreters is a list of %d" % want,
+                   isinstance(interps, list) and len(interps) == want,
+                   repr(interps)[:300]):
+        return
+    ck.eq("interpreters[0] is the main interpreter (id 0)", interps[0].get("id"), 0)
+    ck.eq("interpreters[0] equals gc", interps[0], summary.get("gc"))
+    for sub in interps[1:]:
+        ck.true("subinterpreter id >= 1", isinstance(sub.get("id"), int) and sub["id"] >= 1,
+                repr(sub.get("id")))
+        lists = sub.get("generations", []) + ([sub["permanent"]] if sub.get("permanent") else [])
+        ck.true("subinterpreter lists complete", all(g.get("complete") for g in lists))
+        total = sum(g.get("objects", 0) for g in lists)
+        ck.true("subinterpreter holds its own objects (>= %d)"
+                % truth["subinterpreter_min_objects"],
+                total >= truth["subinterpreter_min_objects"], "it has %d" % total)
+        ck.true("subinterpreter's GC state differs from the main one's",
+                sub.get("gc_state") != interps[0].get("gc_state"))
+
+
+def compare_truth(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
+    """summary (gcinspect summary --json) and types_docs ({"1": types -g 1
+    --json, "2": ...}) against the truth, into ck.  names_may_be_unknown:
+    the interpreter's files were not at hand, so type names may be unreadable."""
+    compare_interpreters(truth, summary, ck)
+    ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
+    py = get(summary, ["python"])
+    ck.eq("python.version", py.get("version"), truth["version"])
+    ck.eq("python.debug_build", py.get("debug_build"), truth["debug_build"])
+    if expect_layout is not None:
+        ck.eq("python.layout", py.get("layout"), expect_layout)
+
+    gcs = get(summary, ["gc"])
+    ck.eq("gc.enabled", gcs.get("enabled"), truth["enabled"])
+    ck.eq("gc.collecting", gcs.get("collecting"), False)
+
+    gens = get(summary, ["gc", "generations"])
+    if not ck.true("gc.generations is a list of 3", isinstance(gens, list) and len(gens) == 3,
+                   repr(gens)[:200]):
+        return
+    for i, g in enumerate(gens):
+        ck.eq("generation %d name" % i, g.get("name"), str(i))
+        ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
+        ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
+        if truth["generations"] is not None:
+            ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
+    objs = [g.get("objects") for g in gens]
+    if truth["generations"] is None:
+        if all(isinstance(o, int) for o in objs):
+            ck.eq("generations 0+1+2 objects (%s)" % "+".join(map(str, objs)),
+                  sum(objs), truth["total"])
+        else:
+            ck.true("generation objects are integers", False, repr(objs))
+
+    perm = gcs.get("permanent")
+    if truth["freeze_count"] is None:
+        ck.true("no permanent generation before 3.7",
+                perm is None or not perm.get("objects"), repr(perm))
+    else:
+        if ck.true("gc.permanent present", isinstance(perm, dict), repr(perm)):
+            ck.eq("permanent objects", perm.get("objects"), truth["freeze_count"])
+    if truth.get("freeze_requested") and truth["freeze_count"] is not None:
+        ck.true("--freeze gave a non-empty permanent generation", truth["freeze_count"] > 0)
+
+    # Sanity of the footprint numbers.
+    lists = [("generation %d" % i, g) for i, g in enumerate(gens)]
+    if isinstance(perm, dict):
+        lists.append(("permanent", perm))
+    for label, g in lists:
+        n, b, pg = g.get("objects"), g.get("bytes"), g.get("pages")
+        if not ck.true("%s objects/bytes/pages are integers" % label,
+                       all(isinstance(v, int) and not isinstance(v, bool) for v in (n, b, pg)),
+                       "objects=%r bytes=%r pages=%r" % (n, b, pg)):
+            continue
+        ck.true("%s bytes >= 32*objects" % label, b >= 32 * n, "bytes=%d objects=%d" % (b, n))
+        if n > 0:
+            ck.true("%s pages >= 1" % label, pg >= 1, "pages=%d objects=%d" % (pg, n))
+        else:
+            ck.true("%s empty: bytes and pages 0" % label, b == 0 and pg == 0,
+                    "bytes=%d pages=%d" % (b, pg))
+
+    integ = get(summary, ["integrity"])
+    ck.eq("integrity.complete", integ.get("complete"), True)
+    ck.eq("integrity.problems", integ.get("problems"), [])
+
+    # Type histograms.
+    for gen in ("1", "2"):
+        doc = types_docs[gen]
+        ck.eq("types %s schema" % gen, doc.get("schema"), "gcinspect/1")
+        ck.eq("types %s generation" % gen, doc.get("generation"), gen)
+        entries = doc.get("types")
+        if not ck.true("types %s: list of types" % gen, isinstance(entries, list)):
+            continue
+        hist = {}
+        by_addr = {}    # type address -> [name or None when unknown, objects]
+        unknown = 0
+        tbytes = 0
+        for e in entries:
+            name = e.get("name")
+            known = e.get("name_known") is True
+            hist[name] = hist.get(name, 0) + e.get("objects", 0)
+            tbytes += e.get("bytes", 0)
+            if not known:
+                unknown += 1
+            if not names_may_be_unknown:
+                ck.true("types %s: %r has name_known true" % (gen, name), known,
+                        repr(e.get("name_known")))
+            addr = e.get("address")
+            if ck.true("types %s: %r has a hex address" % (gen, name),
+                       isinstance(addr, str) and addr.startswith("0x"), repr(addr)):
+                key = "0x%x" % int(addr, 16)
+                ck.true("types %s: address %s listed once" % (gen, key), key not in by_addr)
+                by_addr[key] = [name if known else None, e.get("objects", 0)]
+        g = gens[int(gen)]
+        ck.eq("types %s: sum of objects vs summary generation %s" % (gen, gen),
+              sum(hist.values()), g.get("objects"))
+        if tbytes != g.get("bytes"):
+            log("note: types %s: sum of bytes %d != summary generation bytes %r"
+                % (gen, tbytes, g.get("bytes")))
+        if unknown:
+            log("note: types %s: %d of %d types have no readable name (%d objects)"
+                % (gen, unknown, len(by_addr),
+                   sum(c for n, c in by_addr.values() if n is None)))
+        if not truth["types"]:
+            continue
+        # By type object: every type with exactly its objects, and its name
+        # whenever gcinspect could read it.  (Names alone are ambiguous: enum
+        # defines a class named "property", as the built-in type is.)
+        want_addr = truth.get("types_by_address", {}).get(gen)
+        if not ck.true("truth has types_by_address for generation %s" % gen,
+                       isinstance(want_addr, dict)):
+            continue
+        want_addr = dict(("0x%x" % int(a, 16), v) for a, v in want_addr.items())
+        diff = []
+        for a in sorted(set(by_addr) | set(want_addr)):
+            got_name, got_n = by_addr.get(a, (None, None))
+            w = want_addr.get(a)
+            want_name, want_n = (w["name"], w["objects"]) if w else (None, None)
+            if got_n != want_n or (got_name is not None and got_name != want_name) or (
+                    got_name is None and a in by_addr and not names_may_be_unknown):
+                diff.append("    %-18s gcinspect %-8s %-30s truth %-8s %s"
+                            % (a, got_n if got_n is not None else "-",
+                               got_name if got_name is not None
+                               else ("(name unreadable)" if a in by_addr else "-"),
+                               want_n if want_n is not None else "-", want_name or "-"))
+        ck.checked += 1
+        if diff:
+            if len(diff) > 40:
+                diff = diff[:40] + ["    ... %d more" % (len(diff) - 40)]
+            ck.failures.append("types of generation %s by type address differ (%d types in "
+                               "gcinspect, %d in truth):\n%s"
+                               % (gen, len(by_addr), len(want_addr), "\n".join(diff)))
+        ck.eq("types %s: total objects vs truth" % gen, sum(hist.values()),
+              sum(truth["types"][gen].values()))
+        if not names_may_be_unknown:
+            want = truth["types"][gen]
+            ck.checked += 1
+            if hist != want:
+                ck.failures.append("type histogram of generation %s differs (%d names in "
+                                   "gcinspect, %d in truth):\n%s"
+                                   % (gen, len(hist), len(want), histogram_diff(hist, want)))
+
+
