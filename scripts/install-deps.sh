@@ -10,6 +10,9 @@ pkgs="build-essential cmake pkg-config libelf-dev libdw-dev libjson-c-dev
 # The pre-fork servers of tests/servers, and what checks the Prometheus feed.
 pkgs="$pkgs uwsgi-core uwsgi-plugin-python3 gunicorn prometheus
       prometheus-node-exporter"
+# The sandbox (libseccomp) and what tests it (strace); the fuzz targets
+# (clang with libFuzzer: libclang-rt-dev); the memcheck pass (valgrind).
+pkgs="$pkgs libseccomp-dev strace clang libclang-rt-dev valgrind"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -38,13 +38,15 @@ enum cli_opt {
 	O_INTERVAL,
 	O_COUNT,
 	O_PROMETHEUS,
+	O_NO_SANDBOX,
 	O_NOPT
 };
 #define OPT(o) (UINT64_C(1) << (o))
 /* The options of every verb that reads a target. */
 #define OPTS_TARGET (OPT(O_PID) | OPT(O_NO_STOP) | OPT(O_EXE) | OPT(O_SYSROOT) | \
 		     OPT(O_DEBUG_DIR) | OPT(O_NO_DWARF) | OPT(O_NO_CACHE) | OPT(O_OFFLINE) | \
-		     OPT(O_MAX_CORE_SIZE) | OPT(O_VERBOSE))
+		     OPT(O_MAX_CORE_SIZE) | OPT(O_VERBOSE) | \
+		     OPT(O_NO_SANDBOX))
 
 /* A core file or a live process, in the order the command line named them. */
 struct cli_target {
@@ -61,7 +63,7 @@ struct cli {
 	uint64_t given;                 /* bit set of options on the command line */
 	struct gci_options opts;
 	int verbosity;
-	bool json, pages, no_stop;
+	bool json, pages, no_stop, no_sandbox;
 	const char *generation;
 	size_t limit;
 	const char *type;        /* --type NAME or 0xADDRESS */

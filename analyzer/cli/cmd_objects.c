@@ -228,6 +228,12 @@ int cmd_objects(struct cli *cli)
 			return GCI_EXIT_OUTPUT;
 		}
 		r.out = spool;
+		/* Written during the walk, inside the sandbox (docs/sandbox.md). */
+		struct gci_error *err = gci_confine_allow_write(fileno(spool));
+		if (err) {
+			fclose(spool);
+			return cli_fail(err, cli_target_name(t));
+		}
 	}
 	struct gci_program *prog;
 	struct gci_snapshot *snap;

@@ -70,6 +70,11 @@ int cli_snapshot_each(struct cli *cli, const struct cli_target *t, unsigned flag
 		return cli_fail(err, cli_target_name(t));
 	if (t->pid && !cli->no_stop)
 		flags |= GCI_SNAPSHOT_STOP;  /* for the walk only; resumed before return */
+	/* Once every file is open, before the target's memory is walked
+	 * (docs/sandbox.md).  A verb that reads two targets (diff) confines at
+	 * the last one: the first must still open its files after its walk. */
+	if (!cli->no_sandbox && t == &cli->targets[cli->ntargets - 1])
+		flags |= GCI_SNAPSHOT_CONFINE;
 	err = gci_snapshot_take_each(prog, flags, fn, arg, &snap);
 	cli_progress_clear();
 	if (err) {

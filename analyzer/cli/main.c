@@ -74,6 +74,9 @@ static const struct cli_option options[O_NOPT] = {
 	{ O_PROMETHEUS, "prometheus", 0, "FILE",
 	  "write the Prometheus text format to FILE, atomically (a temporary file in "
 	  "the same directory, then rename), for node_exporter's textfile collector" },
+	{ O_NO_SANDBOX, "no-sandbox", 0, NULL,
+	  "do not confine gcinspect (seccomp) before it walks the target's memory; "
+	  "for debugging gcinspect only (docs/sandbox.md)" },
 };
 
 static const char target_synopsis[] = "[OPTION]... (CORE | - | --pid PID)";
@@ -126,8 +129,10 @@ static const struct cli_verb verbs[] = {
 	  "what a full and the next automatic collection would copy, and, per worker, "
 	  "what it has already copied of the master's memory and what lives on those "
 	  "pages (docs/workers.md).",
-	  OPTS_TARGET | OPT(O_JSON) | OPT(O_INTERVAL) | OPT(O_COUNT) | OPT(O_PROMETHEUS),
-	  1, 1, 0, cmd_workers },
+	  /* Not confined (docs/sandbox.md): it opens each worker after reading
+	  * the one before, so it takes no --no-sandbox. */
+	  (OPTS_TARGET & ~OPT(O_NO_SANDBOX)) | OPT(O_JSON) | OPT(O_INTERVAL) | OPT(O_COUNT) |
+	  OPT(O_PROMETHEUS), 1, 1, 0, cmd_workers },
 	{ "gdb-script", "",
 	  "Print the path of the gdb plugin, to source in gdb: "
 	  "gdb -ex \"source $(gcinspect gdb-script)\" ...",
@@ -149,7 +154,8 @@ static const char exit_text[] =
 	"  6   a live process another tracer (a debugger, strace) holds: cannot stop it\n"
 	"  7   no such process, or one with no memory to read (zombie, kernel thread)\n"
 	"  64  usage error\n"
-	"  70  internal error (out of memory)\n"
+	"  70  internal error (out of memory), or the sandbox could not be set up\n"
+	"      (--no-sandbox)\n"
 	"  74  the report could not be written (standard output, or the file it goes to:\n"
 	"      report -o, workers --prometheus)\n";
 
@@ -630,6 +636,9 @@ int main(int argc, char **argv)
 				break;
 			case O_PROMETHEUS:
 				cli.prometheus = optarg;
+				break;
+			case O_NO_SANDBOX:
+				cli.no_sandbox = true;
 				break;
 			case O_NOPT:
 				break;

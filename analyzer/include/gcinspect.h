@@ -207,6 +207,30 @@ GCI_API struct gci_error *gci_program_resume(struct gci_program *prog, uint64_t 
 
 GCI_API void gci_program_destroy(struct gci_program *prog);
 
+/*
+ * Confine the calling process for the rest of its life (docs/sandbox.md):
+ * first open what prog will still need (live: /proc/PID/pagemap and
+ * smaps), then set PR_SET_NO_NEW_PRIVS and install a seccomp filter on
+ * every thread.  Afterwards the process can read from the descriptors it
+ * holds, allocate memory that is never executable, write to standard
+ * output and standard error only, detach from the threads of prog it holds
+ * stopped (gci_program_stop), and exit; every other system call fails with
+ * EPERM (no file is opened, no socket made), and exec kills it.  Call it
+ * once discovery and the layout are done, that is, once every file is
+ * open: GCI_SNAPSHOT_CONFINE does so inside gci_snapshot_take.  A program
+ * that lives on (the gdb plugin) must not call it.  prog may be NULL.
+ * Calling it again (another snapshot) keeps the filter there is; a confined
+ * process cannot open or stop another target.  GCI_ERR_OTHER if the kernel
+ * refuses the filter.
+ */
+GCI_API struct gci_error *gci_program_confine(struct gci_program *prog);
+/*
+ * Before confining: a file the caller opened for its output (report -o)
+ * may be written, like standard output (write, ftruncate, fsync of that
+ * descriptor only).  At most 4; GCI_ERR_USAGE past that, or once confined.
+ */
+GCI_API struct gci_error *gci_confine_allow_write(int fd);
+
 /* What the core's notes say about the process (unknown fields: -1 / NULL). */
 struct gci_process_info {
 	int64_t pid;
@@ -357,6 +381,10 @@ enum {
 	/* Live targets: stop the target (gci_program_stop) for the walk only,
 	 * after discovery and layout, and resume it before returning. */
 	GCI_SNAPSHOT_STOP = 1 << 2,
+	/* Confine the process (gci_program_confine) after discovery, the
+	 * layout (DWARF, the layout cache) and the stop, before the
+	 * interpreters, the lists and the type objects are read. */
+	GCI_SNAPSHOT_CONFINE = 1 << 3,
 };
 
 /* Find the interpreter(s), choose the layout and walk every GC list. */

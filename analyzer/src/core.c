@@ -294,8 +294,13 @@ struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
 		segs = more;
 		segs[nload++] = seg;
 	}
+	if (nload == 0) {
+		err = gci_error_create(GCI_ERR_INPUT, "%s: core has no memory segments", path);
+		goto fail;
+	}
 	/* In address order, each insertion appends: linear, however many
-	 * segments a (hostile) core lists, in whatever order. */
+	 * segments a (hostile) core lists, in whatever order.  (qsort must
+	 * not see segs NULL: no segment was checked above.) */
 	qsort(segs, nload, sizeof(*segs), segment_compare);
 	for (size_t i = 0; i < nload; i++) {
 		err = gci_memory_add(mem, GCI_TIER_PRIMARY, &segs[i]);
@@ -306,10 +311,6 @@ struct gci_error *gci_core_open(int fd, const char *path, uint64_t max_size,
 	}
 	free(segs);
 	segs = NULL;
-	if (nload == 0) {
-		err = gci_error_create(GCI_ERR_INPUT, "%s: core has no memory segments", path);
-		goto fail;
-	}
 	*ret = core;
 	return NULL;
 fail:

@@ -273,7 +273,7 @@ static const struct field ft_fields[] = {
 static struct gci_error *take_field(struct gci_program *prog, Dwarf_Die *dies, const bool *found,
 				    const struct field *f, struct gci_layout *L, int *disagree)
 {
-	int32_t *slot = (int32_t *)((char *)L + f->offset);
+	int32_t *slot = (int32_t *)(void *)((char *)L + f->offset);
 	int64_t v = found[f->type] ? member_offset(&dies[f->type], f->path, 0) : -1;
 	if (v < 0 && f->alt && found[f->type])
 		v = member_offset(&dies[f->type], f->alt, 0);

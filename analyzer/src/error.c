@@ -13,6 +13,9 @@ struct gci_error gci_enomem = {
 
 static struct gci_error *error_vcreate(enum gci_error_code code, bool has_address,
 				       uint64_t address, const char *fmt, va_list ap)
+	GCI_PRINTF(4, 0);
+static struct gci_error *error_vcreate(enum gci_error_code code, bool has_address,
+				       uint64_t address, const char *fmt, va_list ap)
 {
 	struct gci_error *err = calloc(1, sizeof(*err));
 	if (!err)

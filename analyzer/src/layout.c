@@ -426,7 +426,7 @@ const size_t gci_layout_nfields = sizeof(gci_layout_fields) / sizeof(gci_layout_
 
 int64_t gci_layout_get(const struct gci_layout *L, const struct gci_layout_field *f)
 {
-	const char *p = (const char *)L + f->offset;
+	const void *p = (const char *)L + f->offset;
 	switch (f->kind) {
 	case GCI_FIELD_I32: return *(const int32_t *)p;
 	case GCI_FIELD_U32: return *(const uint32_t *)p;
@@ -437,16 +437,35 @@ int64_t gci_layout_get(const struct gci_layout *L, const struct gci_layout_field
 	return 0;
 }
 
-void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int64_t v)
+bool gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int64_t v)
 {
-	char *p = (char *)L + f->offset;
+	void *p = (char *)L + f->offset;
 	switch (f->kind) {
-	case GCI_FIELD_I32: *(int32_t *)p = (int32_t)v; break;
-	case GCI_FIELD_U32: *(uint32_t *)p = (uint32_t)v; break;
-	case GCI_FIELD_U64: *(uint64_t *)p = (uint64_t)v; break;
-	case GCI_FIELD_KIND: *(enum gci_state_kind *)p = (enum gci_state_kind)v; break;
-	case GCI_FIELD_COLLECTOR: *(enum gci_collector *)p = (enum gci_collector)v; break;
+	case GCI_FIELD_I32:
+		if (v < INT32_MIN || v > INT32_MAX)
+			return false;
+		*(int32_t *)p = (int32_t)v;
+		return true;
+	case GCI_FIELD_U32:
+		if (v < 0 || v > UINT32_MAX)
+			return false;
+		*(uint32_t *)p = (uint32_t)v;
+		return true;
+	case GCI_FIELD_U64:
+		*(uint64_t *)p = (uint64_t)v;
+		return true;
+	case GCI_FIELD_KIND:
+		if (v != GCI_STATE_STATIC && v != GCI_STATE_RUNTIME && v != GCI_STATE_INTERP)
+			return false;
+		*(enum gci_state_kind *)p = (enum gci_state_kind)v;
+		return true;
+	case GCI_FIELD_COLLECTOR:
+		if (v != GCI_COLLECTOR_GENERATIONAL && v != GCI_COLLECTOR_INCREMENTAL)
+			return false;
+		*(enum gci_collector *)p = (enum gci_collector)v;
+		return true;
 	}
+	return false;
 }
 
 int gci_layout_diff(const struct gci_layout *table, const struct gci_layout *layout)

@@ -145,7 +145,8 @@ struct gci_layout_field {
 extern const struct gci_layout_field gci_layout_fields[];
 extern const size_t gci_layout_nfields;
 int64_t gci_layout_get(const struct gci_layout *L, const struct gci_layout_field *f);
-void gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int64_t v);
+/* Set a field; false (and nothing set) if v does not fit it. */
+bool gci_layout_set(struct gci_layout *L, const struct gci_layout_field *f, int64_t v);
 /*
  * Fields where layout differs from table: every field the table has (an
  * offset of -1 in the table is "no such field", not a disagreement).

@@ -48,6 +48,91 @@ static char *cache_path(const struct gci_program *prog, const char *build_id)
 	return path;
 }
 
+/* Longest line and file a cache writes (a source path is at most PATH_MAX). */
+#define CACHE_MAX_LINE 4200
+#define CACHE_MAX_FILE (64 * 1024)
+
+const char *gci_layout_cache_parse(const char *text, size_t len, const char *build_id,
+				   struct gci_layout *ret, char **ret_source)
+{
+	struct gci_layout L = *ret;
+	bool seen[GCI_LAYOUT_MAX_FIELDS] = { false };
+	size_t nseen = 0, nline = 0;
+	char line[CACHE_MAX_LINE + 1], *source = NULL;
+	const char *why = NULL;
+	bool have_build_id = false;
+	for (size_t at = 0; at < len && !why; nline++) {
+		const char *nl = memchr(text + at, '\n', len - at);
+		size_t n = nl ? (size_t)(nl - (text + at)) : len - at;
+		if (!nl) {
+			why = "the last line is not complete";
+			break;
+		}
+		if (n > CACHE_MAX_LINE || memchr(text + at, '\0', n)) {
+			why = "a line is too long or holds a NUL byte";
+			break;
+		}
+		memcpy(line, text + at, n);
+		line[n] = '\0';
+		at += n + 1;
+		if (nline == 0) {
+			if (strcmp(line, CACHE_FORMAT) != 0)
+				why = "not a " CACHE_FORMAT " file";
+			continue;
+		}
+		if (!strncmp(line, "build-id ", 9)) {
+			if (strcmp(line + 9, build_id) != 0)
+				why = "it is for another build-id";
+			have_build_id = true;
+			continue;
+		}
+		if (!strncmp(line, "source ", 7)) {
+			free(source);
+			if (!(source = strdup(line + 7)))
+				why = "out of memory";
+			continue;
+		}
+		char name[64];
+		long long v;
+		char end;
+		if (sscanf(line, "%63s %lld %c", name, &v, &end) != 2) {
+			why = "a line is not a field and a number";
+			break;
+		}
+		size_t i;
+		for (i = 0; i < gci_layout_nfields; i++)
+			if (!strcmp(gci_layout_fields[i].name, name))
+				break;
+		if (i == gci_layout_nfields || i >= GCI_LAYOUT_MAX_FIELDS) {
+			why = "a field is unknown";
+			break;
+		}
+		if (seen[i]) {
+			why = "a field is given twice";
+			break;
+		}
+		if (!gci_layout_set(&L, &gci_layout_fields[i], v)) {
+			why = "a value is out of range";
+			break;
+		}
+		seen[i] = true;
+		nseen++;
+	}
+	if (!why && nline == 0)
+		why = "it is empty";
+	if (!why && (nseen != gci_layout_nfields || !source || !have_build_id))
+		why = "a field is missing";
+	if (!why)
+		why = gci_layout_invalid(&L);
+	if (why) {
+		free(source);
+		return why;
+	}
+	*ret = L;
+	*ret_source = source;
+	return NULL;
+}
+
 bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 			   struct gci_layout *ret, char **ret_source)
 {
@@ -60,55 +145,23 @@ bool gci_layout_cache_load(struct gci_program *prog, const char *build_id,
 		free(path);
 		return false;
 	}
-	struct gci_layout L = *ret;
-	bool seen[GCI_LAYOUT_MAX_FIELDS] = { false };
-	size_t nseen = 0;
-	char line[4200], *source = NULL;
-	bool ok = fgets(line, sizeof(line), f) && !strcmp(line, CACHE_FORMAT "\n");
-	while (ok && fgets(line, sizeof(line), f)) {
-		char name[64];
-		long long v;
-		line[strcspn(line, "\n")] = '\0';
-		if (!strncmp(line, "build-id ", 9)) {
-			ok = !strcmp(line + 9, build_id);
-			continue;
-		}
-		if (!strncmp(line, "source ", 7)) {
-			free(source);
-			source = strdup(line + 7);
-			continue;
-		}
-		if (sscanf(line, "%63s %lld", name, &v) != 2) {
-			ok = false;
-			break;
-		}
-		size_t i;
-		for (i = 0; i < gci_layout_nfields; i++)
-			if (!strcmp(gci_layout_fields[i].name, name))
-				break;
-		if (i == gci_layout_nfields || i >= GCI_LAYOUT_MAX_FIELDS || seen[i]) {
-			ok = false;
-			break;
-		}
-		gci_layout_set(&L, &gci_layout_fields[i], v);
-		seen[i] = true;
-		nseen++;
-	}
+	char *text = malloc(CACHE_MAX_FILE + 1);
+	size_t len = text ? fread(text, 1, CACHE_MAX_FILE + 1, f) : 0;
+	bool error = ferror(f);
 	fclose(f);
-	if (ok && gci_layout_invalid(&L))
-		ok = false;
-	if (!ok || nseen != gci_layout_nfields || !source) {
-		gci_log(prog, GCI_LOG_INFO, "layout cache: ignoring %s (damaged or from "
-			"another gcinspect)", path);
-		free(source);
+	const char *why = !text ? "out of memory" : error ? "it cannot be read" :
+			  len > CACHE_MAX_FILE ? "it is too large" :
+			  gci_layout_cache_parse(text, len, build_id, ret, ret_source);
+	free(text);
+	if (why) {
+		gci_log(prog, GCI_LOG_INFO, "layout cache: ignoring %s (%s; damaged or from "
+			"another gcinspect)", path, why);
 		free(path);
 		return false;
 	}
 	gci_log(prog, GCI_LOG_INFO, "layout cache: using %s (cached from the DWARF of %s; "
-		"a report says the same cold or warm)", path, source);
+		"a report says the same cold or warm)", path, *ret_source);
 	free(path);
-	*ret = L;
-	*ret_source = source;
 	return true;
 }
 

@@ -477,6 +477,55 @@ static char *read_small_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* All of a text file already open (from its start), NUL-terminated; NULL on failure. */
+static char *read_fd_text(int fd, size_t *len)
+{
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return NULL;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			char *b = realloc(buf, cap = cap ? 2 * cap : 8192);
+			if (!b) {
+				free(buf);
+				return NULL;
+			}
+			buf = b;
+		}
+		ssize_t r = read(fd, buf + n, 4096);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			errno = e;
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+void gci_program_open_proc(struct gci_program *prog)
+{
+	char path[64];
+	if (prog->pagemap_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->proc_pid);
+		prog->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+		prog->pagemap_errno = prog->pagemap_fd < 0 ? errno : 0;
+	}
+	if (prog->smaps_fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/smaps", prog->proc_pid);
+		prog->smaps_fd = open(path, O_RDONLY | O_CLOEXEC);
+		prog->smaps_errno = prog->smaps_fd < 0 ? errno : 0;
+	}
+}
+
 /* The next line of a text buffer, NUL-terminated in place; NULL at the end. */
 static char *next_line(char **cur)
 {
@@ -796,14 +845,20 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", prog->proc_pid);
-	int fd = prog->proc_pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	/* Opened before the process confined itself, or now. */
+	int fd = prog->pagemap_fd;
+	bool own = fd < 0 && !prog->pagemap_errno;
+	if (own && prog->proc_pid > 0)
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return gci_error_create(GCI_ERR_INPUT, "cannot open %s: %s", path,
-					prog->proc_pid > 0 ? strerror(errno) : "not a live target");
+					prog->proc_pid <= 0 ? "not a live target" :
+					strerror(own ? errno : prog->pagemap_errno));
 	uint64_t *list;
 	size_t n;
 	if (!gci_pageset_list(pages, &list, &n)) {
-		close(fd);
+		if (own)
+			close(fd);
 		return &gci_enomem;
 	}
 	struct gci_error *err = NULL;
@@ -846,7 +901,8 @@ struct gci_error *gci_program_page_sharing(struct gci_program *prog,
 	}
 	free(buf);
 	free(list);
-	close(fd);
+	if (own)
+		close(fd);
 	return err;
 }
 
@@ -857,7 +913,14 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 	char path[64];
 	size_t len;
 	snprintf(path, sizeof(path), "/proc/%d/smaps", prog->proc_pid);
-	char *text = prog->proc_pid > 0 ? read_small_file(path, &len) : NULL;
+	/* Opened before the process confined itself, or now. */
+	char *text = NULL;
+	if (prog->smaps_fd >= 0)
+		text = read_fd_text(prog->smaps_fd, &len);
+	else if (prog->smaps_errno)
+		errno = prog->smaps_errno;
+	else if (prog->proc_pid > 0)
+		text = read_small_file(path, &len);
 	if (!text)
 		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s", path,
 					prog->proc_pid > 0 ? strerror(errno) : "not a live target");

@@ -534,6 +534,7 @@ struct gci_error *gci_program_create(const struct gci_options *opts,
 		prog->opts = *opts;
 	gci_memory_init(&prog->mem);
 	prog->memfd = -1;
+	prog->pagemap_fd = prog->smaps_fd = -1;
 	bool oom = false;
 	if (prog->opts.sysroot) {
 		prog->sysroot = strdup(prog->opts.sysroot);
@@ -620,6 +621,10 @@ void gci_program_destroy(struct gci_program *prog)
 	gci_program_prefetch_free(prog);
 	if (prog->memfd >= 0)
 		close(prog->memfd);
+	if (prog->pagemap_fd >= 0)
+		close(prog->pagemap_fd);
+	if (prog->smaps_fd >= 0)
+		close(prog->smaps_fd);
 	free(prog->cmdline);
 	for (int i = 0; i < 4; i++)
 		free(prog->info_strings[i]);
@@ -1014,8 +1019,10 @@ static void find_exe_path(struct gci_program *prog)
 		Elf64_Ehdr eh;
 		Elf64_Phdr ph;
 		struct gci_error *err;
-		if (m->offset || m->path[0] != '/' ||
-		    (err = gci_memory_read(&prog->mem, m->start, &eh, sizeof(eh)))) {
+		if (m->offset || m->path[0] != '/')
+			continue;
+		if ((err = gci_memory_read(&prog->mem, m->start, &eh, sizeof(eh)))) {
+			gci_error_destroy(err);
 			continue;
 		}
 		if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_phentsize != sizeof(ph))
@@ -1278,6 +1285,17 @@ Dwarf *gci_program_dwarf(struct gci_program *prog, Dwfl_Module *mod,
 	if (file)
 		*file = prog->dwarf_name ? prog->dwarf_name : from;
 	return dw;
+}
+
+struct gci_error *gci_program_open_late(struct gci_program *prog)
+{
+	const struct file_range *ranges = prog->ranges;
+	for (size_t i = 0; ranges && prog->core && i < prog->core->nfiles; i++)
+		if (ranges[i].prog && !program_file(prog, ranges[i].entry->path, NULL, 0))
+			return &gci_enomem;
+	if (prog->proc_pid > 0)
+		gci_program_open_proc(prog);
+	return NULL;
 }
 
 uint64_t gci_program_saved_bytes(const struct gci_program *prog)

@@ -59,6 +59,10 @@ struct gci_program {
 	 * 0 for a core.  Only pid is ever stopped, or checked for change. */
 	int proc_pid;
 	int memfd;
+	/* /proc/PID/pagemap and smaps, once opened before confinement
+	 * (gci_program_open_late); -1 otherwise, with the open's errno. */
+	int pagemap_fd, smaps_fd;
+	int pagemap_errno, smaps_errno;
 	int *tids;                     /* threads seized by gci_program_stop */
 	int *tid_signals;              /* a signal each stopped on, to deliver */
 	size_t ntids;
@@ -180,6 +184,16 @@ typedef bool gci_scan_fn(void *arg, uint64_t address, const unsigned char *buf, 
 struct gci_error *gci_program_scan(struct gci_program *prog, uint64_t lo, uint64_t hi,
 				   size_t overlap, gci_scan_fn *fn, void *arg,
 				   uint64_t *ret_bytes);
+
+/*
+ * Open now what the program would otherwise open later, while it is read
+ * (before gci_program_confine): the files behind the fallback tier, and for
+ * live targets /proc/PID/pagemap and smaps.  A file that cannot be opened
+ * is not an error here: reading it fails later, saying why.
+ */
+struct gci_error *gci_program_open_late(struct gci_program *prog);
+/* Live targets: the pagemap and smaps part of gci_program_open_late. */
+void gci_program_open_proc(struct gci_program *prog);
 
 /* Total bytes the primary tier can read (a bound for walks). */
 uint64_t gci_program_saved_bytes(const struct gci_program *prog);

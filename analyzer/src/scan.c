@@ -22,6 +22,17 @@
 #define SCAN_PAGE 4096u
 /* A range this large is not "bounded": search the known mappings instead. */
 #define SCAN_DIRECT_MAX (UINT64_C(1) << 32)
+/*
+ * In a mapping a callback's caller listed, this much memory in a row that
+ * cannot be read ends the search of that mapping.  The caller (gdb's `info
+ * proc mappings`) lists reservations without access too, and gives no
+ * permissions: probing such a mapping page by page to its end would never
+ * end for one of terabytes (a fuzz_callback finding).  gdb lists each
+ * mapping of the process on its own (guard pages too), and what a core
+ * lacks of one is its tail; a hole of up to 16 pages is still skipped to
+ * what follows it.
+ */
+#define SCAN_MAPPING_HOLE_MAX (UINT64_C(64) << 10)
 
 struct scan {
 	struct gci_program *prog;
@@ -30,6 +41,7 @@ struct scan {
 	void *arg;
 	unsigned char *buf;
 	uint64_t bytes;        /* searched so far */
+	uint64_t hole_max;     /* unreadable bytes in a row that end a range; 0: none */
 	bool stop;
 };
 
@@ -64,10 +76,12 @@ static size_t read_run(struct scan *sc, uint64_t a, uint64_t b)
 /* Search [a, b), a range with no buffer, in overlapping blocks. */
 static void scan_read(struct scan *sc, uint64_t a, uint64_t b)
 {
+	uint64_t unreadable = 0;  /* bytes in a row that could not be read */
 	while (a < b && !sc->stop) {
 		uint64_t end = b - a > SCAN_BLOCK ? a + SCAN_BLOCK : b;
 		size_t got = read_run(sc, a, end);
 		if (got) {
+			unreadable = 0;
 			sc->bytes += got;
 			if (sc->fn(sc->arg, a, sc->buf, got))
 				sc->stop = true;
@@ -77,6 +91,9 @@ static void scan_read(struct scan *sc, uint64_t a, uint64_t b)
 			uint64_t bad = a + got;
 			a = (bad | (SCAN_PAGE - 1)) + 1;
 			if (a <= bad)
+				break;
+			unreadable += a - bad;
+			if (sc->hole_max && unreadable >= sc->hole_max)
 				break;
 			continue;
 		}
@@ -119,6 +136,7 @@ static struct gci_error *scan_maps(struct scan *sc, uint64_t lo, uint64_t hi)
 	memcpy(r, prog->maps, prog->nmaps * sizeof(*r));
 	qsort(r, prog->nmaps, sizeof(*r), range_compare);
 	uint64_t done = lo;
+	sc->hole_max = SCAN_MAPPING_HOLE_MAX;
 	for (size_t i = 0; i < prog->nmaps && !sc->stop; i++) {
 		uint64_t a = r[i].start > done ? r[i].start : done;
 		uint64_t b = r[i].end < hi ? r[i].end : hi;
@@ -127,6 +145,7 @@ static struct gci_error *scan_maps(struct scan *sc, uint64_t lo, uint64_t hi)
 			done = b;
 		}
 	}
+	sc->hole_max = 0;
 	free(r);
 	return NULL;
 }

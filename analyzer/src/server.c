@@ -389,7 +389,7 @@ static void read_rollup(struct gci_server_proc *p)
 			continue;
 		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (!strcmp(key, keys[i].key)) {
-				*(uint64_t *)((char *)&p->rollup + keys[i].off) = kb;
+				*(uint64_t *)(void *)((char *)&p->rollup + keys[i].off) = kb;
 				found++;
 			}
 	}

@@ -689,7 +689,8 @@ static void prom_rollup(struct prom *pr, const char *name, const char *help, siz
 	FOR_PROCS(pr->srv, p)
 		if (has_rollup(p))
 			prom_proc(pr, name, p, NULL, NULL,
-				  (double)*(const uint64_t *)((const char *)&p->rollup + off) * 1024);
+				  (double)*(const uint64_t *)(const void *)
+				  ((const char *)&p->rollup + off) * 1024);
 }
 
 /* A label value: the characters Prometheus escapes, escaped. */

@@ -33,7 +33,7 @@ struct snapshot {
 
 static struct snapshot *to_private(const struct gci_snapshot *s)
 {
-	return (struct snapshot *)((char *)s - offsetof(struct snapshot, pub));
+	return (struct snapshot *)(void *)((char *)s - offsetof(struct snapshot, pub));
 }
 
 const struct gci_layout *gci_snapshot_layout(const struct gci_snapshot *snap)
@@ -263,7 +263,13 @@ struct gci_error *gci_snapshot_take_each(struct gci_program *prog, unsigned flag
 	if (stop && (err = gci_program_stop(prog)))
 		goto fail;
 	snapshot_time(prog, snap);
-	if (!(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
+	/* Every file is open now (symbols, DWARF, the layout cache; the
+	 * threads are seized): what follows walks the target's own pointers,
+	 * confined if asked (docs/sandbox.md). */
+	if (flags & GCI_SNAPSHOT_CONFINE)
+		err = gci_program_confine(prog);
+	if (!err &&
+	    !(err = gci_discover_interpreters(prog, snap, d, &s->layout, &s->problems_cap)) &&
 	    !(err = s->collector->enumerate(prog, snap, &s->layout, flags, &sink,
 					    &s->problems_cap)) &&
 	    prog->proc_pid > 0)

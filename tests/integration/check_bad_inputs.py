@@ -400,6 +400,22 @@ def damage_phoff(src, dst):
         f.write((0x7ffffffffff00000).to_bytes(8, "little"))
 
 
+def note_only_core(path):
+    """An x86-64 ELF core whose only program header is a PT_NOTE (no
+    PT_LOAD: no memory at all).  The core reader once passed NULL to qsort
+    on it, which the sanitizer build turned into exit 1 instead of 2."""
+    import struct
+    desc = bytearray(136)  # NT_PRPSINFO
+    struct.pack_into("<i", desc, 24, 4242)
+    desc[40:47] = b"python3"
+    note = struct.pack("<III", 5, len(desc), 3) + b"CORE\0\0\0\0" + bytes(desc)
+    ehdr = (b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8) +
+            struct.pack("<HHIQQQIHHHHHH", 4, 62, 1, 0, 64, 0, 0, 64, 56, 1, 0, 0, 0))
+    phdr = struct.pack("<IIQQQQQQ", 4, 0, 64 + 56, 0, 0, len(note), 0, 4)
+    with open(path, "wb") as f:
+        f.write(ehdr + phdr + note)
+
+
 def truncate_half(src, dst):
     size = os.path.getsize(src)
     with open(src, "rb") as fi, open(dst, "wb") as fo:
@@ -549,6 +565,11 @@ def main(argv):
             r.run("ELF executable", ["summary", args.python], [INPUT], names=args.python)
         else:
             r.fail("ELF executable", [args.python], "interpreter missing")
+
+        noload = os.path.join(workdir, "no-load.core")
+        note_only_core(noload)
+        r.run("core without PT_LOAD", ["summary", noload], [INPUT], names=noload,
+              contains="no memory segments")
 
         # Command line.
         r.run("usage: unknown option", ["--no-such-option"], [USAGE])

@@ -1,0 +1,131 @@
+#!/usr/bin/python3
+"""memcheck.py --build DIR [-j N] [--tests REGEX]: tests under valgrind memcheck.
+
+Valgrind finds what the ASan+UBSan pass cannot: reads of uninitialised
+memory (gcc has no MemorySanitizer, and clang's needs every library
+rebuilt with it: libelf, libdw, json-c).  This runs, from a build's own
+ctest list (ctest --show-only=json-v1):
+
+  * every C test program labelled unit or fuzz (the unit tests, the layout
+    tables against DWARF, the replay of every fuzz corpus and regression
+    input) directly under valgrind;
+  * the harness tests matching --tests (default: the synthetic cores, the
+    bad inputs and a few real cores) with gcinspect replaced by a wrapper
+    that runs it under valgrind.
+
+Any valgrind error, and any definite leak, exits 99, which fails the test.
+gcinspect runs with --no-sandbox here: valgrind implements no seccomp (it
+would refuse the filter), and the sandbox has tests of its own
+(ctest -L sandbox).  Exit status: 0 all passed, 1 otherwise.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+VALGRIND_OPTS = ["-q", "--error-exitcode=99", "--leak-check=full",
+                 "--errors-for-leak-kinds=definite", "--show-leak-kinds=definite",
+                 "--num-callers=30"]
+DEFAULT_TESTS = (r"^(synthetic-.*|bad-inputs|core-debian-3\.11-dwarf|core-debian-3\.11-nobinaries"
+                 r"|core-pyenv-3\.12\.1|core-pyenv-3\.6\.15)$")
+# Verbs that take no target, and so not --no-sandbox.
+NO_TARGET = ("help", "gdb-script", "-h", "--help", "-V", "--version")
+
+
+def log(msg):
+    sys.stdout.write(msg + "\n")
+    sys.stdout.flush()
+
+
+def wrapper(path, valgrind, gcinspect):
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n"
+                "# gcinspect under valgrind (memcheck.py); without the sandbox, which\n"
+                "# valgrind cannot run (it implements no seccomp).\n"
+                "sandbox=--no-sandbox\n"
+                "for a in \"$@\"; do\n"
+                "  case $a in %s) sandbox= ;; esac\n"
+                "done\n"
+                "exec %s %s %s \"$@\" $sandbox\n"
+                % ("|".join(NO_TARGET), valgrind, " ".join(VALGRIND_OPTS), gcinspect))
+    os.chmod(path, 0o755)
+
+
+def labels(test):
+    for p in test.get("properties", []):
+        if p["name"] == "LABELS":
+            return set(p["value"])
+    return set()
+
+
+def run(name, argv, cwd):
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           stdin=subprocess.DEVNULL, timeout=1200)
+        rc, out = p.returncode, p.stdout.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        rc, out = -1, "timed out after 1200 s"
+    return name, rc, out, time.monotonic() - t0
+
+
+def main(argv):
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("-j", type=int, default=2)
+    ap.add_argument("--tests", default=DEFAULT_TESTS,
+                    help="harness tests to run with gcinspect under valgrind")
+    a = ap.parse_args(argv)
+    valgrind = shutil.which("valgrind")
+    if not valgrind:
+        log("FAIL: valgrind is not installed (scripts/install-deps.sh installs it)")
+        return 1
+    build = os.path.abspath(a.build)
+    gcinspect = os.path.join(build, "analyzer", "gcinspect")
+    show = subprocess.run(["ctest", "--test-dir", build, "--show-only=json-v1"],
+                          check=True, stdout=subprocess.PIPE).stdout
+    tests = json.loads(show)["tests"]
+    tmp = tempfile.mkdtemp(prefix="gcinspect-memcheck-")
+    # The bad-input tests run gcinspect as another user (nobody) too.
+    os.chmod(tmp, 0o755)
+    wrapped = os.path.join(tmp, "gcinspect")
+    wrapper(wrapped, valgrind, gcinspect)
+    harness = re.compile(a.tests)
+    jobs = []
+    for t in tests:
+        cmd, name, lab = t.get("command"), t["name"], labels(t)
+        if not cmd:
+            continue
+        cwd = next((p["value"] for p in t.get("properties", [])
+                    if p["name"] == "WORKING_DIRECTORY"), build)
+        if lab & {"unit", "fuzz"} and "sandbox" not in lab:
+            jobs.append((name, [valgrind] + VALGRIND_OPTS + cmd, cwd))
+        elif harness.search(name) and "--gcinspect" in cmd:
+            cmd = list(cmd)
+            cmd[cmd.index("--gcinspect") + 1] = wrapped
+            jobs.append((name, cmd, cwd))
+    failed = []
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=a.j) as ex:
+        for name, rc, out, dt in ex.map(lambda j: run(*j), jobs):
+            ok = rc == 0 or rc == 77
+            log("%s %-40s exit %d, %.0f s" % ("ok  " if ok else "FAIL", name, rc, dt))
+            if not ok:
+                failed.append(name)
+                log(out[-6000:])
+    shutil.rmtree(tmp, ignore_errors=True)
+    log("memcheck: %d of %d passed in %.0f s%s"
+        % (len(jobs) - len(failed), len(jobs), time.monotonic() - t0,
+           ("; failed: " + " ".join(failed)) if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
