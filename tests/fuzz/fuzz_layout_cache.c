@@ -16,7 +16,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	/* Start from a built-in table, as gcinspect does (3.11). */
-	const struct gci_layout *table = gci_layout_table_find(0x030b02f0, false);
+	const struct gci_layout *table = gci_layout_table_find(0x030b02f0, false, false);
 	if (!table)
 		abort();
 	struct gci_layout L = *table;
