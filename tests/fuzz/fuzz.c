@@ -79,9 +79,17 @@ static void analyses(const struct gci_snapshot *snap)
 			gens[n++] = &in->gens[g];
 			struct gci_gen_stats st;
 			fuzz_check_error(gci_gen_stats(snap, &in->gens[g], &st));
-			struct gci_touch t;
-			fuzz_check_error(gci_touch_compute(snap, in, (int)g, &t));
 		}
+		/* Each collection this collector runs, as the touch report names it. */
+		const struct gci_collection *cs;
+		size_t ncs = gci_collections(snap, in, &cs);
+		for (size_t c = 0; c < ncs; c++) {
+			struct gci_touch t;
+			fuzz_check_error(gci_touch_compute(snap, in, cs[c].generation, &t));
+		}
+		struct gci_touch ft;
+		bool known = false;
+		fuzz_check_error(gci_freeze_touch(snap, in, &known, &ft));
 		if (in->has_permanent)
 			gens[n++] = &in->permanent;
 		struct gci_type_count *counts = NULL;
@@ -184,12 +192,12 @@ void fuzz_pipeline(struct gci_program *prog, unsigned which)
 	if (which & 64)
 		render(snap, GCI_REPORT_TOUCH, GCI_FORMAT_JSON, NULL, objects, 0);
 	if (which & 128) {
-		char gen[24];
-		for (size_t i = 0; i < in->ngens; i++) {
-			snprintf(gen, sizeof(gen), "%zu", i);
+		/* Each collection by the name the touch report gives it. */
+		const struct gci_collection *cs;
+		size_t ncs = gci_collections(snap, in, &cs);
+		for (size_t i = 0; i < ncs; i++)
 			render(snap, GCI_REPORT_TOUCH, i & 1 ? GCI_FORMAT_TEXT : GCI_FORMAT_JSON,
-			       gen, false, 0);
-		}
+			       cs[i].name, false, 0);
 	}
 	if (which & 256)
 		analyses(snap);

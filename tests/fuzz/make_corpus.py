@@ -10,9 +10,11 @@ made):
                  free-threaded 3.13t (its _Py_DebugOffsets page only), a heap
                  cut short (p_filesz < p_memsz), 3.15 with an executable named
                  by NT_FILE; four of them compressed (zstd, xz, lz4, gzip)
-  callback/      some of the same address spaces as fuzz_callback inputs, and
+  callback/      some of the same address spaces as fuzz_callback inputs,
                  3.15 with a mapped ELF file (headers, PT_INTERP, a build-id
-                 note)
+                 note), and free-threaded 3.13t and 3.14t heaps (fakeft.py:
+                 mimalloc segments; the 3.13t core also zstd-compressed in
+                 core/)
   core_patch/    patches of the seed core (seeds/python3.11-tiny.core.xz,
                  decompressed: CORE) that each break one thing gcinspect reads
                  (a list head, a back-link, a type pointer, the GC state...),
@@ -187,6 +189,29 @@ def synthetic(outdir):
                                         (0x401000, 0x402000, 0x1000, "/usr/bin/python3.15")]))
 
 
+def freethreaded(outdir):
+    """Free-threaded heaps (fakeft.py) with one thread and one exited one:
+    mimalloc segments, pages of tags 2 and 3, free blocks of each kind.  A
+    segment's metadata makes such a core about 390 KB of mostly zeros: as a
+    callback address space (zero runs encoded) it is 2.5 KB, and the core
+    itself goes in compressed."""
+    import fakeft
+    o = lambda t, bits=fakeft.TRACKED, *rest: ("obj", t, bits) + rest  # noqa: E731
+    threads = [{2: [[o("dict"), "free", o("list"), o("tuple", fakeft.TRACKED, 3), "local",
+                     o("dict", 0)]],
+                3: [[o("Widget"), "thread"]]}]
+    abandoned = [[(2, [o("function"), "free", o("dict")])]]
+    for minor, micro in ((13, 15), (14, 10)):
+        fake = fakeft.FakeFreeThreaded(minor, micro, threads=threads, abandoned=abandoned)
+        data = compact(fake.core().build())
+        name = "3.%dt-mimalloc" % minor
+        write(os.path.join(outdir, "callback", name), callback_input(saved_regions(data)))
+        if minor == 13:
+            write(os.path.join(outdir, "core", name + "-zstd"),
+                  subprocess.run(["zstd", "-19", "-q", "-c"], input=data,
+                                 stdout=subprocess.PIPE, check=True).stdout)
+
+
 def patches(outdir, gcinspect, seed):
     """Patches of the seed core, at the file offsets of what gcinspect reads."""
     doc = json.loads(subprocess.run([gcinspect, "summary", "--json", "--no-cache", seed],
@@ -270,6 +295,7 @@ def main():
     ap.add_argument("outdir")
     a = ap.parse_args()
     synthetic(a.outdir)
+    freethreaded(a.outdir)
     patches(a.outdir, a.gcinspect, a.seed_core)
     caches(a.outdir, a.gcinspect, a.cache_from)
     return 0
