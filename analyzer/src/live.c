@@ -449,34 +449,6 @@ static bool mem_take(void *arg, uint64_t address, unsigned char **buf)
 	       prefetch_take(prog->prefetch, address, buf);
 }
 
-static char *read_small_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *b = realloc(buf, cap = cap ? 2 * cap : 8192);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = b;
-		}
-		size_t r = fread(buf + n, 1, 4096, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	fclose(f);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 /* All of a text file already open (from its start), NUL-terminated; NULL on failure. */
 static char *read_fd_text(int fd, size_t *len)
 {
@@ -511,6 +483,18 @@ static char *read_fd_text(int fd, size_t *len)
 	return buf;
 }
 
+char *gci_proc_read(const char *path, size_t *ret_len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	char *text = read_fd_text(fd, ret_len);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return text;
+}
+
 void gci_program_open_proc(struct gci_program *prog)
 {
 	char path[64];
@@ -526,8 +510,7 @@ void gci_program_open_proc(struct gci_program *prog)
 	}
 }
 
-/* The next line of a text buffer, NUL-terminated in place; NULL at the end. */
-static char *next_line(char **cur)
+char *gci_proc_next_line(char **cur)
 {
 	char *line = *cur;
 	if (!*line)
@@ -545,7 +528,7 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	char path[64];
 	size_t len;
 	snprintf(path, sizeof(path), "/proc/%d/maps", prog->pid);
-	char *text = read_small_file(path, &len);
+	char *text = gci_proc_read(path, &len);
 	if (!text) {
 		char doing[96];
 		snprintf(doing, sizeof(doing), "cannot read %s", path);
@@ -554,7 +537,7 @@ static struct gci_error *read_maps(struct gci_program *prog)
 	size_t cap = 0, n = 0;
 	struct gci_mapping *maps = NULL;
 	struct gci_error *err = NULL;
-	for (char *cur = text, *line; !err && (line = next_line(&cur));) {
+	for (char *cur = text, *line; !err && (line = gci_proc_next_line(&cur));) {
 		unsigned long long start, end, offset;
 		char perms[8];
 		int name_at = 0;
@@ -657,7 +640,7 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		goto fail;
 	size_t len;
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	char *comm = read_small_file(path, &len);
+	char *comm = gci_proc_read(path, &len);
 	if (comm) {
 		comm[strcspn(comm, "\n")] = '\0';
 		gci_text_clean(comm);
@@ -665,7 +648,7 @@ struct gci_error *gci_program_open_pid(int pid, const struct gci_options *opts,
 		free(comm);
 	}
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	prog->cmdline = read_small_file(path, &len);
+	prog->cmdline = gci_proc_read(path, &len);
 	for (size_t i = 0; prog->cmdline && i + 1 < len; i++)
 		if (prog->cmdline[i] == '\0')
 			prog->cmdline[i] = ' ';
@@ -920,7 +903,7 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 	else if (prog->smaps_errno)
 		errno = prog->smaps_errno;
 	else if (prog->proc_pid > 0)
-		text = read_small_file(path, &len);
+		text = gci_proc_read(path, &len);
 	if (!text)
 		return gci_error_create(GCI_ERR_INPUT, "cannot read %s: %s", path,
 					prog->proc_pid > 0 ? strerror(errno) : "not a live target");
@@ -934,7 +917,7 @@ struct gci_error *gci_program_smaps(struct gci_program *prog,
 		return &gci_enomem;
 	}
 	bool counting = false;
-	for (char *cur = text, *line; (line = next_line(&cur));) {
+	for (char *cur = text, *line; (line = gci_proc_next_line(&cur));) {
 		unsigned long long start, end, kb;
 		char key[32];
 		if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {

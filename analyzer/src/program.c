@@ -28,20 +28,25 @@ struct module_list {
  */
 static __thread struct gci_program *dwfl_prog;
 
+void gci_options_vlog(const struct gci_options *opts, enum gci_log_level level,
+		      const char *fmt, va_list ap)
+{
+	if (!opts->log)
+		return;
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return;
+	opts->log(opts->log_arg, level, msg);
+	free(msg);
+}
+
 void gci_log(const struct gci_program *prog, enum gci_log_level level,
 	     const char *fmt, ...)
 {
-	if (!prog->opts.log)
-		return;
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&msg, fmt, ap);
+	gci_options_vlog(&prog->opts, level, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return;
-	prog->opts.log(prog->opts.log_arg, level, msg);
-	free(msg);
 }
 
 void gci_program_warn(struct gci_program *prog, const char *fmt, ...)

@@ -7,6 +7,7 @@
 #define GCI_PROGRAM_H
 
 #include <elfutils/libdwfl.h>
+#include <stdarg.h>
 
 #include "core.h"
 #include "error.h"
@@ -95,6 +96,9 @@ struct gci_program {
 
 void gci_log(const struct gci_program *prog, enum gci_log_level level,
 	     const char *fmt, ...) GCI_PRINTF(3, 4);
+/* The same, through options' log callback (for callers with no program). */
+void gci_options_vlog(const struct gci_options *opts, enum gci_log_level level,
+		      const char *fmt, va_list ap) GCI_PRINTF(3, 0);
 /* Keep a warning for the report (and log it). */
 void gci_program_warn(struct gci_program *prog, const char *fmt, ...)
 	GCI_PRINTF(2, 3);
@@ -194,6 +198,12 @@ struct gci_error *gci_program_scan(struct gci_program *prog, uint64_t lo, uint64
 struct gci_error *gci_program_open_late(struct gci_program *prog);
 /* Live targets: the pagemap and smaps part of gci_program_open_late. */
 void gci_program_open_proc(struct gci_program *prog);
+
+/* live.c: a small /proc (or other text) file, NUL-terminated; NULL with
+ * errno on failure. */
+char *gci_proc_read(const char *path, size_t *ret_len);
+/* The next line of a text buffer, NUL-terminated in place; NULL at the end. */
+char *gci_proc_next_line(char **cur);
 
 /* Total bytes the primary tier can read (a bound for walks). */
 uint64_t gci_program_saved_bytes(const struct gci_program *prog);

@@ -27,53 +27,6 @@
 
 #define MAX_WORKERS 4096
 
-char *gci_proc_read(const char *path, size_t *ret_len)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			char *b = realloc(buf, cap = cap ? 2 * cap : 8192);
-			if (!b) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = b;
-		}
-		size_t r = fread(buf + n, 1, 4096, f);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	int e = ferror(f) ? errno : 0;
-	fclose(f);
-	if (e) {
-		free(buf);
-		errno = e;
-		return NULL;
-	}
-	buf[n] = '\0';
-	*ret_len = n;
-	return buf;
-}
-
-char *gci_proc_next_line(char **cur)
-{
-	char *line = *cur;
-	if (!*line)
-		return NULL;
-	char *nl = strchr(line, '\n');
-	*cur = nl ? nl + 1 : line + strlen(line);
-	if (nl)
-		*nl = '\0';
-	return line;
-}
-
 void gci_server_warn(struct gci_server *srv, const char *fmt, ...)
 {
 	char *msg;
@@ -98,17 +51,10 @@ static void server_log(const struct gci_server *srv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void server_log(const struct gci_server *srv, const char *fmt, ...)
 {
-	if (!srv->opts.log)
-		return;
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&msg, fmt, ap);
+	gci_options_vlog(&srv->opts, GCI_LOG_INFO, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return;
-	srv->opts.log(srv->opts.log_arg, GCI_LOG_INFO, msg);
-	free(msg);
 }
 
 /* /proc/PID/stat: the parent and the command name ("pid (comm) S ppid ..."). */

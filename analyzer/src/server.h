@@ -133,11 +133,6 @@ struct gci_server {
 void gci_server_warn(struct gci_server *srv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* A small /proc file, NUL-terminated (NULL and errno on failure). */
-char *gci_proc_read(const char *path, size_t *ret_len);
-/* The next line of a text buffer, NUL-terminated in place; NULL at the end. */
-char *gci_proc_next_line(char **cur);
-
 /* copied.c */
 /* Read the master's pagemap over its private writable mappings. */
 struct gci_error *gci_master_pages_read(int pid, struct gci_master_pages **ret,

@@ -12,6 +12,7 @@
 #include "error.h"
 #include "pageset.h"
 #include "program.h"
+#include "report_internal.h"
 #include "report_json.h"
 #include "server.h"
 #include "snapshot.h"
@@ -200,23 +201,6 @@ static void fmt_bytes(char *buf, size_t n, uint64_t b)
 		snprintf(buf, n, "%.1f GiB", b / 1073741824.0);
 }
 
-static void fmt_count(char *buf, size_t n, int64_t v)
-{
-	if (v < 0) {
-		snprintf(buf, n, "-");
-		return;
-	}
-	char tmp[32];
-	int len = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-	size_t o = 0;
-	for (int i = 0; i < len && o + 2 < n; i++) {
-		if (i && (len - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = '\0';
-}
-
 /* The sentence over the whole server (the wording). */
 static char *summary_sentence(const struct gci_server *srv)
 {
@@ -232,7 +216,7 @@ static char *summary_sentence(const struct gci_server *srv)
 	char frozen[96] = "";
 	if (t.frozen > 0) {
 		char f[32];
-		fmt_count(f, sizeof(f), t.frozen);
+		gci_report_fmt_count(f, sizeof(f), t.frozen);
 		snprintf(frozen, sizeof(frozen), " (the master has %s frozen objects)", f);
 	}
 	int r;
@@ -476,8 +460,8 @@ static void text_row(FILE *f, const struct gci_server_proc *p)
 	if (!p->rollup.known)
 		snprintf(rss, sizeof(rss), "-"), snprintf(pss, sizeof(pss), "-"),
 		snprintf(pd, sizeof(pd), "-");
-	fmt_count(pages, sizeof(pages), (int64_t)p->gc_pages);
-	fmt_count(frozen, sizeof(frozen), p->frozen);
+	gci_report_fmt_count(pages, sizeof(pages), (int64_t)p->gc_pages);
+	gci_report_fmt_count(frozen, sizeof(frozen), p->frozen);
 	gc_counts(p, counts, sizeof(counts));
 	if (p->touch_known && p->full.sharing_known)
 		fmt_bytes(full, sizeof(full), p->full.shared_pages * PAGE);
