@@ -136,8 +136,16 @@ def rewrite(readme, blocks):
 
 
 def main(argv):
+    if "-h" in argv or "--help" in argv:
+        sys.stdout.write(__doc__)
+        return 0
     check = "--check" in argv
     args = [a for a in argv if a != "--check"]
+    bad = [a for a in args if a.startswith("-")]
+    if bad or len(args) > 2:
+        sys.stderr.write("gen-readme-usage: usage: gen-readme-usage.py [--check] "
+                         "[MAN_PAGE [README]]\n")
+        return 64
     man_path = args[0] if args else os.path.join(TOP, "docs", "gcinspect.1.in")
     readme_path = args[1] if len(args) > 1 else os.path.join(TOP, "README.md")
     with open(man_path, encoding="utf-8") as f:
