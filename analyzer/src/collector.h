@@ -22,6 +22,8 @@
 #include "pageset.h"
 #include "program.h"
 
+struct gci_walker;
+
 /*
  * What one collection writes, as parts of the walked lists: every head of
  * some lists, the first objects of one more (the walk kept their pages
@@ -106,7 +108,19 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L);
 /* The kind of a snapshot's target. */
 const struct gci_collector_kind *gci_snapshot_collector(const struct gci_snapshot *snap);
 
-/* collector_lists.c: what the list kinds share. */
+/* collector_lists.c: what the list kinds share, and this, which every kind
+ * uses.
+ *
+ * A walker for an enumeration: at most bound objects, the
+ * records flags asks for, the sink's callbacks, the problems so far, and
+ * for the progress a total where the interpreters count their GC objects
+ * (3.14+).
+ */
+void gci_enumeration_walker(struct gci_walker *w, struct gci_program *prog,
+			    const struct gci_layout *L, struct gci_snapshot *snap,
+			    uint64_t bound, unsigned flags,
+			    const struct gci_object_sink *sink, size_t problems_cap);
+
 /*
  * Before list g of an interpreter is walked (the earlier ones are): how many
  * of its first objects to keep apart (gci_walker.prefix), 0 for none.

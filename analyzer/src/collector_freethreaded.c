@@ -419,19 +419,7 @@ static struct gci_error *enumerate(struct gci_program *prog, struct gci_snapshot
 	d->n = snap->ninterps;
 	gci_snapshot_set_kind_data(snap, d);
 	struct gci_walker w;
-	gci_walker_init(&w, &prog->mem, L, snap, UINT64_MAX);
-	w.keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
-	w.keep_type_pages = flags & GCI_SNAPSHOT_TYPE_PAGES;
-	w.problems_cap = *problems_cap;
-	/* Each object counted is told to the sink (collector.h), and the
-	 * progress too; 3.14+ counts its GC objects: a total for it. */
-	w.object_fn = sink->fn;
-	w.object_arg = sink->arg;
-	w.progress = sink->progress;
-	w.progress_arg = sink->progress_arg;
-	for (size_t i = 0; i < snap->ninterps; i++)
-		if (snap->interps[i].heap_size > 0)
-			w.progress_total += (uint64_t)snap->interps[i].heap_size;
+	gci_enumeration_walker(&w, prog, L, snap, UINT64_MAX, flags, sink, *problems_cap);
 	struct gci_error *err = NULL;
 	struct visit v = { .w = &w, .snap = snap, .L = L };
 	for (size_t i = 0; i < snap->ninterps && !err; i++) {

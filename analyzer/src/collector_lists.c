@@ -45,6 +45,24 @@ const struct gci_collector_kind *gci_collector_for(const struct gci_layout *L)
 	}
 }
 
+void gci_enumeration_walker(struct gci_walker *w, struct gci_program *prog,
+			    const struct gci_layout *L, struct gci_snapshot *snap,
+			    uint64_t bound, unsigned flags,
+			    const struct gci_object_sink *sink, size_t problems_cap)
+{
+	gci_walker_init(w, &prog->mem, L, snap, bound);
+	w->keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
+	w->keep_type_pages = flags & GCI_SNAPSHOT_TYPE_PAGES;
+	w->problems_cap = problems_cap;
+	w->object_fn = sink->fn;
+	w->object_arg = sink->arg;
+	w->progress = sink->progress;
+	w->progress_arg = sink->progress_arg;
+	for (size_t i = 0; i < snap->ninterps; i++)
+		if (snap->interps[i].heap_size > 0)
+			w->progress_total += (uint64_t)snap->interps[i].heap_size;
+}
+
 struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snapshot *snap,
 				      const struct gci_layout *L, unsigned flags,
 				      gci_lists_prefix_fn *prefix,
@@ -64,20 +82,9 @@ struct gci_error *gci_lists_enumerate(struct gci_program *prog, struct gci_snaps
 		for (size_t g = 0; (gen = gci_interp_list(in, g)); g++)
 			heads[nheads++] = gen->head;
 	}
-	gci_walker_init(&w, &prog->mem, L, snap, bound);
-	w.keep_objects = flags & GCI_SNAPSHOT_OBJECTS;
-	w.keep_type_pages = flags & GCI_SNAPSHOT_TYPE_PAGES;
-	w.problems_cap = *problems_cap;
+	gci_enumeration_walker(&w, prog, L, snap, bound, flags, sink, *problems_cap);
 	w.heads = heads;
 	w.nheads = nheads;
-	w.object_fn = sink->fn;
-	w.object_arg = sink->arg;
-	w.progress = sink->progress;
-	w.progress_arg = sink->progress_arg;
-	/* 3.14+ counts its GC objects: a total for the progress. */
-	for (size_t i = 0; i < snap->ninterps; i++)
-		if (snap->interps[i].heap_size > 0)
-			w.progress_total += (uint64_t)snap->interps[i].heap_size;
 	struct gci_error *err = NULL;
 	for (size_t i = 0; i < snap->ninterps && !err; i++) {
 		struct gci_interp *in = &snap->interps[i];

@@ -338,35 +338,31 @@ out:
 	return NULL;
 }
 
-/* The master's entry for page, or 0; *cursor moves forward only. */
+/* The first index in [lo, hi) of pages whose page is not below page. */
+static size_t lower_bound(const uint64_t *pages, size_t lo, size_t hi, uint64_t page)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pages[mid] < page)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The master's entry for page, or 0.  Lookups in rising order are cheap:
+ * from *cursor, a gallop forward; behind it, a search from the start. */
 static uint64_t mp_lookup(const struct gci_master_pages *mp, uint64_t page, size_t *cursor)
 {
 	size_t i = *cursor;
 	if (i < mp->n && mp->pages[i] > page) {
-		/* behind: a binary search from the start */
-		size_t lo = 0, hi = i;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (mp->pages[mid] < page)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		i = lo;
+		i = lower_bound(mp->pages, 0, i, page);
 	} else {
-		/* gallop forward */
 		size_t step = 1;
 		while (i + step < mp->n && mp->pages[i + step] < page)
 			step *= 2;
-		size_t lo = i, hi = i + step < mp->n ? i + step : mp->n;
-		while (lo < hi) {
-			size_t mid = lo + (hi - lo) / 2;
-			if (mp->pages[mid] < page)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		i = lo;
+		i = lower_bound(mp->pages, i, i + step < mp->n ? i + step : mp->n, page);
 	}
 	*cursor = i;
 	return i < mp->n && mp->pages[i] == page ? mp->entries[i] : 0;

@@ -135,3 +135,18 @@ void gci_text_clean(char *s)
 		p += len;
 	}
 }
+
+const char *gci_strlist_vappend(char ***list, size_t *n, const char *fmt, va_list ap)
+{
+	char *msg;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return NULL;
+	char **l = gci_reallocarray(*list, *n + 1, sizeof(*l));
+	if (!l) {
+		free(msg);
+		return NULL;
+	}
+	*list = l;
+	l[(*n)++] = msg;
+	return msg;
+}

@@ -3,6 +3,8 @@
 #define GCI_ERROR_H
 
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
 
 #include "gcinspect.h"
 
@@ -28,5 +30,22 @@ void gci_text_clean(char *s);
 
 /* Allocation helpers returning NULL on overflow. */
 void *gci_reallocarray(void *p, size_t n, size_t size);
+
+/*
+ * Format a message and append it to a list of strings (*list, *n: the
+ * warnings of a program or a server).  Returns the message, which the
+ * list owns, or NULL when out of memory (nothing appended).
+ */
+const char *gci_strlist_vappend(char ***list, size_t *n, const char *fmt, va_list ap)
+	GCI_PRINTF(3, 0);
+
+/* The hash of an address for the open-addressing tables (a 64-bit mix). */
+static inline size_t gci_hash_addr(uint64_t a)
+{
+	a ^= a >> 33;
+	a *= 0xff51afd7ed558ccdULL;
+	a ^= a >> 33;
+	return (size_t)a;
+}
 
 #endif

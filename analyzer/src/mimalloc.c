@@ -33,13 +33,6 @@ struct addr_set {
 	size_t cap, used;
 };
 
-static size_t hash64(uint64_t a)
-{
-	a ^= a >> 33;
-	a *= 0xff51afd7ed558ccdULL;
-	a ^= a >> 33;
-	return (size_t)a;
-}
 
 /* Add a; *was_there says whether it already was.  false: out of memory. */
 static bool set_add(struct addr_set *s, uint64_t a, bool *was_there)
@@ -52,7 +45,7 @@ static bool set_add(struct addr_set *s, uint64_t a, bool *was_there)
 		for (size_t i = 0; i < s->cap; i++) {
 			if (!s->keys[i])
 				continue;
-			size_t j = hash64(s->keys[i]) & (cap - 1);
+			size_t j = gci_hash_addr(s->keys[i]) & (cap - 1);
 			while (keys[j])
 				j = (j + 1) & (cap - 1);
 			keys[j] = s->keys[i];
@@ -61,7 +54,7 @@ static bool set_add(struct addr_set *s, uint64_t a, bool *was_there)
 		s->keys = keys;
 		s->cap = cap;
 	}
-	size_t j = hash64(a) & (s->cap - 1);
+	size_t j = gci_hash_addr(a) & (s->cap - 1);
 	while (s->keys[j] && s->keys[j] != a)
 		j = (j + 1) & (s->cap - 1);
 	*was_there = s->keys[j] == a;

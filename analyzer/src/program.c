@@ -51,21 +51,12 @@ void gci_log(const struct gci_program *prog, enum gci_log_level level,
 
 void gci_program_warn(struct gci_program *prog, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&msg, fmt, ap);
+	const char *msg = gci_strlist_vappend(&prog->warnings, &prog->nwarnings, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return;
-	gci_log(prog, GCI_LOG_WARNING, "%s", msg);
-	char **w = gci_reallocarray(prog->warnings, prog->nwarnings + 1, sizeof(*w));
-	if (!w) {
-		free(msg);
-		return;
-	}
-	prog->warnings = w;
-	prog->warnings[prog->nwarnings++] = msg;
+	if (msg)
+		gci_log(prog, GCI_LOG_WARNING, "%s", msg);
 }
 
 static char *hex_string(const unsigned char *b, size_t n)

@@ -15,7 +15,6 @@
 #include "pageset.h"
 #include "program.h"
 #include "report_internal.h"
-#include "report_json.h"
 #include "snapshot.h"
 #include "walker.h"
 
@@ -183,11 +182,9 @@ static void add_integrity(const struct gci_snapshot *snap, json_object *root)
 	json_object_object_add(root, "integrity", integ);
 }
 
-static struct gci_error *json_finish(json_object *root, char **ret)
+struct gci_error *gci_report_json_string(json_object *root, int flags, char **ret)
 {
-	const char *s = json_object_to_json_string_ext(
-		root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-		JSON_C_TO_STRING_NOSLASHESCAPE);
+	const char *s = json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
 	char *out = s ? malloc(strlen(s) + 2) : NULL;
 	if (out)
 		sprintf(out, "%s\n", s);
@@ -196,6 +193,11 @@ static struct gci_error *json_finish(json_object *root, char **ret)
 		return &gci_enomem;
 	*ret = out;
 	return NULL;
+}
+
+static struct gci_error *json_finish(json_object *root, char **ret)
+{
+	return gci_report_json_string(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED, ret);
 }
 
 /* The lists a types report covers, or an error naming the choices. */
@@ -1098,7 +1100,7 @@ static struct gci_error *report(const struct gci_snapshot *snap,
 }
 
 /* For the other report modules (report_internal.h). */
-/* The pieces above, for reports over several snapshots (report_json.h). */
+/* The pieces above, for reports over several snapshots. */
 json_object *gci_report_header_json(const struct gci_snapshot *snap)
 {
 	return header_json(snap);

@@ -29,21 +29,11 @@
 
 void gci_server_warn(struct gci_server *srv, const char *fmt, ...)
 {
-	char *msg;
 	va_list ap;
 	va_start(ap, fmt);
-	int r = vasprintf(&msg, fmt, ap);
+	const char *msg = gci_strlist_vappend(&srv->warnings, &srv->nwarnings, fmt, ap);
 	va_end(ap);
-	if (r < 0)
-		return;
-	char **w = gci_reallocarray(srv->warnings, srv->nwarnings + 1, sizeof(*w));
-	if (!w) {
-		free(msg);
-		return;
-	}
-	srv->warnings = w;
-	w[srv->nwarnings++] = msg;
-	if (srv->opts.log)
+	if (msg && srv->opts.log)
 		srv->opts.log(srv->opts.log_arg, GCI_LOG_WARNING, msg);
 }
 

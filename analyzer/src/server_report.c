@@ -13,7 +13,6 @@
 #include "pageset.h"
 #include "program.h"
 #include "report_internal.h"
-#include "report_json.h"
 #include "server.h"
 #include "snapshot.h"
 #include "walker.h"
@@ -410,19 +409,6 @@ static json_object *server_json(const struct gci_server *srv)
 		json_object_array_add(w, json_object_new_string(srv->warnings[i]));
 	json_object_object_add(root, "warnings", w);
 	return root;
-}
-
-static struct gci_error *json_out(json_object *root, int flags, char **ret)
-{
-	const char *s = json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *out = s ? malloc(strlen(s) + 2) : NULL;
-	if (out)
-		sprintf(out, "%s\n", s);
-	json_object_put(root);
-	if (!out)
-		return &gci_enomem;
-	*ret = out;
-	return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -858,10 +844,10 @@ struct gci_error *gci_server_report(const struct gci_server *srv,
 		return gci_error_create(GCI_ERR_USAGE, "the server has not been read "
 					"(gci_server_read)");
 	if (format == GCI_SERVER_JSON)
-		return json_out(server_json(srv), JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED,
+		return gci_report_json_string(server_json(srv), JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED,
 				ret);
 	if (format == GCI_SERVER_JSON_LINE)
-		return json_out(server_json(srv), JSON_C_TO_STRING_PLAIN, ret);
+		return gci_report_json_string(server_json(srv), JSON_C_TO_STRING_PLAIN, ret);
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);

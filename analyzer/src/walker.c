@@ -18,13 +18,6 @@ struct gci_type_cache {
 	size_t cap, used;
 };
 
-static size_t hash_addr(uint64_t a)
-{
-	a ^= a >> 33;
-	a *= 0xff51afd7ed558ccdULL;
-	a ^= a >> 33;
-	return (size_t)a;
-}
 
 static struct gci_error *cache_grow(struct gci_type_cache *c)
 {
@@ -39,7 +32,7 @@ static struct gci_error *cache_grow(struct gci_type_cache *c)
 	for (size_t i = 0; i < c->cap; i++) {
 		if (!c->vals[i])
 			continue;
-		size_t j = hash_addr(c->keys[i]) & (cap - 1);
+		size_t j = gci_hash_addr(c->keys[i]) & (cap - 1);
 		while (vals[j])
 			j = (j + 1) & (cap - 1);
 		keys[j] = c->keys[i];
@@ -56,7 +49,7 @@ static struct gci_error *cache_grow(struct gci_type_cache *c)
 /* The slot for key: holds it, or is the empty slot to put it in. */
 static size_t cache_slot(const struct gci_type_cache *c, uint64_t key)
 {
-	size_t j = hash_addr(key) & (c->cap - 1);
+	size_t j = gci_hash_addr(key) & (c->cap - 1);
 	while (c->vals[j] && c->keys[j] != key)
 		j = (j + 1) & (c->cap - 1);
 	return j;
