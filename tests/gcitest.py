@@ -121,6 +121,57 @@ def proc_status(pid):
     return out
 
 
+def proc_state(pid):
+    """The state letter of /proc/PID/status (R, S, t, T, Z...), or None when
+    the process is gone."""
+    try:
+        return proc_status(pid).get("State", "").split()[0] or None
+    except (OSError, IndexError):
+        return None
+
+
+def _stat_fields():
+    """(pid, the fields of /proc/PID/stat after the command name) of every
+    process."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                stat = f.read()
+        except OSError:
+            continue
+        yield int(name), stat[stat.rfind(")") + 2:].split()
+
+
+def children(pid):
+    """The pids whose parent is pid."""
+    return [p for p, fields in _stat_fields() if len(fields) > 1 and int(fields[1]) == pid]
+
+
+def group_members(pgid):
+    """The pids whose process group is pgid (zombies included)."""
+    return [p for p, fields in _stat_fields() if len(fields) > 2 and int(fields[2]) == pgid]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on now."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def need(path, package):
+    """Skip unless path is an executable (from Debian's package)."""
+    if not os.access(path, os.X_OK):
+        raise Skip("%s is missing: install Debian's %s (scripts/install-deps.sh)"
+                   % (path, package))
+
+
 def wait_blocked_in_read(pid, timeout=30):
     """Wait until every thread of pid sleeps in read(2) (or, where the
     syscall number is not known, on a pipe): from then on it holds still.

@@ -43,24 +43,12 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 import check_bad_inputs  # noqa: E402  (gcore_of)
+from gcitest import EXIT_PASS, EXIT_FAIL, EXIT_SKIP, Fail, Skip, log, free_port  # noqa: E402
 
-EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 TIMEOUT = 120
 NETNS_ENV = "GCI_DEBUGINFOD_TEST_NETNS"
-
-
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def log(msg):
-    sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
 
 
 def build_id(path):
@@ -114,14 +102,6 @@ def the_deb(debug_file, workdir):
         raise Skip("cannot get %s %s (not in /var/cache/apt/archives; apt-get download: %s)"
                    % (pkg, ver, p.stdout.strip()[-300:]))
     return got, pkg, ver
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def metrics(port):

@@ -51,7 +51,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -59,8 +58,11 @@ import threading
 import time
 import urllib.request
 
-EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from gcitest import (EXIT_PASS, EXIT_FAIL, EXIT_SKIP, Fail, Skip, log,  # noqa: E402
+                     children, free_port, group_members, need, proc_state)
+
 WORKERS = 4
 READY_TIMEOUT = 120
 GCINSPECT_TIMEOUT = 120
@@ -69,80 +71,6 @@ REL_COPIED, ABS_COPIED_KB = 0.10, 256
 FREEZE_PREDICTED_KB, FREEZE_GROWTH_KB, FREEZE_COPIED_KB = 512, 512, 1024
 MIN_GROWTH_KB = 4096      # the unfrozen state must cost something to copy
 
-
-class Skip(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-def log(msg):
-    sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def need(path, package):
-    if not os.access(path, os.X_OK):
-        raise Skip("%s is missing: install Debian's %s (scripts/install-deps.sh)"
-                   % (path, package))
-
-
-def proc_state(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("State:"):
-                    return line.split()[1]
-    except OSError:
-        return None
-    return None
-
-
-def group_members(pgid):
-    """Pids whose process group is pgid (zombies included)."""
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if len(fields) > 2 and int(fields[2]) == pgid:
-            out.append(int(name))
-    return out
-
-
-def children(pid):
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()
-        if int(fields[1]) == pid:
-            out.append(int(name))
-    return sorted(out)
-
-
-# ---------------------------------------------------------------------------
-# The servers.
 
 class Server(object):
     """A server in its own session, so that everything it starts can be found

@@ -26,6 +26,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from gcitest import (EXIT_PASS, EXIT_FAIL, EXIT_SKIP, Fail, log,  # noqa: E402
+                     children, proc_state, ptrace_blocker)
+
 PYTHON = "/usr/bin/python3.11"
 # A Python master with two forked workers that idle.
 MASTER = r'''
@@ -46,15 +50,6 @@ for pid in kids:
 '''
 
 
-class Fail(Exception):
-    pass
-
-
-def log(msg):
-    sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
-
-
 def run(gcinspect, args, want, must_say, timeout=60):
     cmd = [gcinspect] + args
     log("$ " + " ".join(cmd))
@@ -72,42 +67,14 @@ def run(gcinspect, args, want, must_say, timeout=60):
     log("  exit %d: %s" % (r.returncode, lines[-1]))
 
 
-def state(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("State:"):
-                    return line.split()[1]
-    except OSError:
-        return None
-    return None
-
-
-def children(pid):
-    out = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                with open("/proc/%s/stat" % name) as f:
-                    s = f.read()
-            except OSError:
-                continue
-            if int(s[s.rfind(")") + 2:].split()[1]) == pid:
-                out.append(int(name))
-    return out
-
-
 def main(argv):
     ap = argparse.ArgumentParser()
     ap.add_argument("--gcinspect", required=True)
     g = ap.parse_args(argv).gcinspect
-    try:
-        with open("/proc/sys/kernel/yama/ptrace_scope") as f:
-            if f.read().strip() == "3":
-                log("SKIP: kernel.yama.ptrace_scope is 3")
-                return 77
-    except OSError:
-        pass
+    why = ptrace_blocker()
+    if why:
+        log("SKIP: " + why)
+        return EXIT_SKIP
     procs = []
     tmp = tempfile.mkdtemp(prefix="gcinspect-workers-cli-")
     try:
@@ -159,16 +126,16 @@ def main(argv):
             raise Fail("--interval then SIGINT: exit %d, %d lines for %d workers (%s)"
                        % (p.returncode, len(lines), len(workers), err.decode()))
         for pid in [master.pid] + workers:
-            if state(pid) in ("t", "T"):
+            if proc_state(pid) in ("t", "T"):
                 raise Fail("pid %d is left stopped" % pid)
         log("  exit 0: %d samples, nothing left stopped" % (len(lines) // len(workers)))
         master.stdin.close()
         master.wait(30)
         log("PASS")
-        return 0
+        return EXIT_PASS
     except Fail as e:
         log("FAIL: %s" % e)
-        return 1
+        return EXIT_FAIL
     finally:
         for p in procs:
             if p.poll() is None:
