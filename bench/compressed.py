@@ -12,7 +12,7 @@ compressed file, and on zstd through a pipe (-).  For each: the median wall
 time of N runs, the decompression time and rate gcinspect reports under -v,
 and the peak of the process's RssAnon, RssFile and RssShmem (sampled every
 5 ms from /proc/PID/status).  Last, zstd once more with no writable
-temporary directory (read-only bind mounts over /var/tmp and /tmp, in a
+temporary directory (empty read-only file systems over /var/tmp and /tmp, in a
 mount namespace of its own), so that gcinspect falls back to a memfd: the
 decompressed core is then shmem, resident until gcinspect exits.
 
@@ -28,26 +28,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import peakmem  # noqa: E402
 COMPRESSORS = (("zstd", "zst", ["zstd", "-q", "-c", "-T1"]), ("lz4", "lz4", ["lz4", "-q", "-c"]),
                ("xz", "xz", ["xz", "-c", "-T1"]), ("gzip", "gz", ["gzip", "-c"]))
-
-
-def sample(pid, peaks, done):
-    keys = ("RssAnon:", "RssFile:", "RssShmem:")
-    while not done.is_set():
-        try:
-            with open("/proc/%d/status" % pid) as f:
-                for line in f:
-                    parts = line.split()
-                    if parts and parts[0] in keys:
-                        peaks[parts[0]] = max(peaks.get(parts[0], 0), int(parts[1]))
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.005)
 
 
 def run(argv, stdin_path=None, pipe=False, verbose=False):
@@ -59,23 +46,15 @@ def run(argv, stdin_path=None, pipe=False, verbose=False):
         stdin = feeder.stdout
     elif stdin_path:
         stdin = open(stdin_path, "rb")
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv + (["-v"] if verbose else []), stdin=stdin,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peaks, done = {}, threading.Event()
-    t = threading.Thread(target=sample, args=(p.pid, peaks, done), daemon=True)
-    t.start()
-    out, err = p.communicate()
-    dt = time.perf_counter() - t0
-    done.set()
-    t.join()
+    dt, rc, out, err, peaks = peakmem.run(argv + (["-v"] if verbose else []),
+                                          ("RssAnon", "RssFile", "RssShmem"), stdin=stdin)
     if feeder:
         feeder.stdout.close()
         feeder.wait()
     elif stdin_path:
         stdin.close()
-    if p.returncode != 0:
-        sys.exit("%s: exit %d\n%s" % (" ".join(argv), p.returncode, err.decode()))
+    if rc != 0:
+        sys.exit("%s: exit %d\n%s" % (" ".join(argv), rc, err.decode()))
     return dt, out, err.decode("utf-8", "replace"), peaks
 
 
@@ -172,10 +151,12 @@ def main(argv):
         # The memfd fallback: nowhere on disk to write.  The core comes in on
         # standard input, opened before /tmp is covered.
         zst = os.path.join(work, "core.zst")
-        ro = tempfile.mkdtemp(prefix="gcinspect-ro-", dir=work)
+        # (Empty read-only file systems: a bind mount of a directory that
+        # is itself under /tmp would vanish once /tmp is covered.)
         wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                'mount --bind -o ro "$0" /tmp && mount --bind -o ro "$0" /var/tmp && '
-                'exec env -u TMPDIR "$@"', ro]
+                'mount -t tmpfs -o ro,size=4k gcinspect-ro /tmp && '
+                'mount -t tmpfs -o ro,size=4k gcinspect-ro /var/tmp && '
+                'exec env -u TMPDIR "$@"', "sh"]
         if shutil.which("unshare") and os.geteuid() == 0:
             times, decs, pk = [], [], {}
             for i in range(args.runs):
@@ -198,8 +179,8 @@ def main(argv):
                                                 "RssAnon", "RssFile", "RssShmem"))
         for name, t, dec, pk in rows:
             print("%-12s %7.2fs  %-48s %7.1fMB %7.1fMB %7.1fMB"
-                  % (name, t, dec or "-", pk.get("RssAnon:", 0) / 1024,
-                     pk.get("RssFile:", 0) / 1024, pk.get("RssShmem:", 0) / 1024))
+                  % (name, t, dec or "-", pk.get("RssAnon", 0) / 1024,
+                     pk.get("RssFile", 0) / 1024, pk.get("RssShmem", 0) / 1024))
     finally:
         if not args.workdir:
             shutil.rmtree(work, ignore_errors=True)

@@ -63,27 +63,7 @@ make_core() { # make_core DICTS NAME: the core's path on stdout
 measure() {
 	local out=$1
 	shift
-	"$python" - "$out" "$@" <<'EOF'
-import subprocess, sys, time
-out = open(sys.argv[1], "wb")
-t0 = time.perf_counter()
-p = subprocess.Popen(sys.argv[2:], stdout=out, stderr=subprocess.DEVNULL)
-peak = {"RssAnon:": 0, "RssFile:": 0}
-while p.poll() is None:
-    try:
-        with open("/proc/%d/status" % p.pid) as f:
-            for line in f:
-                parts = line.split()
-                if parts and parts[0] in peak:
-                    peak[parts[0]] = max(peak[parts[0]], int(parts[1]))
-    except (OSError, ValueError):
-        pass
-    time.sleep(0.005)
-dt = time.perf_counter() - t0
-if p.returncode != 0:
-    sys.exit("gcinspect exited with status %d" % p.returncode)
-print("%.2f %d %d" % (dt, peak["RssAnon:"], peak["RssFile:"]))
-EOF
+	"$python" "$here/peakmem.py" --out "$out" -- "$@"
 }
 
 echo "gcinspect objects/report/diff benchmark ($gcinspect, $python)"

@@ -99,22 +99,8 @@ done
 
 # One more run, sampling /proc/PID/status: anonymous vs file-backed memory
 # (a mapped core shows up as RssFile, not RssAnon).
-"$python" - "$gcinspect" "$core" >"$work/rss" <<'EOF'
-import subprocess, sys, time
-p = subprocess.Popen([sys.argv[1], "types", "--json", sys.argv[2]], stdout=subprocess.DEVNULL)
-peak = {"RssAnon:": 0, "RssFile:": 0, "VmHWM:": 0}
-while p.poll() is None:
-    try:
-        with open("/proc/%d/status" % p.pid) as f:
-            for line in f:
-                parts = line.split()
-                if parts and parts[0] in peak:
-                    peak[parts[0]] = max(peak[parts[0]], int(parts[1]))
-    except (OSError, ValueError):
-        pass
-    time.sleep(0.005)
-print("%d %d %d" % (peak["RssAnon:"], peak["RssFile:"], peak["VmHWM:"]))
-EOF
+"$python" "$here/peakmem.py" --fields RssAnon,RssFile,VmHWM -- \
+	"$gcinspect" types --json "$core" | cut -d' ' -f2- >"$work/rss"
 
 # 4. Report.
 "$python" - "$work/target.out" "$work/runs" "$work/types.json" "$core" "$t0" "$t1" "$gcinspect" "$work/rss" <<'EOF'

@@ -24,17 +24,9 @@ die() { say "$*"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (mmdebstrap, chroot)"
 
-# The mirror this machine's apt already uses.
-mirror=""
-if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-	mirror=$(sed -n 's|^URIs:[[:space:]]*\([^[:space:]]*/debian\)/*[[:space:]]*$|\1|p' \
-		/etc/apt/sources.list.d/debian.sources | head -n 1)
-fi
-if [ -z "$mirror" ] && [ -r /etc/apt/sources.list ]; then
-	mirror=$(sed -n 's|^deb[[:space:]]\{1,\}\([^[:space:]]*/debian\)/*[[:space:]].*|\1|p' \
-		/etc/apt/sources.list | head -n 1)
-fi
-[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+# The mirror this machine's apt already uses (scripts/lib/mirror.sh).
+. "$(dirname "$0")/lib/mirror.sh"
+mirror=$(debian_mirror)
 
 stamp_text() {  # suite packages
 	printf 'gcinspect-chroot 1\nsuite %s\nmirror %s\npackages %s\n' "$1" "$mirror" "$2"
