@@ -23,7 +23,7 @@
 #   chroot CACHE_DIR/chroot /opt/gcinspect-py/3.14.4d/bin/python3.14d
 #
 # That is how the tests run Debian's interpreters in CACHE/chroots/sid too
-# (check_core.py --chroot): sid's libraries (glibc, libssl...) are newer than
+# (check_target.py --chroot): sid's libraries (glibc, libssl...) are newer than
 # the host's, so a binary linked against them cannot run on the host, and a
 # core taken from outside names the host path CACHE_DIR/chroot/opt/...,
 # which exists as such.  The build dependencies are not installed into the
@@ -82,7 +82,8 @@ pythons="3.14.4|tarball|$common CFLAGS='-g -O2'|python3.14|3.14.4 gil release 20
 t0=$(date +%s)
 say() { echo "build-pythons: [$(($(date +%s) - t0)) s] $*" >&2; }
 # A failure is also written to each file of $failfiles: the tests that need
-# the interpreter skip, quoting it (tests/integration/check_core.py).
+# the interpreter skip, quoting it (check_target.py --build-failure, and
+# tests/cow/check_cow.py, tests/layout).
 failfiles=""
 die() {
 	say "FAILED: $*"

@@ -8,11 +8,14 @@
     target's chroot and mount namespace);
   - Gcinspect: the CLI, its JSON;
   - Gdb: the gdb plugin in `gdb -batch`, several commands per run;
+  - build_failure: why scripts/build-pythons.sh could not build an interpreter;
   - compare_truth: a summary and the type histograms of generations 1 and 2
-    against the truth, exactly; json_diff / expect_equal for two reports.
+    against the truth, exactly (the generational collector, 3.14.0-3.14.4's
+    incremental one, free-threaded builds); json_diff / expect_equal for two
+    reports.
 
-Used by tests/integration/check_target.py, tests/gdb/check_gdb.py and
-tests/cow/check_cow.py.  Every helper raises Fail (a test failure, with what
+Used by tests/integration/check_target.py (and the other harnesses there),
+tests/gdb/check_gdb.py, tests/cow/check_cow.py and tests/html/check_html.py.  Every helper raises Fail (a test failure, with what
 went wrong) or Skip (this machine cannot do the thing at all, and why).
 """
 
@@ -60,13 +63,14 @@ def shell_join(argv):
     return " ".join(out)
 
 
-def run(argv, env=None, timeout=RUN_TIMEOUT, check=True, quiet=False, cwd=None):
+def run(argv, env=None, timeout=RUN_TIMEOUT, check=True, quiet=False, cwd=None,
+        stdin=subprocess.DEVNULL):
     """(status, stdout, stderr) of argv as text; Fail on a non-zero status
     when check, or on a timeout."""
     if not quiet:
         log("+ " + ("(cd %s) " % shell_join([cwd]) if cwd else "") + shell_join(argv))
     try:
-        p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        p = subprocess.run(argv, stdin=stdin, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, env=env, timeout=timeout, cwd=cwd)
     except subprocess.TimeoutExpired:
         raise Fail("%s did not finish within %d s" % (argv[0], timeout))
@@ -173,11 +177,14 @@ def need(path, package):
 
 
 def wait_blocked_in_read(pid, timeout=30):
-    """Wait until every thread of pid sleeps in read(2) (or, where the
-    syscall number is not known, on a pipe): from then on it holds still.
+    """Wait until the main thread of pid sleeps in read(2) (or, where the
+    syscall number is not known, on a pipe), and every other thread in
+    read(2) or futex(2) (a thread the target keeps alive, blocked on an
+    event: gc_target.py --live-thread): from then on it holds still.
     A target says "ready" and then reads; between the two it still runs."""
     import platform
-    read_nr = {"x86_64": "0", "aarch64": "63"}.get(platform.machine())
+    read_nr, futex_nr = {"x86_64": ("0", "202"),
+                         "aarch64": ("63", "98")}.get(platform.machine(), (None, None))
     deadline = time.monotonic() + timeout
     while True:
         blocked = True
@@ -187,7 +194,11 @@ def wait_blocked_in_read(pid, timeout=30):
                     nr = f.read().split(None, 1)[0]
                 with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
                     wchan = f.read()
-                if not (nr == read_nr if read_nr else "pipe" in wchan):
+                if read_nr is None:
+                    ok = "pipe" in wchan or (tid != str(pid) and "futex" in wchan)
+                else:
+                    ok = nr == read_nr or (tid != str(pid) and nr == futex_nr)
+                if not ok:
                     blocked = False
         except (OSError, IndexError) as e:
             raise Fail("cannot tell what pid %d is doing: %s" % (pid, e))
@@ -204,16 +215,21 @@ def wait_blocked_in_read(pid, timeout=30):
 class Target(object):
     """gc_target.py under python (a path inside chroot, if given), blocked
     reading its stdin, a pipe, once it said "ready": it holds still, every
-    thread asleep in read(2), until release().  Use with `with`.
+    thread asleep (wait_blocked_in_read), until release().  Use with `with`.
 
     With chroot, the script and its truth live in a directory of this run's
     own under CHROOT/tmp; own_mount_ns also gives the target a mount
     namespace of its own with /proc mounted inside the chroot, as in a
-    container (take_core(inside=True) joins it)."""
+    container (take_core(inside=True) joins it).
+
+    threads: the target builds part of its heap in that many threads that
+    exit before the snapshot; live_thread: and in one still alive, blocked
+    (free-threaded builds: abandoned mimalloc segments, a second thread's
+    heaps)."""
 
     def __init__(self, python, workdir, script=DEFAULT_TARGET, chroot=None,
                  own_mount_ns=False, freeze=False, subinterpreter=False, scale=None,
-                 keep=False):
+                 keep=False, threads=0, live_thread=False):
         self.python = python
         self.chroot = chroot
         self.keep = keep
@@ -251,6 +267,10 @@ class Target(object):
             argv.append("--subinterpreter")
         if scale is not None:
             argv += ["--scale", str(scale)]
+        if threads:
+            argv += ["--threads", str(threads)]
+        if live_thread:
+            argv.append("--live-thread")
         self.argv = argv
 
     @property
@@ -372,9 +392,23 @@ class Target(object):
                 shutil.rmtree(self.inner[0], ignore_errors=True)
 
 
+def build_failure(python, chroot, failure_file):
+    """Why scripts/build-pythons.sh could not build python (a path inside
+    chroot, if given), as it recorded in failure_file; None when python
+    exists or nothing was recorded (then a missing python is a failure)."""
+    if failure_file is None:
+        return None
+    host = os.path.join(os.path.abspath(chroot), python.lstrip("/")) if chroot else python
+    if os.path.isfile(host) or not os.path.isfile(failure_file):
+        return None
+    with open(failure_file, errors="replace") as f:
+        return f.read().strip() or "(no reason recorded)"
+
+
 def take_core(target, workdir, inside=False):
-    """A core of the target, as workdir/core.PID, taken by the host's gcore
-    or (inside) by the chroot's own, in the target's mount namespace and root
+    """A core of the target (a Target, or any process with a pid), as
+    workdir/core.PID, taken by the host's gcore or (inside: a Target in a
+    chroot) by the chroot's own, in the target's mount namespace and root
     directory, so that the core names the paths as the target sees them."""
     pid = target.pid
     if not inside:
@@ -460,13 +494,14 @@ class Gcinspect(object):
         self.binary = binary
         self.env = env
 
-    def run(self, args, check=True):
-        return run([self.binary] + args, env=self.env, check=check)
+    def run(self, args, check=True, stdin=subprocess.DEVNULL):
+        return run([self.binary] + args, env=self.env, check=check, stdin=stdin)
 
-    def json(self, args, what):
-        """The JSON document of a run that must succeed, quietly on stderr."""
+    def output(self, args, what, stdin=subprocess.DEVNULL):
+        """The stdout of a run that must succeed (what it says on stderr is
+        logged)."""
         t0 = time.monotonic()
-        rc, out, err = self.run(args, check=False)
+        rc, out, err = self.run(args, check=False, stdin=stdin)
         dt = time.monotonic() - t0
         if rc < 0:
             raise Fail("%s: gcinspect killed by signal %d\n%s" % (what, -rc, err))
@@ -476,7 +511,11 @@ class Gcinspect(object):
         if err.strip():
             log("%s: gcinspect stderr:\n%s" % (what, err.rstrip()))
         log("   %s: %.2f s" % (what, dt))
-        return parse_json(out, what)
+        return out
+
+    def json(self, args, what):
+        """The JSON document of a run that must succeed."""
+        return parse_json(self.output(args, what), what)
 
 
 BEGIN, END = "@@gcinspect-begin@@", "@@gcinspect-end@@"
@@ -650,10 +689,198 @@ def compare_interpreters(truth, summary, ck):
                 sub.get("gc_state") != interps[0].get("gc_state"))
 
 
+def compare_types_doc(label, doc, lst, want_hist, want_addr, ck, names_may_be_unknown):
+    """One types document (types --json, gc-types --json) against the truth.
+    lst: the summary's list it covers (or a dict of the objects and bytes of
+    the lists it covers): the types' objects must add up to its.  want_hist
+    ({tp_name: objects}) and want_addr ({type address: {"name", "objects"}}):
+    the truth's; want_hist None when the truth has none (before 3.8)."""
+    ck.eq("%s schema" % label, doc.get("schema"), "gcinspect/1")
+    entries = doc.get("types")
+    if not ck.true("%s: list of types" % label, isinstance(entries, list)):
+        return
+    hist = {}
+    by_addr = {}    # type address -> [name or None when unknown, objects]
+    unknown = 0
+    tbytes = 0
+    for e in entries:
+        name = e.get("name")
+        known = e.get("name_known") is True
+        hist[name] = hist.get(name, 0) + e.get("objects", 0)
+        tbytes += e.get("bytes", 0)
+        if not known:
+            unknown += 1
+        if not names_may_be_unknown:
+            ck.true("%s: %r has name_known true" % (label, name), known,
+                    repr(e.get("name_known")))
+        addr = e.get("address")
+        if ck.true("%s: %r has a hex address" % (label, name),
+                   isinstance(addr, str) and addr.startswith("0x"), repr(addr)):
+            key = "0x%x" % int(addr, 16)
+            ck.true("%s: address %s listed once" % (label, key), key not in by_addr)
+            by_addr[key] = [name if known else None, e.get("objects", 0)]
+    ck.eq("%s: sum of objects vs the summary's list" % label, sum(hist.values()),
+          lst.get("objects"))
+    if tbytes != lst.get("bytes"):
+        log("note: %s: sum of bytes %d != the summary's list's bytes %r"
+            % (label, tbytes, lst.get("bytes")))
+    if unknown:
+        log("note: %s: %d of %d types have no readable name (%d objects)"
+            % (label, unknown, len(by_addr),
+               sum(c for n, c in by_addr.values() if n is None)))
+    if want_hist is None:
+        return
+    # By type object: every type with exactly its objects, and its name
+    # whenever gcinspect could read it.  (Names alone are ambiguous: enum
+    # defines a class named "property", as the built-in type is.)
+    if not ck.true("%s: the truth has types by address" % label, isinstance(want_addr, dict)):
+        return
+    want_addr = dict(("0x%x" % int(a, 16), v) for a, v in want_addr.items())
+    diff = []
+    for a in sorted(set(by_addr) | set(want_addr)):
+        got_name, got_n = by_addr.get(a, (None, None))
+        w = want_addr.get(a)
+        want_name, want_n = (w["name"], w["objects"]) if w else (None, None)
+        if got_n != want_n or (got_name is not None and got_name != want_name) or (
+                got_name is None and a in by_addr and not names_may_be_unknown):
+            diff.append("    %-18s gcinspect %-8s %-30s truth %-8s %s"
+                        % (a, got_n if got_n is not None else "-",
+                           got_name if got_name is not None
+                           else ("(name unreadable)" if a in by_addr else "-"),
+                           want_n if want_n is not None else "-", want_name or "-"))
+    ck.checked += 1
+    if diff:
+        if len(diff) > 40:
+            diff = diff[:40] + ["    ... %d more" % (len(diff) - 40)]
+        ck.failures.append("%s by type address differs (%d types in gcinspect, %d in "
+                           "truth):\n%s" % (label, len(by_addr), len(want_addr),
+                                            "\n".join(diff)))
+    ck.eq("%s: total objects vs truth" % label, sum(hist.values()), sum(want_hist.values()))
+    if not names_may_be_unknown:
+        ck.checked += 1
+        if hist != want_hist:
+            ck.failures.append("%s: type histogram differs (%d names in gcinspect, %d in "
+                               "truth):\n%s" % (label, len(hist), len(want_hist),
+                                                histogram_diff(hist, want_hist)))
+
+
+def merge_types_docs(docs, generation):
+    """One types document for several lists: objects and bytes summed per type."""
+    by_addr = {}
+    order = []
+    for doc in docs:
+        for e in doc.get("types") or []:
+            a = e.get("address")
+            if a not in by_addr:
+                by_addr[a] = dict(e)
+                order.append(a)
+            else:
+                m = by_addr[a]
+                m["objects"] = m.get("objects", 0) + e.get("objects", 0)
+                m["bytes"] = m.get("bytes", 0) + e.get("bytes", 0)
+    merged = dict(docs[0])
+    merged["generation"] = generation
+    merged["types"] = [by_addr[a] for a in order]
+    return merged
+
+
+def compare_footprint(lists, ck):
+    """Sanity of the footprint numbers of [(label, list)]."""
+    for label, g in lists:
+        n, b, pg = g.get("objects"), g.get("bytes"), g.get("pages")
+        if not ck.true("%s objects/bytes/pages are integers" % label,
+                       all(isinstance(v, int) and not isinstance(v, bool) for v in (n, b, pg)),
+                       "objects=%r bytes=%r pages=%r" % (n, b, pg)):
+            continue
+        ck.true("%s bytes >= 32*objects" % label, b >= 32 * n, "bytes=%d objects=%d" % (b, n))
+        if n > 0:
+            ck.true("%s pages >= 1" % label, pg >= 1, "pages=%d objects=%d" % (pg, n))
+        else:
+            ck.true("%s empty: bytes and pages 0" % label, b == 0 and pg == 0,
+                    "bytes=%d pages=%d" % (b, pg))
+
+
+def compare_incremental(truth, gcs, gens, ck):
+    """3.14.0-3.14.4: the lists are young, old[0], old[1].  What the gc module
+    says maps onto them as CPython 3.14.4's gcmodule.c and gc.c define it:
+    get_objects(generation=0) is young, 1 nothing, 2 both old lists;
+    get_count() is (young, old[visited_space], old[1 - visited_space]);
+    get_threshold() is (young, old[0], 0) - and old[1]'s threshold is 0 in
+    memory unless gc.set_threshold() was given three values (the target never
+    calls it)."""
+    names = ["young", "old[0]", "old[1]"]
+    for i, g in enumerate(gens):
+        ck.eq("list %d name" % i, g.get("name"), names[i])
+        ck.eq("%s threshold" % names[i], g.get("threshold"), truth["threshold"][i])
+    visited = gcs.get("visited_space")
+    if not ck.true("gc.visited_space is 0 or 1", visited in (0, 1), repr(visited)):
+        return
+    ck.true("gc.phase is mark or collect", gcs.get("phase") in ("mark", "collect"),
+            repr(gcs.get("phase")))
+    for i in (0, 1):
+        ck.eq("old[%d] role" % i, gens[1 + i].get("role"),
+              "visited" if i == visited else "pending")
+    ck.eq("young count", gens[0].get("count"), truth["count"][0])
+    ck.eq("old[visited_space=%d] count (gc.get_count()[1])" % visited,
+          gens[1 + visited].get("count"), truth["count"][1])
+    ck.eq("old[%d] (pending) count (gc.get_count()[2])" % (1 - visited),
+          gens[2 - visited].get("count"), truth["count"][2])
+    n0, n1, n2 = truth["generations"]
+    ck.eq("truth: gc.get_objects(generation=1) is empty", n1, 0)
+    ck.eq("young objects (gc.get_objects(generation=0))", gens[0].get("objects"), n0)
+    o0, o1 = gens[1].get("objects"), gens[2].get("objects")
+    if ck.true("old list objects are integers", isinstance(o0, int) and isinstance(o1, int),
+               "%r %r" % (o0, o1)):
+        ck.eq("old[0] + old[1] objects (%d + %d; gc.get_objects(generation=2))" % (o0, o1),
+              o0 + o1, n2)
+
+
+def compare_free_threaded(truth, summary, types_docs, ck, names_may_be_unknown):
+    """Free-threaded builds: one list, "heap", holding what gc.get_objects()
+    returns (of any generation), the frozen objects as the permanent
+    generation, the young threshold and count as the heap's; one collection,
+    "full", which writes every heap object's header."""
+    gcs = get(summary, ["gc"])
+    gens = gcs.get("generations")
+    if not ck.true("gc.generations is a list of 1", isinstance(gens, list) and len(gens) == 1,
+                   repr(gens)[:300]):
+        return
+    heap = gens[0]
+    ck.eq("heap name", heap.get("name"), "heap")
+    ck.eq("heap head (no list)", heap.get("head"), None)
+    ck.eq("heap threshold (gc.get_threshold()[0])", heap.get("threshold"), truth["threshold"][0])
+    ck.eq("heap count (gc.get_count()[0])", heap.get("count"), truth["count"][0])
+    ck.eq("heap objects (len(gc.get_objects()))", heap.get("objects"), truth["total"])
+    ck.eq("heap complete", heap.get("complete"), True)
+    perm = gcs.get("permanent") or {}
+    ck.eq("permanent objects (gc.get_freeze_count())", perm.get("objects"),
+          truth["freeze_count"])
+    if truth.get("freeze_requested"):
+        ck.true("--freeze froze objects", truth["freeze_count"] > 0)
+    compare_footprint([("heap", heap)] + ([("permanent", perm)] if perm else []), ck)
+    cols = summary.get("collections")
+    if ck.true("collections is one full collection",
+               isinstance(cols, list) and len(cols) == 1, repr(cols)):
+        ck.eq("collections[0].generation", cols[0].get("generation"), "full")
+        ck.eq("collections[0].objects", cols[0].get("objects"), truth["total"])
+        ck.true("collections[0] pages >= the heap's pages",
+                cols[0].get("pages", 0) >= heap.get("pages", 0))
+    # gc.get_objects(generation=N) is the whole heap for every N.
+    for gen in ("1", "2"):
+        doc = types_docs[gen]
+        ck.eq("types %s generation" % gen, doc.get("generation"), gen)
+        compare_types_doc("types %s" % gen, doc, heap, truth["types"]["heap"],
+                          truth["types_by_address"]["heap"], ck, names_may_be_unknown)
+
+
 def compare_truth(truth, summary, types_docs, expect_layout, ck, names_may_be_unknown=False):
     """summary (gcinspect summary --json) and types_docs ({"1": types -g 1
-    --json, "2": ...}) against the truth, into ck.  names_may_be_unknown:
-    the interpreter's files were not at hand, so type names may be unreadable."""
+    --json, "2": ...}) against the truth, into ck: the generational collector,
+    3.14.0-3.14.4's incremental one (compare_incremental; there types_docs may
+    also hold "old[0]" and "old[1]", types -g of each old list, which together
+    must be generation 2), or a free-threaded build (compare_free_threaded).
+    names_may_be_unknown: the interpreter's files were not at hand, so type
+    names may be unreadable."""
     compare_interpreters(truth, summary, ck)
     ck.eq("summary.schema", summary.get("schema"), "gcinspect/1")
     py = get(summary, ["python"])
@@ -665,17 +892,30 @@ def compare_truth(truth, summary, types_docs, expect_layout, ck, names_may_be_un
     gcs = get(summary, ["gc"])
     ck.eq("gc.enabled", gcs.get("enabled"), truth["enabled"])
     ck.eq("gc.collecting", gcs.get("collecting"), False)
+    integ = get(summary, ["integrity"])
+    ck.eq("integrity.complete", integ.get("complete"), True)
+    ck.eq("integrity.problems", integ.get("problems"), [])
+    incremental = truth.get("incremental", False)
+    ck.eq("gc.collector", gcs.get("collector"),
+          "free-threaded" if truth.get("free_threaded") else
+          "incremental" if incremental else "generational")
+    if truth.get("free_threaded"):
+        compare_free_threaded(truth, summary, types_docs, ck, names_may_be_unknown)
+        return
 
     gens = get(summary, ["gc", "generations"])
     if not ck.true("gc.generations is a list of 3", isinstance(gens, list) and len(gens) == 3,
                    repr(gens)[:200]):
         return
-    for i, g in enumerate(gens):
-        ck.eq("generation %d name" % i, g.get("name"), str(i))
-        ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
-        ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
-        if truth["generations"] is not None:
-            ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
+    if incremental:
+        compare_incremental(truth, gcs, gens, ck)
+    else:
+        for i, g in enumerate(gens):
+            ck.eq("generation %d name" % i, g.get("name"), str(i))
+            ck.eq("generation %d threshold" % i, g.get("threshold"), truth["threshold"][i])
+            ck.eq("generation %d count" % i, g.get("count"), truth["count"][i])
+            if truth["generations"] is not None:
+                ck.eq("generation %d objects" % i, g.get("objects"), truth["generations"][i])
     objs = [g.get("objects") for g in gens]
     if truth["generations"] is None:
         if all(isinstance(o, int) for o in objs):
@@ -693,103 +933,29 @@ def compare_truth(truth, summary, types_docs, expect_layout, ck, names_may_be_un
             ck.eq("permanent objects", perm.get("objects"), truth["freeze_count"])
     if truth.get("freeze_requested") and truth["freeze_count"] is not None:
         ck.true("--freeze gave a non-empty permanent generation", truth["freeze_count"] > 0)
+    compare_footprint([("generation %d" % i, g) for i, g in enumerate(gens)] +
+                      ([("permanent", perm)] if isinstance(perm, dict) else []), ck)
 
-    # Sanity of the footprint numbers.
-    lists = [("generation %d" % i, g) for i, g in enumerate(gens)]
-    if isinstance(perm, dict):
-        lists.append(("permanent", perm))
-    for label, g in lists:
-        n, b, pg = g.get("objects"), g.get("bytes"), g.get("pages")
-        if not ck.true("%s objects/bytes/pages are integers" % label,
-                       all(isinstance(v, int) and not isinstance(v, bool) for v in (n, b, pg)),
-                       "objects=%r bytes=%r pages=%r" % (n, b, pg)):
-            continue
-        ck.true("%s bytes >= 32*objects" % label, b >= 32 * n, "bytes=%d objects=%d" % (b, n))
-        if n > 0:
-            ck.true("%s pages >= 1" % label, pg >= 1, "pages=%d objects=%d" % (pg, n))
-        else:
-            ck.true("%s empty: bytes and pages 0" % label, b == 0 and pg == 0,
-                    "bytes=%d pages=%d" % (b, pg))
-
-    integ = get(summary, ["integrity"])
-    ck.eq("integrity.complete", integ.get("complete"), True)
-    ck.eq("integrity.problems", integ.get("problems"), [])
-
-    # Type histograms.
+    # Type histograms: types -g N is gc.get_objects(generation=N), which the
+    # incremental collector maps onto its lists (1: none, 2: both old ones).
+    if incremental:
+        ck.eq("truth: no types for gc.get_objects(generation=1)", truth["types"].get("1"), {})
+        old = dict((k, gens[1].get(k, 0) + gens[2].get(k, 0)) for k in ("objects", "bytes"))
+        lists = {"1": {"objects": 0, "bytes": 0}, "2": old}
+    else:
+        lists = {"1": gens[1], "2": gens[2]}
     for gen in ("1", "2"):
         doc = types_docs[gen]
-        ck.eq("types %s schema" % gen, doc.get("schema"), "gcinspect/1")
         ck.eq("types %s generation" % gen, doc.get("generation"), gen)
-        entries = doc.get("types")
-        if not ck.true("types %s: list of types" % gen, isinstance(entries, list)):
-            continue
-        hist = {}
-        by_addr = {}    # type address -> [name or None when unknown, objects]
-        unknown = 0
-        tbytes = 0
-        for e in entries:
-            name = e.get("name")
-            known = e.get("name_known") is True
-            hist[name] = hist.get(name, 0) + e.get("objects", 0)
-            tbytes += e.get("bytes", 0)
-            if not known:
-                unknown += 1
-            if not names_may_be_unknown:
-                ck.true("types %s: %r has name_known true" % (gen, name), known,
-                        repr(e.get("name_known")))
-            addr = e.get("address")
-            if ck.true("types %s: %r has a hex address" % (gen, name),
-                       isinstance(addr, str) and addr.startswith("0x"), repr(addr)):
-                key = "0x%x" % int(addr, 16)
-                ck.true("types %s: address %s listed once" % (gen, key), key not in by_addr)
-                by_addr[key] = [name if known else None, e.get("objects", 0)]
-        g = gens[int(gen)]
-        ck.eq("types %s: sum of objects vs summary generation %s" % (gen, gen),
-              sum(hist.values()), g.get("objects"))
-        if tbytes != g.get("bytes"):
-            log("note: types %s: sum of bytes %d != summary generation bytes %r"
-                % (gen, tbytes, g.get("bytes")))
-        if unknown:
-            log("note: types %s: %d of %d types have no readable name (%d objects)"
-                % (gen, unknown, len(by_addr),
-                   sum(c for n, c in by_addr.values() if n is None)))
-        if not truth["types"]:
-            continue
-        # By type object: every type with exactly its objects, and its name
-        # whenever gcinspect could read it.  (Names alone are ambiguous: enum
-        # defines a class named "property", as the built-in type is.)
-        want_addr = truth.get("types_by_address", {}).get(gen)
-        if not ck.true("truth has types_by_address for generation %s" % gen,
-                       isinstance(want_addr, dict)):
-            continue
-        want_addr = dict(("0x%x" % int(a, 16), v) for a, v in want_addr.items())
-        diff = []
-        for a in sorted(set(by_addr) | set(want_addr)):
-            got_name, got_n = by_addr.get(a, (None, None))
-            w = want_addr.get(a)
-            want_name, want_n = (w["name"], w["objects"]) if w else (None, None)
-            if got_n != want_n or (got_name is not None and got_name != want_name) or (
-                    got_name is None and a in by_addr and not names_may_be_unknown):
-                diff.append("    %-18s gcinspect %-8s %-30s truth %-8s %s"
-                            % (a, got_n if got_n is not None else "-",
-                               got_name if got_name is not None
-                               else ("(name unreadable)" if a in by_addr else "-"),
-                               want_n if want_n is not None else "-", want_name or "-"))
-        ck.checked += 1
-        if diff:
-            if len(diff) > 40:
-                diff = diff[:40] + ["    ... %d more" % (len(diff) - 40)]
-            ck.failures.append("types of generation %s by type address differ (%d types in "
-                               "gcinspect, %d in truth):\n%s"
-                               % (gen, len(by_addr), len(want_addr), "\n".join(diff)))
-        ck.eq("types %s: total objects vs truth" % gen, sum(hist.values()),
-              sum(truth["types"][gen].values()))
-        if not names_may_be_unknown:
-            want = truth["types"][gen]
-            ck.checked += 1
-            if hist != want:
-                ck.failures.append("type histogram of generation %s differs (%d names in "
-                                   "gcinspect, %d in truth):\n%s"
-                                   % (gen, len(hist), len(want), histogram_diff(hist, want)))
-
-
+        compare_types_doc("types %s" % gen, doc, lists[gen],
+                          truth["types"][gen] if truth["types"] else None,
+                          truth.get("types_by_address", {}).get(gen), ck,
+                          names_may_be_unknown)
+    if incremental and "old[0]" in types_docs:
+        # The old lists by name, each on its own: together, generation 2.
+        parts = [types_docs["old[0]"], types_docs["old[1]"]]
+        for name, doc in zip(("old[0]", "old[1]"), parts):
+            ck.eq("types %s generation" % name, doc.get("generation"), name)
+        compare_types_doc("types old[0] + old[1]", merge_types_docs(parts, "2"), lists["2"],
+                          truth["types"]["2"], truth["types_by_address"]["2"], ck,
+                          names_may_be_unknown)

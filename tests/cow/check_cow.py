@@ -763,23 +763,11 @@ def parse_args(argv):
     return args
 
 
-def build_failure(args):
-    """Why scripts/build-pythons.sh could not build the interpreter, or None."""
-    if args.build_failure is None:
-        return None
-    python_host = (os.path.join(args.chroot, args.python.lstrip("/"))
-                   if args.chroot else args.python)
-    if os.path.isfile(python_host) or not os.path.isfile(args.build_failure):
-        return None
-    with open(args.build_failure, errors="replace") as f:
-        return f.read().strip() or "(no reason recorded)"
-
-
 def main(argv):
     args = parse_args(argv)
     if args.chroot:
         args.chroot = os.path.abspath(args.chroot)
-    why = build_failure(args)
+    why = gcitest.build_failure(args.python, args.chroot, args.build_failure)
     if why is not None:
         log("SKIP: scripts/build-pythons.sh could not build %s: %s (%s)"
             % (args.python, why, args.build_failure))

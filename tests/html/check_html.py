@@ -32,10 +32,11 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
-import check_core  # noqa: E402
 import check_diff  # noqa: E402
-from check_core import Checker, Fail, Skip, log, take_core  # noqa: E402
+import gcitest  # noqa: E402
+from gcitest import Checker, Fail, Skip, log, take_core  # noqa: E402
 
 
 class Dom(html.parser.HTMLParser):
@@ -115,7 +116,7 @@ def chromium(binary, url, workdir, args):
     argv = [binary, "--headless", "--no-sandbox", "--disable-gpu",
             "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run", "--user-data-dir=" + profile] + args + [url]
-    log("+ " + check_core.shell_join(argv))
+    log("+ " + gcitest.shell_join(argv))
     try:
         p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=120)
@@ -333,7 +334,7 @@ def main(argv):
     if shutil.which("gcore") is None:
         log("SKIP: gcore is not installed (Debian package gdb)")
         return 77
-    why = check_core.ptrace_blocker()
+    why = gcitest.ptrace_blocker()
     if why:
         log("SKIP: " + why)
         return 77
@@ -348,7 +349,7 @@ def main(argv):
     try:
         t.start()
         t.worker = int(t.wait_line("ready"))
-        core = take_core(t.proc.pid, workdir)
+        core = take_core(t, workdir)
         got_core = one_target(ck, args, workdir, "core", [core])
         got_live = one_target(ck, args, workdir, "live", ["--pid", str(t.worker)])
         t.finish()

@@ -29,9 +29,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import check_core  # noqa: E402
-from check_core import Checker, Fail, Skip, log, take_core  # noqa: E402
+sys.path.insert(0, os.path.dirname(HERE))
+import gcitest  # noqa: E402
+from gcitest import Checker, Fail, Skip, log, take_core  # noqa: E402
 
 TARGET = os.path.join(os.path.dirname(HERE), "targets", "leak_target.py")
 TIMEOUT = 120
@@ -51,8 +51,13 @@ class LeakTarget(object):
         self.proc = None
         self.worker = None
 
+    @property
+    def pid(self):
+        """The master's pid (gcitest.take_core takes its core)."""
+        return self.proc.pid
+
     def start(self):
-        log("+ " + check_core.shell_join(self.argv))
+        log("+ " + gcitest.shell_join(self.argv))
         env = dict(os.environ)
         for k in ("PYTHONSTARTUP", "PYTHONMALLOC", "PYTHONDEVMODE", "PYTHONTRACEMALLOC"):
             env.pop(k, None)
@@ -105,7 +110,7 @@ class LeakTarget(object):
 
 def gci(binary, args, what, json_out=True):
     argv = [binary] + args
-    log("+ " + check_core.shell_join(argv))
+    log("+ " + gcitest.shell_join(argv))
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=TIMEOUT)
     err = p.stderr.decode("utf-8", "replace")
@@ -202,15 +207,15 @@ def scenario(args, workdir, fork):
         t.start()
         if not fork:
             t.wait_line("ready a")
-            core_a = take_core(t.proc.pid, workdir)
+            core_a = take_core(t, workdir)
             os.rename(core_a, os.path.join(workdir, "core.a"))
             core_a = os.path.join(workdir, "core.a")
             t.send()
             t.wait_line("ready b")
-            b_args = [take_core(t.proc.pid, workdir)]
+            b_args = [take_core(t, workdir)]
         else:
             t.worker = int(t.wait_line("ready"))
-            core_a = take_core(t.proc.pid, workdir)
+            core_a = take_core(t, workdir)
             b_args = ["--pid", str(t.worker)]
         diff = gci(args.gcinspect, ["diff", "--json", "-g", "2", core_a] + b_args, "diff")
         text = gci(args.gcinspect, ["diff", "--limit", "0", "-g", "2", core_a] + b_args,
@@ -249,7 +254,7 @@ def main(argv):
     if shutil.which("gcore") is None:
         log("SKIP: gcore is not installed (Debian package gdb)")
         return 77
-    why = check_core.ptrace_blocker()
+    why = gcitest.ptrace_blocker()
     if why:
         log("SKIP: " + why)
         return 77

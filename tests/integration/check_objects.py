@@ -28,18 +28,16 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import check_core  # noqa: E402
-from check_core import Checker, Fail, Skip, Target, log, take_core  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import gcitest  # noqa: E402
+from gcitest import Checker, Fail, Skip, Target, log, take_core  # noqa: E402
 
-GC_TARGET = os.path.join(os.path.dirname(HERE), "targets", "gc_target.py")
 KEYS = {"address", "type", "type_address", "size", "refcount", "generation", "interpreter"}
 
 
 def run(binary, args, what):
     argv = [binary] + args
-    log("+ " + check_core.shell_join(argv))
+    log("+ " + gcitest.shell_join(argv))
     p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=120)
     err = p.stderr.decode("utf-8", "replace")
@@ -197,39 +195,25 @@ def main(argv):
     if shutil.which("gcore") is None:
         log("SKIP: gcore is not installed (Debian package gdb)")
         return 77
-    why = check_core.ptrace_blocker()
+    why = gcitest.ptrace_blocker()
     if why:
         log("SKIP: " + why)
         return 77
     workdir = args.workdir or tempfile.mkdtemp(prefix="gcinspect-objects-")
     os.makedirs(workdir, exist_ok=True)
     os.environ["GCINSPECT_CACHE_DIR"] = os.path.join(workdir, "layout-cache")
-    inner = None
-    if args.chroot:
-        host_dir = tempfile.mkdtemp(prefix="gcinspect-target.", dir=os.path.join(args.chroot, "tmp"))
-        os.chmod(host_dir, 0o755)
-        inner = (host_dir, "/tmp/" + os.path.basename(host_dir))
-        shutil.copy(GC_TARGET, os.path.join(host_dir, "gc_target.py"))
-        truth_path = os.path.join(host_dir, "truth.json")
-        target = Target(args.python, inner[1] + "/gc_target.py", inner[1] + "/truth.json",
-                        False, None, workdir, chroot=args.chroot)
-    else:
-        truth_path = os.path.join(workdir, "truth.json")
-        target = Target(args.python, GC_TARGET, truth_path, False, None, workdir)
+    target = Target(args.python, workdir, chroot=args.chroot)
     status = 1
     ck = Checker()
     try:
         target.start()
-        target.wait_ready(120)
-        pid = target.proc.pid
+        pid = target.pid
         live = Reader(args.gcinspect, ["--pid", str(pid)], "live")
         nostop = Reader(args.gcinspect, ["--pid", str(pid), "--no-stop"], "live --no-stop")
         live_rows = check_reader(ck, live, args.extra_arg)
         nostop_rows = nostop.objects(*args.extra_arg)
-        core = take_core(pid, workdir)
-        target.release(60)
-        with open(truth_path) as f:
-            truth = json.load(f)
+        core = take_core(target, workdir)
+        truth = target.release()
         log("truth: python %s, generations %s" % (truth["version_full"], truth["generations"]))
         ck.eq("live: stopped and --no-stop list the same objects",
               [key(o) for o in nostop_rows], [key(o) for o in live_rows])
@@ -256,8 +240,6 @@ def main(argv):
         log("FAIL: %s" % e)
     finally:
         target.close()
-        if inner:
-            shutil.rmtree(inner[0], ignore_errors=True)
         if args.keep:
             log("kept: %s" % workdir)
         else:

@@ -27,18 +27,15 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import check_core  # noqa: E402
-from check_core import Checker, Fail, Skip, Target, log, take_core  # noqa: E402
-
-GC_TARGET = os.path.join(os.path.dirname(HERE), "targets", "gc_target.py")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import gcitest  # noqa: E402
+from gcitest import Checker, Fail, Skip, Target, log, take_core  # noqa: E402
 
 
 def run_pty(argv, env):
     """(stdout bytes, stderr bytes as the terminal got them, status)."""
     master, slave = pty.openpty()
-    log("+ (stderr on a terminal) " + check_core.shell_join(argv))
+    log("+ (stderr on a terminal) " + gcitest.shell_join(argv))
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=slave, env=env, close_fds=True)
     os.close(slave)
@@ -73,7 +70,7 @@ def main(argv):
     if shutil.which("gcore") is None:
         log("SKIP: gcore is not installed (Debian package gdb)")
         return 77
-    why = check_core.ptrace_blocker()
+    why = gcitest.ptrace_blocker()
     if why:
         log("SKIP: " + why)
         return 77
@@ -81,15 +78,13 @@ def main(argv):
     os.makedirs(workdir, exist_ok=True)
     env = dict(os.environ, GCINSPECT_CACHE_DIR=os.path.join(workdir, "layout-cache"),
                GCINSPECT_PROGRESS_AFTER="0")
-    target = Target(args.python, GC_TARGET, os.path.join(workdir, "truth.json"), False, 12,
-                    workdir)
+    target = Target(args.python, workdir, scale=12)
     ck = Checker()
     status = 1
     try:
         target.start()
-        target.wait_ready(120)
-        core = take_core(target.proc.pid, workdir)
-        target.release(60)
+        core = take_core(target, workdir)
+        target.release()
         for verb in (["objects", "--json"], ["summary", "--json"], ["types"]):
             cmd = [args.gcinspect] + verb + [core]
             plain = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -21,7 +21,9 @@ serves every way, in this order:
 Then the target is released and writes its truth (what its own gc module
 said at the snapshot).  For every way: summary --json and types -g 1/-g 2
 --json must equal the truth (thresholds, counts, list lengths, the freeze
-count, the type histograms by type object).  Beyond the truth, every way
+count, the type histograms by type object; gcitest.compare_truth: the
+generational collector, 3.14.0-3.14.4's incremental one, whose lists the
+core way also reads by name, and free-threaded builds' one heap).  Beyond the truth, every way
 must give the same GC state as the core, byte for byte in the JSON
 (addresses, bytes and pages included), the gdb ways exactly the CLI's
 documents (gdb-core the CLI's on the same core, gdb-live the CLI's
@@ -30,8 +32,10 @@ documents (gdb-core the CLI's on the same core, gdb-live the CLI's
 Usage:
     check_target.py --gcinspect BIN --python INTERP [--ways WAY,...]
                     [--gdb GDB --plugin PLUGIN] [--freeze] [--subinterpreter]
+                    [--threads N] [--live-thread]
                     [--no-dwarf] [--debug-dir DIR] [--expect-layout dwarf|table]
                     [--chroot DIR [--gcore-inside]] [--remove-binaries]
+                    [--build-failure FILE] [--compressed]
                     [--scale N] [--workdir DIR] [--keep] [--target FILE]
 
 --chroot DIR runs the target as `chroot DIR INTERP` (INTERP is a path inside
@@ -51,14 +55,31 @@ whose name is known, and in their totals.
 --debug-dir DIR and --no-dwarf are given to every gcinspect run; in gdb they
 are `set debug-file-directory DIR` and the commands' --no-dwarf.
 
+--threads N, --live-thread: the target builds part of its heap in N threads
+that exit before the snapshot, and in one that is still alive, blocked
+(free-threaded builds: abandoned mimalloc segments, a second thread's heaps).
+
+--build-failure FILE: the interpreter is one scripts/build-pythons.sh builds;
+if it (or its chroot) is missing and FILE exists, the build failed for the
+reason FILE gives, and the test skips quoting it.  Missing without FILE is a
+failure.
+
+--compressed (a check of the core way): the core compressed by zstd, lz4, xz
+and gzip, each under a systemd-coredump-style name, and read through
+standard input (a file, a pipe, /dev/stdin): every report (summary, types,
+touch, as text and JSON) must be the plain core's, but for the input's name.
+
 Exit status: 0 pass, 1 fail, 77 skip (only when this machine cannot attach
-to a process, or a gdb way was asked for and gdb cannot run Python).
+to a process, or a gdb way was asked for and gdb cannot run Python, or
+scripts/build-pythons.sh could not build the interpreter, see --build-failure).
 """
 
 import argparse
+import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -169,7 +190,11 @@ class Row(object):
         extra = self.cli_args(way == "core")
         docs = {"summary": cli.json(["summary", "--json"] + extra + target_args,
                                     "%s: summary" % way)}
-        for gen in ("1", "2"):
+        gens = ["1", "2"]
+        if way == "core" and docs["summary"].get("gc", {}).get("collector") == "incremental":
+            # The old lists by name too: together, generation 2.
+            gens += ["old[0]", "old[1]"]
+        for gen in gens:
             docs[gen] = cli.json(["types", "--json", "--generation", gen] + extra + target_args,
                                  "%s: types -g %s" % (way, gen))
         if touch:
@@ -213,15 +238,38 @@ class Row(object):
             d = self.docs[way]
             ck = gcitest.Checker()
             # A live process holds the type names in its memory, files or not.
-            gcitest.compare_truth(truth, d["summary"], {"1": d["1"], "2": d["2"]},
+            gcitest.compare_truth(truth, d["summary"],
+                                  dict((k, v) for k, v in d.items()
+                                       if k not in ("summary", "touch")),
                                   self.args.expect_layout, ck,
                                   names_may_be_unknown=(self.args.remove_binaries and
                                                         "core" in way))
+            self.check_target_part(way, d["summary"], truth, ck)
             self.checked += ck.checked
             for f in ck.failures:
                 self.fail("%s: %s" % (way, f))
             log("%s: %d checks against the truth, %d failed" % (way, ck.checked,
                                                                len(ck.failures)))
+
+    def check_target_part(self, way, summary, truth, ck):
+        """What the summary says of its target: the CLI's live ways the pid,
+        stopped for the walk (stopped_ms) or not (--no-stop: null); the core
+        way the file the layout came from, never a /proc path nor the cache."""
+        tgt = summary.get("target") or {}
+        if way in ("live", "live-nostop"):
+            ck.eq("target.kind", tgt.get("kind"), "live")
+            ck.eq("target.pid", tgt.get("pid"), truth["pid"])
+            stopped = tgt.get("stopped_ms")
+            if way == "live":
+                ck.true("target.stopped_ms is a number (the target was stopped)",
+                        isinstance(stopped, (int, float)) and not isinstance(stopped, bool),
+                        repr(stopped))
+            else:
+                ck.eq("target.stopped_ms (--no-stop)", stopped, None)
+        if way == "core":
+            name = summary.get("python", {}).get("layout_name") or ""
+            ck.true("python.layout_name names the file the layout came from",
+                    "/proc/" not in name and "(cached)" not in name, repr(name))
 
     def check_alike(self, way, ref, keys, strip, names=True):
         """docs of way equal to those of ref, on keys: exactly, or (strip)
@@ -247,6 +295,107 @@ class Row(object):
         log("%s: compared with %s" % (way, ref))
 
 
+# --compressed: the compressors, and the reports each input must give alike.
+COMPRESSORS = (
+    ("zstd", "zst", ["zstd", "-q", "-c"]),
+    ("lz4", "lz4", ["lz4", "-q", "-c"]),
+    ("xz", "xz", ["xz", "-c", "-T1"]),
+    ("gzip", "gz", ["gzip", "-c"]),
+)
+COMPRESSED_REPORTS = (
+    ["summary"], ["summary", "--json"],
+    ["types"], ["types", "--json"], ["types", "-g", "2", "--limit", "0"],
+    ["touch"], ["touch", "--json"], ["touch", "-g", "2", "--pages", "--json"],
+)
+
+
+def systemd_style_name(workdir, pid, ext):
+    """A file name shaped like systemd-coredump's: core.COMM.UID.BOOTID.PID.USEC.EXT,
+    with a character escaped as \\xNN the way systemd escapes it."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip().replace("-", "")
+    except OSError:
+        boot = "0" * 32
+    usec = int(time.time() * 1e6)
+    return os.path.join(workdir, "core.gc\\x20target.%d.%s.%d.%d.%s"
+                        % (os.getuid(), boot, pid, usec, ext))
+
+
+def check_compressed(row, core, pid, env):
+    """The core compressed by each compressor's own CLI, under a systemd-style
+    name, and through standard input (a file, a pipe, /dev/stdin): every
+    report must be the plain core's, byte for byte, but for the input's name."""
+    cli = gcitest.Gcinspect(row.args.gcinspect, env)
+    extra = row.cli_args(True)
+
+    def normalized(out, path):
+        # The input's name replaced, as text and as a JSON string.
+        for form in (json.dumps(path)[1:-1], path):
+            out = out.replace(form, "CORE")
+        return out
+
+    plain = {}
+    for r in COMPRESSED_REPORTS:
+        plain[tuple(r)] = normalized(cli.output(r + extra + [core], " ".join(r) + " (plain)"),
+                                     core)
+    inputs = []  # (what, argv tail, stdin feed, name in the report)
+    for fmt, ext, cmd in COMPRESSORS:
+        path = systemd_style_name(row.workdir, pid, ext)
+        if shutil.which(cmd[0]) is None:
+            raise Fail("%s is not installed (scripts/install-deps.sh installs it)" % cmd[0])
+        with open(core, "rb") as fi, open(path, "wb") as fo:
+            subprocess.run(cmd, stdin=fi, stdout=fo, check=True, timeout=gcitest.GCORE_TIMEOUT)
+        # As the compressing tools keep it when they write the file: the
+        # report's snapshot.time is when the core was written.
+        st = os.stat(core)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        log("%s: %s, %.1f MB" % (fmt, path, os.path.getsize(path) / 1e6))
+        inputs.append((fmt, [path], None, path))
+        if fmt == "zstd":
+            inputs.append(("zstd on standard input (a file)", ["-"], ("file", path), "<stdin>"))
+            inputs.append(("zstd through a pipe", ["-"], ("pipe", path), "<stdin>"))
+        if fmt == "xz":
+            inputs.append(("xz through a pipe to /dev/stdin", ["/dev/stdin"], ("pipe", path),
+                           "/dev/stdin"))
+    inputs.append(("plain core through a pipe", ["-"], ("pipe", core), "<stdin>"))
+    inputs.append(("plain core on standard input (a file)", ["-"], ("file", core), "<stdin>"))
+    for what, tail, feed, name in inputs:
+        for r in COMPRESSED_REPORTS:
+            label = "%s: %s" % (what, " ".join(r))
+            feeder = None
+            stdin = subprocess.DEVNULL
+            if feed and feed[0] == "file":
+                stdin = open(feed[1], "rb")
+            elif feed:
+                feeder = subprocess.Popen(["cat", feed[1]], stdout=subprocess.PIPE)
+                stdin = feeder.stdout
+            try:
+                got = normalized(cli.output(r + extra + tail, label, stdin=stdin), name)
+            finally:
+                if feed:
+                    stdin.close()
+                if feeder:
+                    feeder.wait()
+            want = plain[tuple(r)]
+            if feed and feed[0] == "pipe":
+                # From a pipe, when the core was written is unknown: null.
+                want = re.sub(r'"time": "[^"]*"', '"time": null', want)
+                want = want.replace('"time_source": "core file mtime"', '"time_source": null')
+            row.checked += 1
+            if got != want:
+                row.fail("core, %s differs from the plain core's:\n%s\n---\n%s"
+                         % (label, got[:1500], want[:1500]))
+    # -v says what was done, on stderr.
+    path = inputs[0][1][0]
+    _, _, err = cli.run(["summary", "-v"] + extra + [path], check=False)
+    row.checked += 1
+    if "zstd-compressed core" not in err or "decompressed to" not in err:
+        row.fail("core: -v on %s does not say it decompressed zstd:\n%s" % (path, err[:2000]))
+    log("core: compressed %d ways, %d reports each: compared" % (len(inputs),
+                                                                 len(COMPRESSED_REPORTS)))
+
+
 def run_row(args, workdir):
     row = Row(args, workdir)
     ways = args.ways
@@ -256,7 +405,8 @@ def run_row(args, workdir):
     target = gcitest.Target(args.python, workdir, script=args.target, chroot=args.chroot,
                             own_mount_ns=args.gcore_inside, freeze=args.freeze,
                             subinterpreter=args.subinterpreter, scale=args.scale,
-                            keep=args.keep)
+                            keep=args.keep, threads=args.threads,
+                            live_thread=args.live_thread)
     with target:
         target.start()
         pid = ["--pid", str(target.pid)]
@@ -288,6 +438,14 @@ def run_row(args, workdir):
     log("truth: python %s, generations %s (total %d), count %s, threshold %s, "
         "freeze_count %s" % (truth["version_full"], truth["generations"], truth["total"],
                              truth["count"], truth["threshold"], truth["freeze_count"]))
+    # The threads the target was asked for, where its truth counts them
+    # (free-threaded builds).
+    for key, want in (("threads_exited", args.threads), ("live_threads", int(args.live_thread))):
+        if key in truth:
+            row.checked += 1
+            if truth[key] != want:
+                row.fail("target: truth.%s is %r, --threads/--live-thread asked for %r"
+                         % (key, truth[key], want))
 
     if core is not None:
         log("core %s (%.1f MB)" % (core, os.path.getsize(core) / 1e6))
@@ -321,6 +479,8 @@ def run_row(args, workdir):
             row.fail("core: the summary with a warm layout cache differs from the cold "
                      "one:\n    %s" % "\n    ".join(d[:20]))
         docs["summary"] = warm   # what gdb, warm too, must equal
+        if args.compressed:
+            check_compressed(row, core, target.pid, core_env)
         if "gdb-core" in ways:
             row.gdb_reports("gdb-core", ([exe] if exe else []) + ["-c", core], core_env)
     for name, docs in row.docs.items():
@@ -372,6 +532,17 @@ def parse_args(argv):
                     help="take the core with the chroot's own gcore (inner paths in the core)")
     ap.add_argument("--remove-binaries", action="store_true",
                     help="none of the interpreter's files at hand (an empty --sysroot)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="target: threads that build objects and exit before the snapshot")
+    ap.add_argument("--live-thread", action="store_true",
+                    help="target: one more thread, alive and blocked at the snapshot")
+    ap.add_argument("--build-failure", default=None, metavar="FILE",
+                    help="skip, quoting FILE, if the interpreter is missing and FILE "
+                         "exists (scripts/build-pythons.sh could not build it)")
+    ap.add_argument("--compressed", action="store_true",
+                    help="core way: also read the core compressed by zstd, lz4, xz and "
+                         "gzip, and through standard input: every report must equal the "
+                         "plain core's")
     args = ap.parse_args(argv)
     args.ways = [w for w in args.ways.split(",") if w]
     for w in args.ways:
@@ -381,12 +552,19 @@ def parse_args(argv):
         ap.error("--gcore-inside needs --chroot")
     if any(w.startswith("gdb") for w in args.ways) and not args.plugin:
         ap.error("the gdb ways need --plugin")
+    if args.compressed and "core" not in args.ways:
+        ap.error("--compressed is a check of the core way")
     return args
 
 
 def main(argv):
     args = parse_args(argv)
     gcitest.on_signal_fail()
+    why = gcitest.build_failure(args.python, args.chroot, args.build_failure)
+    if why is not None:
+        log("SKIP: scripts/build-pythons.sh could not build %s: %s (%s)"
+            % (args.python, why, args.build_failure))
+        return gcitest.EXIT_SKIP
     if args.chroot is not None:
         # A missing chroot is a failure, not a skip: the test was asked for.
         args.chroot = os.path.abspath(args.chroot)

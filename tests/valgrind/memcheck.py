@@ -42,7 +42,7 @@ VALGRIND_OPTS = ["-q", "--error-exitcode=99", "--leak-check=full",
 DEFAULT_TESTS = (r"^(synthetic-(a-3\.13|c-free-threaded|d-loop|e-backlink|f-unmapped"
                  r"|g-not-saved|h-truncated|k-bad-types|l-ft-free-lists|l3-ft-damage)"
                  r"|target-pyenv-3\.12\.1|target-debian-3\.11-nobinaries"
-                 r"|core-cpython-3\.13\.15t-dwarf)$")
+                 r"|target-cpython-3\.13\.15t-dwarf)$")
 # Verbs that take no target, and so not --no-sandbox.
 NO_TARGET = ("help", "gdb-script", "-h", "--help", "-V", "--version")
 
