@@ -225,15 +225,19 @@ class Target(object):
     threads: the target builds part of its heap in that many threads that
     exit before the snapshot; live_thread: and in one still alive, blocked
     (free-threaded builds: abandoned mimalloc segments, a second thread's
-    heaps)."""
+    heaps).  fork_worker: once its heap is built, the target forks one idle
+    child (gc_target.py --fork-worker), a pre-fork server's worker:
+    worker_pid, blocked reading a pipe too before start() returns."""
 
     def __init__(self, python, workdir, script=DEFAULT_TARGET, chroot=None,
                  own_mount_ns=False, freeze=False, subinterpreter=False, scale=None,
-                 keep=False, threads=0, live_thread=False):
+                 keep=False, threads=0, live_thread=False, fork_worker=False):
         self.python = python
         self.chroot = chroot
         self.keep = keep
         self.proc = None
+        self.worker_pid = None
+        self.fork_worker = fork_worker
         self.stderr_file = None
         self.inner = None   # (host path, path inside the chroot) of the run's directory
         self.stderr_path = os.path.join(workdir, "target.stderr")
@@ -271,6 +275,8 @@ class Target(object):
             argv += ["--threads", str(threads)]
         if live_thread:
             argv.append("--live-thread")
+        if fork_worker:
+            argv.append("--fork-worker")
         self.argv = argv
 
     @property
@@ -313,6 +319,14 @@ class Target(object):
         if got != b"ready\n":
             raise Fail("target said %r instead of 'ready'" % got)
         wait_blocked_in_read(self.pid)
+        if self.fork_worker:
+            kids = children(self.pid)
+            if len(kids) != 1:
+                raise Fail("target (--fork-worker) has %d children, not one: %s"
+                           % (len(kids), kids))
+            self.worker_pid = kids[0]
+            # Until it blocks, the worker may still write pages it shares.
+            wait_blocked_in_read(self.worker_pid)
         return self
 
     def stderr_text(self):
