@@ -3,23 +3,30 @@
   - Skip / Fail and the exit statuses (0 pass, 1 fail, 77 skip);
   - Target: tests/targets/gc_target.py under an interpreter (on the host or
     in a chroot), blocked reading a pipe after it said "ready", so that it
-    holds still until released; then its truth (what its own gc module said);
+    holds still until released (with fork_worker, and its one idle child);
+    then its truth (what its own gc module said);
   - take_core: a core of a process, with gcore (from outside, or inside the
     target's chroot and mount namespace);
-  - Gcinspect: the CLI, its JSON;
+  - Gcinspect: the CLI, its JSON and NDJSON (ndjson);
   - Gdb: the gdb plugin in `gdb -batch`, several commands per run;
+  - Dom / report_data: a report page's tables and the JSON it embeds;
   - build_failure: why scripts/build-pythons.sh could not build an interpreter;
   - compare_truth: a summary and the type histograms of generations 1 and 2
     against the truth, exactly (the generational collector, 3.14.0-3.14.4's
-    incremental one, free-threaded builds); json_diff / expect_equal for two
-    reports.
+    incremental one, free-threaded builds); json_diff / expect_equal /
+    report_diff for two reports;
+  - compare_objects: objects --json against summary and types documents;
+    check_workers_found: whom workers --json found.
 
 Used by tests/integration/check_target.py (and the other harnesses there),
-tests/gdb/check_gdb.py, tests/cow/check_cow.py and tests/html/check_html.py.  Every helper raises Fail (a test failure, with what
-went wrong) or Skip (this machine cannot do the thing at all, and why).
+tests/gdb/check_gdb.py, tests/cow/check_cow.py, tests/html/check_html.py and
+tests/servers.  Every helper raises Fail (a test failure, with what went
+wrong) or Skip (this machine cannot do the thing at all, and why).
 """
 
+import html.parser
 import json
+import operator
 import os
 import re
 import select
@@ -225,15 +232,19 @@ class Target(object):
     threads: the target builds part of its heap in that many threads that
     exit before the snapshot; live_thread: and in one still alive, blocked
     (free-threaded builds: abandoned mimalloc segments, a second thread's
-    heaps)."""
+    heaps).  fork_worker: once its heap is built, the target forks one idle
+    child (gc_target.py --fork-worker), a pre-fork server's worker:
+    worker_pid, blocked reading a pipe too before start() returns."""
 
     def __init__(self, python, workdir, script=DEFAULT_TARGET, chroot=None,
                  own_mount_ns=False, freeze=False, subinterpreter=False, scale=None,
-                 keep=False, threads=0, live_thread=False):
+                 keep=False, threads=0, live_thread=False, fork_worker=False):
         self.python = python
         self.chroot = chroot
         self.keep = keep
         self.proc = None
+        self.worker_pid = None
+        self.fork_worker = fork_worker
         self.stderr_file = None
         self.inner = None   # (host path, path inside the chroot) of the run's directory
         self.stderr_path = os.path.join(workdir, "target.stderr")
@@ -271,6 +282,8 @@ class Target(object):
             argv += ["--threads", str(threads)]
         if live_thread:
             argv.append("--live-thread")
+        if fork_worker:
+            argv.append("--fork-worker")
         self.argv = argv
 
     @property
@@ -313,6 +326,14 @@ class Target(object):
         if got != b"ready\n":
             raise Fail("target said %r instead of 'ready'" % got)
         wait_blocked_in_read(self.pid)
+        if self.fork_worker:
+            kids = children(self.pid)
+            if len(kids) != 1:
+                raise Fail("target (--fork-worker) has %d children, not one: %s"
+                           % (len(kids), kids))
+            self.worker_pid = kids[0]
+            # Until it blocks, the worker may still write pages it shares.
+            wait_blocked_in_read(self.worker_pid)
         return self
 
     def stderr_text(self):
@@ -487,6 +508,26 @@ def parse_json(text, what):
         raise Fail("%s is not JSON (%s):\n%s" % (what, e, text[:2000]))
 
 
+def ndjson(text, what):
+    """The objects of NDJSON (objects --json), one a line."""
+    lines = text.splitlines()
+    try:
+        # One parse (a line per object: tens of thousands), unless a line is
+        # not one object of its own.
+        rows = json.loads("[" + ",".join(lines) + "]")
+        if len(rows) == len(lines) and all(isinstance(r, dict) for r in rows):
+            return rows
+    except ValueError:
+        pass
+    rows = []
+    for i, line in enumerate(lines):
+        try:
+            rows.append(json.loads(line))
+        except ValueError as e:
+            raise Fail("%s: line %d is not JSON (%s): %r" % (what, i + 1, e, line[:200]))
+    return rows
+
+
 class Gcinspect(object):
     """The CLI; env: its environment (a private layout cache, say)."""
 
@@ -516,6 +557,10 @@ class Gcinspect(object):
     def json(self, args, what):
         """The JSON document of a run that must succeed."""
         return parse_json(self.output(args, what), what)
+
+    def objects(self, args, what):
+        """The rows of objects --json ARGS (NDJSON), a run that must succeed."""
+        return ndjson(self.output(["objects", "--json"] + args, what), what)
 
 
 BEGIN, END = "@@gcinspect-begin@@", "@@gcinspect-end@@"
@@ -584,6 +629,87 @@ class Gdb(object):
 
 
 # ---------------------------------------------------------------------------
+# The page of gcinspect report.
+
+class Dom(html.parser.HTMLParser):
+    """Tables (with their attributes and cell texts), titles, scripts, and
+    any attribute an injected element would carry, of a report page (the
+    file, or what Chromium's --dump-dom made of it)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.tables = []       # (attrs, [row: (row attrs, [cell text])])
+        self.title = ""
+        self.scripts = []      # (attrs, text)
+        self.stack = []
+        self.cell = None
+        self.row = None
+        self.in_title = False
+        self.script = None
+        self.attrs_seen = set()
+        self.svg_rects = 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for k, _ in attrs:
+            self.attrs_seen.add(k)
+        if tag == "table":
+            self.tables.append((a, []))
+            self.stack.append(self.tables[-1])
+        elif tag == "tr" and self.stack:
+            self.row = (a, [])
+            self.stack[-1][1].append(self.row)
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = []
+        elif tag == "title":
+            self.in_title = True
+        elif tag == "script":
+            self.script = (a, [])
+        elif tag == "path" and a.get("class") in ("c0", "c1", "c2", "c3", "cp"):
+            self.svg_rects += 1
+
+    def handle_endtag(self, tag):
+        if tag == "table" and self.stack:
+            self.stack.pop()
+        elif tag in ("td", "th") and self.cell is not None:
+            self.row[1].append("".join(self.cell).strip())
+            self.cell = None
+        elif tag == "tr":
+            self.row = None
+        elif tag == "title":
+            self.in_title = False
+        elif tag == "script" and self.script is not None:
+            self.scripts.append((self.script[0], "".join(self.script[1])))
+            self.script = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell.append(data)
+        if self.in_title:
+            self.title += data
+        if self.script is not None:
+            self.script[1].append(data)
+
+    def table(self, **want):
+        return [t for t in self.tables if all(t[0].get(k) == v for k, v in want.items())]
+
+    def data(self):
+        """The texts of the JSON the page embeds (docs/json-schema.md, report):
+        one, where the page is whole."""
+        return [text for a, text in self.scripts if a.get("id") == "gcinspect-data"]
+
+
+def report_data(page, what):
+    """The documents a report page embeds: {"summary", "touch", "types"}."""
+    dom = Dom()
+    dom.feed(page)
+    data = dom.data()
+    if len(data) != 1:
+        raise Fail("%s: the page embeds %d JSON documents, not one" % (what, len(data)))
+    return parse_json(data[0], what + ": the embedded JSON")
+
+
+# ---------------------------------------------------------------------------
 # Two reports.
 
 def json_diff(a, b, path="$"):
@@ -606,6 +732,21 @@ def json_diff(a, b, path="$"):
             out += json_diff(x, y, "%s[%d]" % (path, i))
         return out
     return [] if a == b else ["%s: %r != %r" % (path, a, b)]
+
+
+def report_diff(a, b):
+    """json_diff of two reports of one target, but for the layout name
+    (which says "(cached)" on a warm run), how long a live target was
+    stopped, and when (snapshot.time of a live target is the time of its
+    walk: each run's own)."""
+    def norm(d):
+        if isinstance(d, dict):
+            return dict((k, norm(v)) for k, v in d.items()
+                        if k not in ("layout_name", "stopped_ms", "time"))
+        if isinstance(d, list):
+            return [norm(v) for v in d]
+        return d
+    return json_diff(norm(a), norm(b))
 
 
 def expect_equal(got, want, what):
@@ -959,3 +1100,100 @@ def compare_truth(truth, summary, types_docs, expect_layout, ck, names_may_be_un
         compare_types_doc("types old[0] + old[1]", merge_types_docs(parts, "2"), lists["2"],
                           truth["types"]["2"], truth["types_by_address"]["2"], ck,
                           names_may_be_unknown)
+
+
+# ---------------------------------------------------------------------------
+# objects --json against the other reports of the same reading.
+
+OBJECT_KEYS = {"address", "type", "type_address", "size", "refcount", "generation",
+               "interpreter"}
+
+
+# An objects --json row's identity: interpreter, list, address.
+object_key = operator.itemgetter("interpreter", "generation", "address")
+
+
+def list_names(summary, generation):
+    """The main interpreter's lists (their names in summary) that types or
+    objects -g GENERATION covers; generation None: every list."""
+    gcs = get(summary, ["gc"])
+    names = [g["name"] for g in gcs.get("generations") or []]
+    if generation is None:
+        return names + (["permanent"] if gcs.get("permanent") else [])
+    if gcs.get("collector") == "free-threaded" and generation in ("0", "1", "2"):
+        return ["heap"]
+    if gcs.get("collector") == "incremental":
+        old = ["old[0]", "old[1]"]
+        by_number = {"0": ["young"], "1": [], "2": old, "old": old}
+        if generation in by_number:
+            return by_number[generation]
+    return [generation]
+
+
+def compare_objects(label, rows, summary, types_docs, ck):
+    """The rows of objects --json (every list) against the summary of the
+    same reading: the documented keys, distinct objects, and per
+    interpreter and list the count and the bytes (the permanent list
+    included).  And against types documents ({key: types --json [-g GEN]}):
+    per type object, the objects and the bytes of the main interpreter's
+    lists each covers."""
+    ck.true("%s: objects listed" % label, len(rows) > 0)
+    for o in rows[:1] + rows[-1:]:
+        ck.eq("%s: keys of a row" % label, set(o), OBJECT_KEYS)
+    ck.eq("%s: rows are distinct objects" % label, len(set(map(object_key, rows))), len(rows))
+    # One pass: objects and bytes per interpreter, list and type object.
+    cells = {}
+    for o in rows:
+        k = (o["interpreter"], o["generation"], o["type_address"])
+        c = cells.get(k)
+        if c is None:
+            cells[k] = [1, o["size"]]
+        else:
+            c[0] += 1
+            c[1] += o["size"]
+    per = {}
+    for (interp, gen, _), (n, b) in cells.items():
+        pn, pb = per.get((interp, gen), (0, 0))
+        per[(interp, gen)] = (pn + n, pb + b)
+    for interp in summary["interpreters"]:
+        lists = list(interp["generations"])
+        if interp.get("permanent"):
+            lists.append(interp["permanent"])
+        for g in lists:
+            ck.eq("%s: interpreter %s list %s objects and bytes" % (label, interp["id"],
+                                                                 g["name"]),
+                  per.pop((interp["id"], g["name"]), (0, 0)), (g["objects"], g["bytes"]))
+    ck.eq("%s: no rows of lists summary does not name" % label, per, {})
+    for key in sorted(types_docs):
+        doc = types_docs[key]
+        names = list_names(summary, doc.get("generation"))
+        got = {}
+        for (interp, gen, addr), (n, b) in cells.items():
+            if interp == 0 and gen in names:
+                a = "0x%x" % int(addr, 16)
+                gn, gb = got.get(a, (0, 0))
+                got[a] = (gn + n, gb + b)
+        want = dict(("0x%x" % int(e["address"], 16), (e["objects"], e["bytes"]))
+                    for e in doc.get("types") or [])
+        diff = ["    %s: objects --json %s, types %s" % (a, got.get(a), want.get(a))
+                for a in sorted(set(got) | set(want)) if got.get(a) != want.get(a)]
+        ck.true("%s: objects and bytes per type object of lists %s = types -g %s"
+                % (label, "+".join(names) or "(none)", doc.get("generation")),
+                not diff, "\n" + "\n".join(diff[:20]))
+
+
+def check_workers_found(report, master_pid, worker_pids):
+    """workers --json: the master and exactly worker_pids found, each read
+    (no error), none left stopped."""
+    if report["master"]["pid"] != master_pid:
+        raise Fail("master found: %d, expected %d" % (report["master"]["pid"], master_pid))
+    found = sorted(w["pid"] for w in report["workers"])
+    if found != sorted(worker_pids):
+        raise Fail("workers found: %s, expected %s" % (found, sorted(worker_pids)))
+    for p in [master_pid] + found:
+        st = proc_state(p)
+        if st in ("t", "T"):
+            raise Fail("pid %d is left stopped (State %s)" % (p, st))
+    for proc in [report["master"]] + report["workers"]:
+        if proc["error"]:
+            raise Fail("pid %d could not be read: %s" % (proc["pid"], proc["error"]))

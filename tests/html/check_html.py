@@ -22,7 +22,6 @@ Exit status: 0 pass, 1 fail, 77 skip (no gcore, or ptrace not allowed).
 
 import argparse
 import html
-import html.parser
 import json
 import os
 import re
@@ -37,68 +36,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import check_diff  # noqa: E402
 import gcitest  # noqa: E402
 from gcitest import Checker, Fail, Skip, log, take_core  # noqa: E402
-
-
-class Dom(html.parser.HTMLParser):
-    """Tables (with their attributes and cell texts), titles, scripts, and
-    any attribute an injected element would carry."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.tables = []       # (attrs, [row: (row attrs, [cell text])])
-        self.title = ""
-        self.scripts = []      # (attrs, text)
-        self.stack = []
-        self.cell = None
-        self.row = None
-        self.in_title = False
-        self.script = None
-        self.attrs_seen = set()
-        self.svg_rects = 0
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        for k, _ in attrs:
-            self.attrs_seen.add(k)
-        if tag == "table":
-            self.tables.append((a, []))
-            self.stack.append(self.tables[-1])
-        elif tag == "tr" and self.stack:
-            self.row = (a, [])
-            self.stack[-1][1].append(self.row)
-        elif tag in ("td", "th") and self.row is not None:
-            self.cell = []
-        elif tag == "title":
-            self.in_title = True
-        elif tag == "script":
-            self.script = (a, [])
-        elif tag == "path" and a.get("class") in ("c0", "c1", "c2", "c3", "cp"):
-            self.svg_rects += 1
-
-    def handle_endtag(self, tag):
-        if tag == "table" and self.stack:
-            self.stack.pop()
-        elif tag in ("td", "th") and self.cell is not None:
-            self.row[1].append("".join(self.cell).strip())
-            self.cell = None
-        elif tag == "tr":
-            self.row = None
-        elif tag == "title":
-            self.in_title = False
-        elif tag == "script" and self.script is not None:
-            self.scripts.append((self.script[0], "".join(self.script[1])))
-            self.script = None
-
-    def handle_data(self, data):
-        if self.cell is not None:
-            self.cell.append(data)
-        if self.in_title:
-            self.title += data
-        if self.script is not None:
-            self.script[1].append(data)
-
-    def table(self, **want):
-        return [t for t in self.tables if all(t[0].get(k) == v for k, v in want.items())]
 
 
 def num(text):
@@ -215,20 +152,6 @@ def check_page(ck, label, dom, summary, touch, types, truth, target_path):
               sum(num(r[1][1]) for r in t[0][1][1:]), every)
 
 
-def same_json(a, b):
-    """Equal, but for the layout name (which says "(cached)" on a warm run), how
-    long a live target was stopped, and when (snapshot.time of a live target is
-    the time of its walk: each run's own)."""
-    def norm(d):
-        if isinstance(d, dict):
-            return dict((k, norm(v)) for k, v in d.items()
-                        if k not in ("layout_name", "stopped_ms", "time"))
-        if isinstance(d, list):
-            return [norm(v) for v in d]
-        return d
-    return norm(a) == norm(b)
-
-
 def one_target(ck, args, workdir, label, target_args):
     g = args.gcinspect
     html_path = os.path.join(workdir, label + ".html")
@@ -240,8 +163,8 @@ def one_target(ck, args, workdir, label, target_args):
     types = dict((n, check_diff.gci(g, ["types", "--json", "-g", n] + target_args,
                                     "types -g " + n)) for n in lists)
     # The hostile names round-trip through objects --json (NDJSON) too.
-    rows = [json.loads(line) for line in check_diff.gci(
-        g, ["objects", "--json"] + target_args, "objects", json_out=False).splitlines()]
+    rows = gcitest.ndjson(check_diff.gci(g, ["objects", "--json"] + target_args, "objects",
+                                         json_out=False), "objects")
     names = set(r["type"] for r in rows)
     for evil in check_diff.LeakTarget.EVIL_NAMES:
         ck.true("%s: objects --json names the type %r" % (label, evil),
@@ -274,18 +197,17 @@ def render_and_check(ck, args, workdir, label, html_path, summary, touch, types,
         dom_text = chromium(args.chromium, url, workdir, ["--dump-dom"])
         ck.eq("%s: the page's script %s" % (label, "ran" if js else "was blocked"),
               '<html lang="en" class="js">' in dom_text, js)
-        dom = Dom()
+        dom = gcitest.Dom()
         dom.feed(dom_text)
         what = "%s (JavaScript %s)" % (label, "on" if js else "off")
         check_page(ck, what, dom, summary, touch, types, truth, target_path)
-        data = [s for a, s in dom.scripts if a.get("id") == "gcinspect-data"]
+        data = dom.data()
         if ck.true("%s: embedded data" % what, len(data) == 1):
             doc = json.loads(data[0])
-            ck.true("%s: embedded summary = summary --json" % what,
-                    same_json(doc["summary"], summary))
-            ck.true("%s: embedded touch = touch --json" % what, same_json(doc["touch"], touch))
-            ck.true("%s: embedded types = types --json" % what,
-                    same_json(doc["types"], types))
+            for key, want in (("summary", summary), ("touch", touch), ("types", types)):
+                d = gcitest.report_diff(doc[key], want)
+                ck.true("%s: embedded %s = %s --json" % (what, key, key), not d,
+                        "\n    ".join(d[:10]))
     # The optional script: hovering the first coloured cell of the map names
     # its address and list.  (A copy of the page moves the pointer there.)
     m = re.search(r'data-unit="(\d+)".*?<g data-a="([0-9a-f]+)">.*?<path class="(c\w)" '

@@ -122,10 +122,6 @@ def gci(binary, args, what, json_out=True):
     return json.loads(out)
 
 
-def ndjson(text):
-    return [json.loads(line) for line in text.splitlines()]
-
-
 def expected_by_name(truth_types, names):
     """Truth {type address: objects} as {gcinspect name: objects}."""
     out = {}
@@ -222,8 +218,8 @@ def scenario(args, workdir, fork):
                    "diff (text)", json_out=False)
         types_a = gci(args.gcinspect, ["types", "--json", "-g", "2", core_a], "types A")
         types_b = gci(args.gcinspect, ["types", "--json", "-g", "2"] + b_args, "types B")
-        objects_b = ndjson(gci(args.gcinspect, ["objects", "--json", "-g", "2"] + b_args,
-                               "objects B", json_out=False))
+        objects_b = gcitest.ndjson(gci(args.gcinspect, ["objects", "--json", "-g", "2"] + b_args,
+                                       "objects B", json_out=False), "objects B")
         t.finish()
         with open(truth_path) as f:
             truth = json.load(f)

@@ -31,8 +31,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import gcitest  # noqa: E402
 from gcitest import Checker, Fail, Skip, Target, log, take_core  # noqa: E402
-
-KEYS = {"address", "type", "type_address", "size", "refcount", "generation", "interpreter"}
+from gcitest import object_key as key  # noqa: E402
 
 
 def run(binary, args, what):
@@ -48,20 +47,6 @@ def run(binary, args, what):
     return p.stdout.decode("utf-8")
 
 
-def ndjson(text, what):
-    rows = []
-    for i, line in enumerate(text.splitlines()):
-        try:
-            rows.append(json.loads(line))
-        except ValueError as e:
-            raise Fail("%s: line %d is not JSON (%s): %r" % (what, i + 1, e, line[:200]))
-    return rows
-
-
-def key(o):
-    return (o["interpreter"], o["generation"], o["address"])
-
-
 class Reader(object):
     """gcinspect on one target: the core path, or --pid PID."""
 
@@ -71,8 +56,8 @@ class Reader(object):
         self.label = label
 
     def objects(self, *opts):
-        return ndjson(run(self.binary, ["objects", "--json"] + list(opts) + self.target,
-                          "%s: objects %s" % (self.label, " ".join(opts))), self.label)
+        return gcitest.ndjson(run(self.binary, ["objects", "--json"] + list(opts) + self.target,
+                                  "%s: objects %s" % (self.label, " ".join(opts))), self.label)
 
     def text(self, *opts):
         return run(self.binary, ["objects"] + list(opts) + self.target,
@@ -87,24 +72,9 @@ def check_reader(ck, r, extra):
     L = r.label
     summary = r.doc("summary", "--json", *extra)
     allobj = r.objects(*extra)
-    ck.true("%s: objects listed" % L, len(allobj) > 0)
-    for o in allobj[:1] + allobj[-1:]:
-        ck.eq("%s: keys of a row" % L, set(o), KEYS)
-    ck.eq("%s: rows are distinct objects" % L, len(set(key(o) for o in allobj)), len(allobj))
-
-    # Per interpreter and list: what summary says.
-    per = {}
-    for o in allobj:
-        n, b = per.get((o["interpreter"], o["generation"]), (0, 0))
-        per[(o["interpreter"], o["generation"])] = (n + 1, b + o["size"])
-    for interp in summary["interpreters"]:
-        lists = list(interp["generations"])
-        if interp.get("permanent"):
-            lists.append(interp["permanent"])
-        for g in lists:
-            ck.eq("%s: interpreter %s list %s objects and bytes" % (L, interp["id"], g["name"]),
-                  per.pop((interp["id"], g["name"]), (0, 0)), (g["objects"], g["bytes"]))
-    ck.eq("%s: no rows of lists summary does not name" % L, per, {})
+    types_doc = r.doc("types", "--json", *extra)
+    # Per interpreter and list what summary says, per type what types says.
+    gcitest.compare_objects(L, allobj, summary, {"all": types_doc}, ck)
 
     # Filters give exactly the matching subset, in the same order.
     def same(what, got, pred):
@@ -113,7 +83,7 @@ def check_reader(ck, r, extra):
         return want
 
     same("-g 2", r.objects("-g", "2", *extra), lambda o: o["generation"] == "2")
-    types = r.doc("types", "--json", *extra)["types"]
+    types = types_doc["types"]
     top = types[0]
     byaddr = same("--type %s" % top["address"], r.objects("--type", top["address"], *extra),
                   lambda o: int(o["type_address"], 16) == int(top["address"], 16))

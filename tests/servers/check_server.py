@@ -61,7 +61,7 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from gcitest import (EXIT_PASS, EXIT_FAIL, EXIT_SKIP, Fail, Skip, log,  # noqa: E402
-                     children, free_port, group_members, need, proc_state)
+                     check_workers_found, children, free_port, group_members, need)
 
 WORKERS = 4
 READY_TIMEOUT = 120
@@ -267,19 +267,9 @@ def by_pid(report):
 def check_report(report, master_pid, worker_pids, truth_master, truth_workers, freeze):
     """The processes found, none left stopped, and each one's collector
     against what its interpreter said of itself."""
-    if report["master"]["pid"] != master_pid:
-        raise Fail("master found: %d, expected %d" % (report["master"]["pid"], master_pid))
-    found = sorted(by_pid(report))
-    if found != sorted(worker_pids):
-        raise Fail("workers found: %s, expected %s" % (found, sorted(worker_pids)))
-    for p in [master_pid] + found:
-        st = proc_state(p)
-        if st in ("t", "T"):
-            raise Fail("pid %d is left stopped (State %s)" % (p, st))
+    check_workers_found(report, master_pid, worker_pids)
     for proc in [report["master"]] + report["workers"]:
         pid = proc["pid"]
-        if proc["error"]:
-            raise Fail("pid %d could not be read: %s" % (pid, proc["error"]))
         truth = truth_master if proc["role"] == "master" else truth_workers.get(pid)
         if truth is None:
             continue

@@ -4,7 +4,7 @@ exactly, what its garbage collector holds at the moment a core is taken.
 
 Usage:
     python gc_target.py [--truth FILE] [--freeze] [--subinterpreter] [--scale N] [--selfcheck]
-                        [--threads N] [--live-thread]
+                        [--threads N] [--live-thread] [--fork-worker]
 
     --truth FILE  where to write the truth (JSON, see below); required unless
                   --selfcheck is given
@@ -19,6 +19,13 @@ Usage:
                   objects stay in abandoned mimalloc segments)
     --live-thread one more thread builds objects and is still alive, blocked,
                   at the snapshot (free-threaded: heaps of a second thread)
+    --fork-worker once the heap is built, fork one idle child, as a pre-fork
+                  server forks a worker: it shares the heap's pages, blocks
+                  reading a pipe of its own (stdin and stdout /dev/null) and
+                  exits on EOF; the target kills and reaps it on release, after
+                  the selfcheck.  The fork comes before any truth is taken, so
+                  whatever it allocates is counted; the truth names the
+                  child ("worker_pid", else null)
 
 Protocol with the harness:
     1. the collector is disabled first thing, then the heap is built and moved
@@ -42,6 +49,7 @@ Truth JSON (one object):
       "pid": 1234,
       "executable": "/usr/bin/python3.11",
       "freeze_requested": false,
+      "worker_pid": null,           # --fork-worker: the idle child's pid
       "enabled": false,             # gc.isenabled()
       "threshold": [t0, t1, t2],    # gc.get_threshold()
       "count": [c0, c1, c2],        # gc.get_count()
@@ -104,7 +112,8 @@ def fail_usage(message):
 
 def parse_args(argv):
     opts = {"truth": None, "freeze": False, "scale": 1.0, "selfcheck": False,
-            "subinterpreter": False, "threads": 0, "live_thread": False}
+            "subinterpreter": False, "threads": 0, "live_thread": False,
+            "fork_worker": False}
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -141,6 +150,8 @@ def parse_args(argv):
             opts["subinterpreter"] = True
         elif arg == "--live-thread" and value is None:
             opts["live_thread"] = True
+        elif arg == "--fork-worker" and value is None:
+            opts["fork_worker"] = True
         elif arg in ("-h", "--help"):
             os.write(1, (__doc__ or "").encode("utf-8"))
             sys.exit(0)
@@ -362,10 +373,42 @@ def stop_live_thread():
         t.join()
 
 
+# --fork-worker: the idle child, [pid, write end of its pipe].
+WORKER = []
+
+
+def fork_worker():
+    import warnings
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        # 3.12+ warn that fork() in a process with threads (--live-thread)
+        # may deadlock the child: this one only reads a pipe and exits.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, 0)
+        os.dup2(null, 1)
+        try:
+            os.read(r, 1)
+        finally:
+            os._exit(0)
+    os.close(r)
+    WORKER.extend([pid, w])
+
+
+def stop_worker():
+    if WORKER:
+        import signal
+        pid, w = WORKER
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        os.close(w)
+
+
 def build_heap(opts):
     scale = opts["scale"]
-    if opts["subinterpreter"]:
-        make_subinterpreter()   # before any truth is taken
 
     def n(base):
         return max(1, int(base * scale))
@@ -386,6 +429,13 @@ def build_heap(opts):
     build("c", n(300))          # -> generation 1
     gc.collect(0)
     build("d", n(60))           # stays in generation 0
+    if opts["fork_worker"]:
+        fork_worker()           # its allocations: generation 0, counted
+    if opts["subinterpreter"]:
+        # Before any truth is taken; after the fork: a child forked while a
+        # subinterpreter exists hangs (3.9-3.12) or aborts (3.13: "Fatal
+        # Python error: PyThreadState_Get") in CPython's own fork code.
+        make_subinterpreter()
 
 
 # ---------------------------------------------------------------------------
@@ -475,6 +525,7 @@ def main_free_threaded(opts):
         if opts["freeze"] and not fz:
             problems.append("--freeze given but nothing is frozen")
     stop_live_thread()
+    stop_worker()
     truth = {
         "version": version_string(),
         "version_full": version_full(),
@@ -490,6 +541,7 @@ def main_free_threaded(opts):
         "subinterpreter_min_objects": SUB_OBJECTS if SUBINTERPRETER else 0,
         "threads_exited": opts["threads"],
         "live_threads": len(LIVE_THREAD),
+        "worker_pid": WORKER[0] if WORKER else None,
         "enabled": enabled,
         "threshold": threshold,
         "count": [c0, c1, c2],
@@ -613,6 +665,7 @@ def main(argv):
         if opts["freeze"] and HAVE_FREEZE and not freeze_count:
             problems.append("--freeze given but the permanent generation is empty")
 
+    stop_worker()
     if HAVE_GEN_OBJECTS:
         generations = [n0, n1, n2]
         total = n0 + n1 + n2
@@ -640,6 +693,7 @@ def main(argv):
         "freeze_requested": opts["freeze"],
         "subinterpreters": len(SUBINTERPRETER),
         "subinterpreter_min_objects": SUB_OBJECTS if SUBINTERPRETER else 0,
+        "worker_pid": WORKER[0] if WORKER else None,
         "enabled": enabled,
         "threshold": threshold,
         "count": [c0, c1, c2],
