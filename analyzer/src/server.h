@@ -89,10 +89,13 @@ struct gci_server_proc {
 	} lists[GCI_MAX_GENS + 1];
 	int64_t frozen;            /* objects in the permanent generation, -1: none */
 	uint64_t gc_pages;         /* distinct pages holding any GC head */
-	bool touch_known;          /* the touch model applies (not incremental) */
-	struct gci_touch full;     /* a full collection */
+	bool touch_known;          /* full was computed (every collector kind has a
+				    * full collection: "2", or "full") */
+	struct gci_touch full;     /* a full collection (gc.collect()) */
 	uint64_t full_shared_state_pages; /* of full.shared_pages, the GC state's */
-	int next_generation;       /* -1: none */
+	int next_generation;       /* as gc.collect(generation=N); -1: none */
+	const char *next_collection; /* its name (struct gci_collection); NULL: none */
+	const char *next_step;     /* 3.14.0-3.14.4: what the step does; else NULL */
 	int64_t next_allocations;
 	const char *next_reason;
 	struct gci_touch next;     /* the next automatic collection */

@@ -3,6 +3,7 @@
  * (taken while the snapshot is open), then text, JSON, one line per worker,
  * and the Prometheus text exposition format, all from those records.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,19 +91,29 @@ struct gci_error *gci_server_proc_fill(struct gci_server_proc *p, const struct g
 		goto out;
 	}
 	p->gc_pages = gci_pageset_count(&all);
-	p->touch_known = strcmp(in->collector, "incremental") != 0 && in->ngens > 0;
-	if (p->touch_known) {
-		if ((err = gci_touch_compute(snap, in, (int)in->ngens - 1, &p->full)))
+	/* What gc.collect() runs: generation 2's collection, or the one the
+	 * collector names "full" (3.14.0-3.14.4, free-threaded builds). */
+	const struct gci_collection *colls;
+	size_t ncolls = gci_collections(snap, in, &colls);
+	const struct gci_collection *full = NULL;
+	for (size_t c = 0; c < ncolls && !full; c++)
+		if (colls[c].full)
+			full = &colls[c];
+	p->touch_known = full != NULL;
+	if (full) {
+		if ((err = gci_touch_compute(snap, in, full->generation, &p->full)))
 			goto out;
 		p->full_shared_state_pages = shared_state_pages(snap, in);
 	}
 	struct gci_next_collection nc;
 	gci_next_collection(snap, in, &nc);
-	p->next_generation = nc.generation;
+	p->next_generation = nc.collection ? nc.generation : -1;
+	p->next_collection = nc.collection;
+	p->next_step = nc.step;
 	p->next_allocations = nc.allocations;
 	p->next_reason = nc.reason;
-	if (p->touch_known && nc.generation >= 0 &&
-	    (err = gci_touch_compute(snap, in, nc.generation, &p->next)))
+	if (p->touch_known && p->next_generation >= 0 &&
+	    (err = gci_touch_compute(snap, in, p->next_generation, &p->next)))
 		goto out;
 	p->have_snapshot = true;
 	p->nproblems = snap->nproblems;
@@ -131,8 +142,6 @@ struct gci_error *gci_server_proc_fill(struct gci_server_proc *p, const struct g
 	p->json = o;
 	json_object_object_add(o, "gc", gci_report_interp_json(snap, in, &err));
 	json_object *cols = p->touch_known ? json_object_new_array() : NULL;
-	const struct gci_collection *colls;
-	size_t ncolls = gci_collections(snap, in, &colls);
 	for (size_t c = 0; cols && c < ncolls && !err; c++)
 		json_object_array_add(cols, gci_report_touch_json(snap, in, &colls[c], &err));
 	json_object_object_add(o, "collections", cols);
@@ -344,12 +353,19 @@ static json_object *proc_json(const struct gci_server *srv, const struct gci_ser
 		next = json_object_new_object();
 		json_object_object_add(next, "generation", p->next_generation >= 0 ?
 				       json_object_new_int(p->next_generation) : NULL);
+		json_object_object_add(next, "collection", p->next_collection ?
+				       json_object_new_string(p->next_collection) : NULL);
+		if (p->next_step)
+			json_object_object_add(next, "step", json_object_new_string(p->next_step));
 		json_object_object_add(next, "allocations", p->next_allocations >= 0 ?
 				       json_object_new_int64(p->next_allocations) : NULL);
 		json_object_object_add(next, "reason", json_object_new_string(p->next_reason));
 		bool k = p->touch_known && p->next_generation >= 0 && p->next.sharing_known;
 		json_object_object_add(next, "copy_bytes", k ? int_json(p->next.shared_pages * PAGE)
 							    : NULL);
+		json_object_object_add(next, "approximation",
+				       k && p->next.approximation ?
+				       json_object_new_string(p->next.approximation) : NULL);
 	}
 	json_object_object_add(o, "next_collection", next);
 	json_object_object_add(o, "full_collection_copy_bytes",
@@ -456,7 +472,9 @@ static void text_row(FILE *f, const struct gci_server_proc *p)
 	if (p->touch_known && p->next_generation >= 0 && p->next.sharing_known) {
 		char b[32];
 		fmt_bytes(b, sizeof(b), p->next.shared_pages * PAGE);
-		snprintf(next, sizeof(next), "%d: %s", p->next_generation, b);
+		/* a bound, not a count (3.14.0-3.14.4's steps): "~" */
+		snprintf(next, sizeof(next), "%s: %s%s", p->next_collection,
+			 p->next.approximation ? "~" : "", b);
 	} else {
 		snprintf(next, sizeof(next), "-");
 	}
@@ -510,8 +528,16 @@ static struct gci_error *text_report(const struct gci_server *srv, FILE *f)
 	text_row(f, m);
 	for (size_t i = 0; i < srv->nworkers; i++)
 		text_row(f, &srv->workers[i]);
-	fprintf(f, "  (full GC, next GC: what that collection would copy; next GC: its "
-		"generation first)\n");
+	fprintf(f, "  (full GC, next GC: what that collection would copy; next GC: the "
+		"collection first, its generation or name)\n");
+	bool bound = false;
+	for (size_t i = 0; i <= srv->nworkers && !bound; i++) {
+		const struct gci_server_proc *p = i ? &srv->workers[i - 1] : m;
+		bound = p->touch_known && p->next_generation >= 0 && p->next.approximation;
+	}
+	if (bound)
+		fprintf(f, "  (~: the next step of 3.14.0-3.14.4's incremental collector is "
+			"bounded, not counted: `gcinspect touch -g increment --pid PID` says how)\n");
 
 	fprintf(f, "\ncopied from the master (%s), by what is on the page:\n",
 		srv->frames_known ? "physical frames compared"
@@ -592,11 +618,18 @@ static struct gci_error *lines_report(const struct gci_server *srv, FILE *f)
 		fmt_bytes(full, sizeof(full), w->touch_known ? w->full.shared_pages * PAGE : 0);
 		fmt_bytes(next, sizeof(next), w->touch_known && w->next_generation >= 0 ?
 			  w->next.shared_pages * PAGE : 0);
+		char which[48] = "none";
+		if (w->next_generation >= 0)
+			snprintf(which, sizeof(which), "%s%s",
+				 isdigit((unsigned char)w->next_collection[0]) ? "generation " : "",
+				 w->next_collection);
 		fprintf(f, "%s master %d worker %d: rss %s, pss %s, private dirty %s; copied %s "
 			"(%s on GC pages); a full collection would copy %s more, the next "
-			"(generation %d) %s\n", when, srv->master.pid, w->pid, rss, pss, pd,
+			"(%s) %s%s\n", when, srv->master.pid, w->pid, rss, pss, pd,
 			w->copied.known ? cp : "?", w->copied.known ? gc : "?",
-			w->touch_known ? full : "?", w->next_generation,
+			w->touch_known ? full : "?", which,
+			w->touch_known && w->next_generation >= 0 && w->next.approximation ?
+			"about " : "",
 			w->touch_known && w->next_generation >= 0 ? next : "nothing");
 	}
 	return NULL;

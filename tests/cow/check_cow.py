@@ -422,6 +422,10 @@ def run(args):
 
         # From here the child holds still (reading its command pipe).
         gcitest.wait_blocked_in_read(child)
+        # The whole server's report first: it reads more of the child than
+        # touch (its copied pages), which faults in clean file pages that
+        # the gdb check below compares in smaps.
+        w = workers_view(args, child)
         shared_before = shared_pages(child)
         dirty_outer0 = smaps_private_dirty_kb(child)
 
@@ -459,6 +463,11 @@ def run(args):
         if not sharing:
             raise Fail("no sharing in gcinspect's report of a live process")
         predicted_pages = sharing["shared_pages"]
+        if w.get("full_collection_copy_bytes") != predicted_pages * 4096:
+            raise Fail("workers says a full collection in the child would copy %r bytes, "
+                       "touch -g 2 said %d" % (w.get("full_collection_copy_bytes"),
+                                                predicted_pages * 4096))
+        log("workers agrees: a full collection copies %d bytes" % (predicted_pages * 4096))
         work_pages = coll.get("work_pages", 0)
         predicted_kb = (predicted_pages + work_pages) * 4
         listed = set(int(p["address"], 16) for p in coll["page_list"])
@@ -588,6 +597,30 @@ def check_gdb(args, child, report, shared_after):
     return after
 
 
+def workers_view(args, child):
+    """The child's entry of `gcinspect workers --json --pid CHILD` (the
+    worker as the whole server's report sees it), taken while it holds
+    still: what workers says it would copy must be what touch said."""
+    cmd = [args.gcinspect, "workers", "--json"] + args.extra_arg + ["--pid", str(child)]
+    log("$ " + " ".join(cmd))
+    try:
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=GCINSPECT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Fail("gcinspect workers did not finish in %d s" % GCINSPECT_TIMEOUT)
+    if r.returncode != 0:
+        raise Fail("gcinspect workers exited %d: %s"
+                   % (r.returncode, r.stderr.decode(errors="replace").strip()))
+    if proc_status(child)["State"][:1] in ("t", "T"):
+        raise Fail("the child is left stopped after gcinspect workers")
+    doc = json.loads(r.stdout.decode())
+    mine = [w for w in doc.get("workers") or [] if w.get("pid") == child]
+    if len(mine) != 1:
+        raise Fail("workers --pid %d does not list the child as a worker: %r"
+                   % (child, [w.get("pid") for w in doc.get("workers") or []]))
+    return mine[0]
+
+
 def run_gcinspect(args, argv, child, quiet=False):
     cmd = [args.gcinspect] + argv + args.extra_arg + ["--pid", str(child)]
     if not quiet:
@@ -654,6 +687,26 @@ def run_increments(args, t, child, label):
             raise Fail("young.count %s = threshold in the child, gcinspect says count %r, "
                        "threshold %r" % (young, y["count"], y["threshold"]))
         predicted_kb = sharing["shared_pages"] * 4
+        # workers: the same increment, and the same next automatic
+        # collection (none while the child keeps its collector disabled;
+        # the step is what gc.collect(1) would run all the same).
+        w = workers_view(args, child)
+        inc = [c for c in w.get("collections") or [] if c.get("generation") == "increment"]
+        got_inc = (inc[0].get("sharing") or {}).get("shared_pages") if len(inc) == 1 else inc
+        if got_inc != sharing["shared_pages"]:
+            raise Fail("step %d: workers says the increment would copy %r pages, touch -g "
+                       "increment %d" % (n, got_inc, sharing["shared_pages"]))
+        wn = w.get("next_collection") or {}
+        named = nxt.get("generation")
+        want = {"collection": named, "generation": 1 if named else None, "step": nxt["step"],
+                "copy_bytes": sharing["shared_pages"] * 4096 if named else None,
+                "approximation": coll.get("approximation") if named else None}
+        got = dict((k, wn.get(k)) for k in want)
+        if got != want:
+            raise Fail("step %d: workers' next collection %r, touch -g increment's %r"
+                       % (n, got, want))
+        log("workers agrees: the increment copies %d pages; next collection %r, step %r"
+            % (got_inc, named, got["step"]))
         shared_before = shared_pages(t.child)
         listed = set(int(p["address"], 16) for p in coll["page_list"])
 

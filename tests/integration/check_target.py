@@ -58,10 +58,10 @@ pagemap).  And the other verbs, each against the same way's documents:
                objects = the CLI's objects --json of that list
   workers      the master and exactly its one worker found, neither left
                stopped, the master's gc the live summary's, its collections
-               live-nostop's touch's (3.14.0-3.14.4: none, workers has no
-               touch model there).  Free-threaded builds: workers refuses with a
-               usage error today (a bug: WORKERS_FT_BUG); that refusal, or
-               exit 0 and every check
+               live-nostop's touch's, its full collection copy that of
+               touch's full collection ("2", or "full": every collector
+               kind), its next collection named (3.14.0-3.14.4: the step
+               "increment")
 
 Usage:
     check_target.py --gcinspect BIN --python INTERP [--ways WAY,...]
@@ -170,9 +170,10 @@ def no_time(doc):
     return out
 
 
-# gdb maps the interpreter's files itself: while it runs, their clean pages
-# in the target are mapped twice, and smaps counts them as Shared_Clean, not
-# Private_Clean.  Where the other reader is gdb, their sum must agree.
+# Whether a clean page of the interpreter's files counts as Shared_Clean or
+# Private_Clean depends on who else maps it at that moment: gdb itself while
+# it runs, or another test's process of the same interpreter.  Two reads at
+# two moments agree on their sum.
 def touch_part(doc):
     out = dict(doc)
     sm = doc.get("smaps")
@@ -395,7 +396,8 @@ class Row(object):
             d = gcitest.report_diff(data.get("summary"), summary)
             ck.true("%s: report: the summary = summary --json" % way, not d,
                     "\n    ".join(d[:20]))
-            d = gcitest.report_diff(data.get("touch"), docs["touch"])
+            d = gcitest.report_diff(touch_part(data.get("touch") or {}),
+                                    touch_part(docs["touch"]))
             ck.true("%s: report: the touch = touch --json" % way, not d, "\n    ".join(d[:20]))
             types = data.get("types") or {}
             lists = lists_by_name(summary)
@@ -462,9 +464,8 @@ class Row(object):
     def check_workers(self, target, env):
         """workers --json --pid PID, the target a master with one idle
         worker: exactly those two found, neither left stopped, the master's
-        GC state the live way's summary's, its collections the live-nostop
-        way's touch's (none with the incremental collector: workers has no
-        touch model there)."""
+        GC state the live way's summary's, its collections and full
+        collection copy the live-nostop way's touch's."""
         cli = gcitest.Gcinspect(self.args.gcinspect, env)
         t0 = time.monotonic()
         rc, out, err = cli.run(["workers", "--json"] + self.cli_args(False) +
@@ -475,18 +476,6 @@ class Row(object):
         state = gcitest.proc_state(target.worker_pid)
         ck.true("workers: the worker is not left stopped", state not in ("t", "T"), state)
         gcs = self.docs["live"]["summary"]["gc"]
-        if gcs.get("collector") == "free-threaded" and rc != 0:
-            # KNOWN BUG: workers takes the last list (ngens - 1: 0, "heap")
-            # for the full collection, which is 2 ("full") on free-threaded
-            # builds (analyzer/src/server_report.c): a usage error nobody
-            # made, where workers.md still says exit 4.  Once fixed, exit 0
-            # and every check below.
-            ck.true("workers on free-threaded: the known refusal (exit 64, %r), or exit 0"
-                    % WORKERS_FT_BUG, rc == 64 and WORKERS_FT_BUG in err,
-                    "exit %d: %s" % (rc, err.strip()[-2000:]))
-            log("workers: KNOWN BUG on free-threaded builds: exit %d: %s" % (rc, err.strip()))
-            self.absorb(ck, "workers")
-            return
         if not ck.eq("workers: exit status", rc, 0):
             ck.failures[-1] += "\n" + err.strip()[-2000:]
             self.absorb(ck, "workers")
@@ -506,15 +495,33 @@ class Row(object):
         d = gcitest.json_diff(master.get("gc"), gcs)
         ck.true("workers: the master's gc (thresholds, counts, lists, permanent) = summary's",
                 not d, "\n    ".join(d[:20]))
-        if gcs.get("collector") == "incremental":
-            ck.eq("workers: the master's collections and full collection copy (incremental: "
-                  "none)", (master.get("collections"), master.get("full_collection_copy_bytes")),
-                  (None, None))
-        elif "live-nostop" in self.docs:
-            d = gcitest.json_diff(master.get("collections"),
-                                  self.docs["live-nostop"]["touch"].get("collections"))
+        if "live-nostop" in self.docs:
+            touch = self.docs["live-nostop"]["touch"]
+            d = gcitest.json_diff(master.get("collections"), touch.get("collections"))
             ck.true("workers: the master's collections = touch --json's (live-nostop)", not d,
                     "\n    ".join(d[:20]))
+            # What gc.collect() would copy: touch's full collection, every
+            # collector kind ("2", or "full").
+            full = [c for c in touch.get("collections") or [] if c.get("generation") in (2, "full")]
+            ck.true("workers: touch --json has one full collection", len(full) == 1,
+                    repr([c.get("generation") for c in touch.get("collections") or []]))
+            if len(full) == 1:
+                ck.eq("workers: the master's full_collection_copy_bytes = touch's full "
+                      "collection's shared pages", master.get("full_collection_copy_bytes"),
+                      (full[0].get("sharing") or {}).get("shared_pages", -1) * 4096)
+        nc = master.get("next_collection") or {}
+        ck.true("workers: the master's next collection is named (%r)" % nc.get("collection"),
+                nc.get("collection") is None or isinstance(nc.get("collection"), str))
+        # The collector may be off (the target disables it): then none.
+        want = (None, None) if not gcs.get("enabled") else \
+            ("increment", 1) if gcs.get("collector") == "incremental" else \
+            ("full", 2) if gcs.get("collector") == "free-threaded" else (nc.get("collection"),
+                                                                         nc.get("generation"))
+        ck.eq("workers: the master's next collection (collection, generation)",
+              (nc.get("collection"), nc.get("generation")), want)
+        if gcs.get("collector") == "incremental":
+            ck.true("workers: 3.14.0-3.14.4: the next collection says its step",
+                    isinstance(nc.get("step"), str), repr(nc.get("step")))
         worker = (doc.get("workers") or [{}])[0]
         ck.true("workers: the worker's copied pages are known",
                 isinstance(worker.get("copied"), dict), repr(worker.get("copied"))[:300])
@@ -552,8 +559,6 @@ class Row(object):
 # with these keys.
 GDB_OBJECTS = 3
 GDB_OBJECT_KEYS = ("address", "type", "type_address", "size", "refcount")
-# workers on a free-threaded build today (a bug, see Row.check_workers).
-WORKERS_FT_BUG = "no generation 0 to collect in CPython"
 
 
 def lists_by_name(summary):
