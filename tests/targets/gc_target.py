@@ -665,6 +665,7 @@ def main(argv):
         if opts["freeze"] and HAVE_FREEZE and not freeze_count:
             problems.append("--freeze given but the permanent generation is empty")
 
+    stop_live_thread()
     stop_worker()
     if HAVE_GEN_OBJECTS:
         generations = [n0, n1, n2]
