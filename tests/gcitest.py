@@ -141,6 +141,24 @@ def proc_state(pid):
         return None
 
 
+def left_stopped(pid, timeout=10):
+    """None once pid runs untraced (a tool's detach is not always
+    instant: wait up to timeout seconds), else why not ("State t, traced
+    by 123").  A process that is gone is not stopped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            st = proc_status(pid)
+        except OSError:
+            return None
+        tracer, state = int(st.get("TracerPid", "-1")), st.get("State", "?")
+        if tracer == 0 and not state.startswith(("t", "T")):
+            return None
+        if time.monotonic() > deadline:
+            return "State %s, traced by %d" % (state, tracer)
+        time.sleep(0.05)
+
+
 def _stat_fields():
     """(pid, the fields of /proc/PID/stat after the command name) of every
     process."""
@@ -157,12 +175,12 @@ def _stat_fields():
 
 def children(pid):
     """The pids whose parent is pid."""
-    return [p for p, fields in _stat_fields() if len(fields) > 1 and int(fields[1]) == pid]
+    return sorted(p for p, fields in _stat_fields() if len(fields) > 1 and int(fields[1]) == pid)
 
 
 def group_members(pgid):
     """The pids whose process group is pgid (zombies included)."""
-    return [p for p, fields in _stat_fields() if len(fields) > 2 and int(fields[2]) == pgid]
+    return sorted(p for p, fields in _stat_fields() if len(fields) > 2 and int(fields[2]) == pgid)
 
 
 def free_port():
@@ -349,16 +367,9 @@ class Target(object):
         if self.proc.poll() is not None:
             raise Fail("the target died %s (status %s)\n%s"
                        % (after, self.proc.returncode, self.stderr_text()))
-        deadline = time.monotonic() + 10
-        while True:
-            st = proc_status(self.pid)
-            tracer, state = int(st.get("TracerPid", "-1")), st.get("State", "?")
-            if (tracer == 0 and not state.startswith(("t", "T"))) or \
-                    time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        if tracer != 0 or state.startswith(("t", "T")):
-            raise Fail("%s, the target is %s, traced by %d" % (after, state, tracer))
+        why = left_stopped(self.pid)
+        if why:
+            raise Fail("%s, the target is left so: %s" % (after, why))
 
     def release(self, timeout=EXIT_TIMEOUT):
         """Let the target write its truth and exit; the truth."""
@@ -1191,9 +1202,24 @@ def check_workers_found(report, master_pid, worker_pids):
     if found != sorted(worker_pids):
         raise Fail("workers found: %s, expected %s" % (found, sorted(worker_pids)))
     for p in [master_pid] + found:
-        st = proc_state(p)
-        if st in ("t", "T"):
-            raise Fail("pid %d is left stopped (State %s)" % (p, st))
+        why = left_stopped(p)
+        if why:
+            raise Fail("pid %d is left stopped: %s" % (p, why))
     for proc in [report["master"]] + report["workers"]:
         if proc["error"]:
             raise Fail("pid %d could not be read: %s" % (proc["pid"], proc["error"]))
+
+
+def full_collection(collections):
+    """Of a touch document's (or a workers process's) collections, the one
+    gc.collect() runs: generation 2, or "full" (3.14.0-3.14.4, free-threaded
+    builds); None unless exactly one."""
+    full = [c for c in collections or [] if c.get("generation") in (2, "full")]
+    return full[0] if len(full) == 1 else None
+
+
+def workers_json(binary, pid, extra=(), env=None):
+    """gcinspect workers --json --pid PID: the document; Fail on an exit
+    status other than 0."""
+    return Gcinspect(binary, env).json(["workers", "--json"] + list(extra) + ["--pid", str(pid)],
+                                       "workers --pid %d" % pid)

@@ -33,7 +33,6 @@ struct addr_set {
 	size_t cap, used;
 };
 
-
 /* Add a; *was_there says whether it already was.  false: out of memory. */
 static bool set_add(struct addr_set *s, uint64_t a, bool *was_there)
 {

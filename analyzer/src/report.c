@@ -1099,8 +1099,7 @@ static struct gci_error *report(const struct gci_snapshot *snap,
 	return NULL;
 }
 
-/* For the other report modules (report_internal.h). */
-/* The pieces above, for reports over several snapshots. */
+/* The pieces above, for the other report modules (report_internal.h). */
 json_object *gci_report_header_json(const struct gci_snapshot *snap)
 {
 	return header_json(snap);

@@ -165,15 +165,39 @@ struct totals {
 	int64_t frozen;          /* the master's */
 };
 
+/* Every process of the server, the master first. */
+#define FOR_PROCS(srv, p) \
+	for (size_t _i = 0; _i <= (srv)->nworkers; _i++) \
+		for (const struct gci_server_proc *p = _i == 0 ? &(srv)->master : &(srv)->workers[_i - 1]; \
+		     p; p = NULL)
+
+/* The next automatic collection was predicted (the collector runs one),
+ * and its figure is a bound, not a count (an incremental step). */
+static bool next_known(const struct gci_server_proc *p)
+{
+	return p->touch_known && p->next_generation >= 0;
+}
+
+static bool next_bounded(const struct gci_server_proc *p)
+{
+	return next_known(p) && p->next.approximation;
+}
+
 /* What gc.freeze() before the fork would have kept shared in a worker:
  * the copied pages holding heads a collection writes, and the shared pages
  * of heads a full collection would still copy (an upper bound: a page of
- * heads may have been copied by a reference count write as well). */
+ * heads may have been copied by a reference count write as well).  A full
+ * collection after gc.freeze() still writes the GC state and, in
+ * free-threaded builds, the allocator metadata of every GC page: those
+ * are not kept (the metadata pages counted as if all shared, so that the
+ * bound stays one). */
 static uint64_t freeze_keep_pages(const struct gci_server_proc *w)
 {
 	uint64_t n = w->copied.known ? w->copied.young_heads_pages : 0;
-	if (w->touch_known && w->full.sharing_known)
-		n += w->full.shared_pages - w->full_shared_state_pages;
+	if (w->touch_known && w->full.sharing_known) {
+		uint64_t heads = w->full.shared_pages - w->full_shared_state_pages;
+		n += heads > w->full.meta_pages ? heads - w->full.meta_pages : 0;
+	}
 	return n;
 }
 
@@ -360,7 +384,7 @@ static json_object *proc_json(const struct gci_server *srv, const struct gci_ser
 		json_object_object_add(next, "allocations", p->next_allocations >= 0 ?
 				       json_object_new_int64(p->next_allocations) : NULL);
 		json_object_object_add(next, "reason", json_object_new_string(p->next_reason));
-		bool k = p->touch_known && p->next_generation >= 0 && p->next.sharing_known;
+		bool k = next_known(p) && p->next.sharing_known;
 		json_object_object_add(next, "copy_bytes", k ? int_json(p->next.shared_pages * PAGE)
 							    : NULL);
 		json_object_object_add(next, "approximation",
@@ -469,7 +493,7 @@ static void text_row(FILE *f, const struct gci_server_proc *p)
 		fmt_bytes(full, sizeof(full), p->full.shared_pages * PAGE);
 	else
 		snprintf(full, sizeof(full), "-");
-	if (p->touch_known && p->next_generation >= 0 && p->next.sharing_known) {
+	if (next_known(p) && p->next.sharing_known) {
 		char b[32];
 		fmt_bytes(b, sizeof(b), p->next.shared_pages * PAGE);
 		/* a bound, not a count (3.14.0-3.14.4's steps): "~" */
@@ -485,7 +509,7 @@ static void text_row(FILE *f, const struct gci_server_proc *p)
 	char stop[32] = "running";
 	if (p->stopped)
 		snprintf(stop, sizeof(stop), "%.1f ms", p->stopped_ms);
-	fprintf(f, "  %7d  %-6s %10s %10s %10s  %-3s %-13s %9s %9s %10s %14s %10s %9s\n",
+	fprintf(f, "  %7d  %-6s %10s %10s %10s  %-3s %-13s %9s %9s %10s %21s %10s %9s\n",
 		p->pid, p->master ? "master" : "worker", rss, pss, pd,
 		p->enabled > 0 ? "on" : p->enabled == 0 ? "off" : "?", counts, frozen, pages,
 		full, next, copied, stop);
@@ -522,7 +546,7 @@ static struct gci_error *text_report(const struct gci_server *srv, FILE *f)
 		else
 			fprintf(f, "  GC thresholds %s in every process\n", t);
 	}
-	fprintf(f, "\n  %7s  %-6s %10s %10s %10s  %-3s %-13s %9s %9s %10s %14s %10s %9s\n",
+	fprintf(f, "\n  %7s  %-6s %10s %10s %10s  %-3s %-13s %9s %9s %10s %21s %10s %9s\n",
 		"pid", "role", "Rss", "Pss", "Priv_Dirty", "GC", "counts", "frozen",
 		"GC pages", "full GC", "next GC", "copied", "stopped");
 	text_row(f, m);
@@ -531,10 +555,8 @@ static struct gci_error *text_report(const struct gci_server *srv, FILE *f)
 	fprintf(f, "  (full GC, next GC: what that collection would copy; next GC: the "
 		"collection first, its generation or name)\n");
 	bool bound = false;
-	for (size_t i = 0; i <= srv->nworkers && !bound; i++) {
-		const struct gci_server_proc *p = i ? &srv->workers[i - 1] : m;
-		bound = p->touch_known && p->next_generation >= 0 && p->next.approximation;
-	}
+	FOR_PROCS(srv, p)
+		bound = bound || next_bounded(p);
 	if (bound)
 		fprintf(f, "  (~: the next step of 3.14.0-3.14.4's incremental collector is "
 			"bounded, not counted: `gcinspect touch -g increment --pid PID` says how)\n");
@@ -616,8 +638,7 @@ static struct gci_error *lines_report(const struct gci_server *srv, FILE *f)
 		fmt_bytes(cp, sizeof(cp), w->copied.copied_pages * PAGE);
 		fmt_bytes(gc, sizeof(gc), w->copied.cause_pages[GCI_COPY_GC_OBJECTS] * PAGE);
 		fmt_bytes(full, sizeof(full), w->touch_known ? w->full.shared_pages * PAGE : 0);
-		fmt_bytes(next, sizeof(next), w->touch_known && w->next_generation >= 0 ?
-			  w->next.shared_pages * PAGE : 0);
+		fmt_bytes(next, sizeof(next), next_known(w) ? w->next.shared_pages * PAGE : 0);
 		char which[48] = "none";
 		if (w->next_generation >= 0)
 			snprintf(which, sizeof(which), "%s%s",
@@ -628,9 +649,7 @@ static struct gci_error *lines_report(const struct gci_server *srv, FILE *f)
 			"(%s) %s%s\n", when, srv->master.pid, w->pid, rss, pss, pd,
 			w->copied.known ? cp : "?", w->copied.known ? gc : "?",
 			w->touch_known ? full : "?", which,
-			w->touch_known && w->next_generation >= 0 && w->next.approximation ?
-			"about " : "",
-			w->touch_known && w->next_generation >= 0 ? next : "nothing");
+			next_bounded(w) ? "about " : "", next_known(w) ? next : "nothing");
 	}
 	return NULL;
 }
@@ -681,10 +700,6 @@ static bool has_copied(const struct gci_server_proc *p)
 	return !p->master && p->copied.known;
 }
 
-#define FOR_PROCS(srv, p) \
-	for (size_t _i = 0; _i <= (srv)->nworkers; _i++) \
-		for (const struct gci_server_proc *p = _i == 0 ? &(srv)->master : &(srv)->workers[_i - 1]; \
-		     p; p = NULL)
 
 static void prom_rollup(struct prom *pr, const char *name, const char *help, size_t off)
 {
@@ -799,8 +814,8 @@ static struct gci_error *prometheus_report(const struct gci_server *srv, FILE *f
 			prom_proc(&pr, "gcinspect_gc_head_pages_bytes", p, "list", p->lists[g].name,
 				  (double)(p->lists[g].pages * PAGE));
 	prom_head(&pr, "gcinspect_collection_write_bytes",
-		  "Bytes of the pages a collection would write (full: the oldest generation; "
-		  "next: the next automatic one).");
+		  "Bytes of the pages a collection would write (full: gc.collect()'s; next: "
+		  "the next automatic one, on 3.14.0-3.14.4 a step whose figure is a bound).");
 	FOR_PROCS(srv, p) {
 		if (!has_touch(p))
 			continue;

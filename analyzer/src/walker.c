@@ -18,7 +18,6 @@ struct gci_type_cache {
 	size_t cap, used;
 };
 
-
 static struct gci_error *cache_grow(struct gci_type_cache *c)
 {
 	size_t cap = c->cap ? c->cap * 2 : 256;

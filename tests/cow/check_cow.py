@@ -601,19 +601,10 @@ def workers_view(args, child):
     """The child's entry of `gcinspect workers --json --pid CHILD` (the
     worker as the whole server's report sees it), taken while it holds
     still: what workers says it would copy must be what touch said."""
-    cmd = [args.gcinspect, "workers", "--json"] + args.extra_arg + ["--pid", str(child)]
-    log("$ " + " ".join(cmd))
-    try:
-        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           timeout=GCINSPECT_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        raise Fail("gcinspect workers did not finish in %d s" % GCINSPECT_TIMEOUT)
-    if r.returncode != 0:
-        raise Fail("gcinspect workers exited %d: %s"
-                   % (r.returncode, r.stderr.decode(errors="replace").strip()))
-    if proc_status(child)["State"][:1] in ("t", "T"):
-        raise Fail("the child is left stopped after gcinspect workers")
-    doc = json.loads(r.stdout.decode())
+    doc = gcitest.workers_json(args.gcinspect, child, args.extra_arg)
+    why = gcitest.left_stopped(child)
+    if why:
+        raise Fail("the child is left stopped after gcinspect workers: %s" % why)
     mine = [w for w in doc.get("workers") or [] if w.get("pid") == child]
     if len(mine) != 1:
         raise Fail("workers --pid %d does not list the child as a worker: %r"

@@ -60,8 +60,11 @@ pagemap).  And the other verbs, each against the same way's documents:
                stopped, the master's gc the live summary's, its collections
                live-nostop's touch's, its full collection copy that of
                touch's full collection ("2", or "full": every collector
-               kind), its next collection named (3.14.0-3.14.4: the step
-               "increment")
+               kind), no next collection (its collector is off); the
+               worker (its collector on) a next collection of its
+               collector's kind (3.14.0-3.14.4: the increment, with its step)
+               whose copy is its own collections entry's; in text, the "~"
+               note exactly when that copy is a bound
 
 Usage:
     check_target.py --gcinspect BIN --python INTERP [--ways WAY,...]
@@ -473,8 +476,8 @@ class Row(object):
         log("   workers: %.2f s" % (time.monotonic() - t0))
         target.check_running("after gcinspect workers")
         ck = gcitest.Checker()
-        state = gcitest.proc_state(target.worker_pid)
-        ck.true("workers: the worker is not left stopped", state not in ("t", "T"), state)
+        why = gcitest.left_stopped(target.worker_pid)
+        ck.true("workers: the worker is not left stopped", not why, why)
         gcs = self.docs["live"]["summary"]["gc"]
         if not ck.eq("workers: exit status", rc, 0):
             ck.failures[-1] += "\n" + err.strip()[-2000:]
@@ -502,31 +505,62 @@ class Row(object):
                     "\n    ".join(d[:20]))
             # What gc.collect() would copy: touch's full collection, every
             # collector kind ("2", or "full").
-            full = [c for c in touch.get("collections") or [] if c.get("generation") in (2, "full")]
-            ck.true("workers: touch --json has one full collection", len(full) == 1,
-                    repr([c.get("generation") for c in touch.get("collections") or []]))
-            if len(full) == 1:
+            full = gcitest.full_collection(touch.get("collections"))
+            if ck.true("workers: touch --json has one full collection", full is not None,
+                       repr([c.get("generation") for c in touch.get("collections") or []])):
                 ck.eq("workers: the master's full_collection_copy_bytes = touch's full "
                       "collection's shared pages", master.get("full_collection_copy_bytes"),
-                      (full[0].get("sharing") or {}).get("shared_pages", -1) * 4096)
+                      (full.get("sharing") or {}).get("shared_pages", -1) * 4096)
+        # The target keeps its collector disabled: no next collection.
         nc = master.get("next_collection") or {}
-        ck.true("workers: the master's next collection is named (%r)" % nc.get("collection"),
-                nc.get("collection") is None or isinstance(nc.get("collection"), str))
-        # The collector may be off (the target disables it): then none.
-        want = (None, None) if not gcs.get("enabled") else \
-            ("increment", 1) if gcs.get("collector") == "incremental" else \
-            ("full", 2) if gcs.get("collector") == "free-threaded" else (nc.get("collection"),
-                                                                         nc.get("generation"))
-        ck.eq("workers: the master's next collection (collection, generation)",
-              (nc.get("collection"), nc.get("generation")), want)
-        if gcs.get("collector") == "incremental":
-            ck.true("workers: 3.14.0-3.14.4: the next collection says its step",
-                    isinstance(nc.get("step"), str), repr(nc.get("step")))
+        ck.eq("workers: the master's collector is disabled: no next collection",
+              (gcs.get("enabled"), nc.get("collection"), nc.get("generation"),
+               nc.get("copy_bytes")), (False, None, None, None))
         worker = (doc.get("workers") or [{}])[0]
         ck.true("workers: the worker's copied pages are known",
                 isinstance(worker.get("copied"), dict), repr(worker.get("copied"))[:300])
+        self.check_worker_next(ck, gcs.get("collector"), worker)
+        # The text: the table's "~" note where a step is only bounded.
+        rc, text, err = cli.run(["workers"] + self.cli_args(False) +
+                                ["--pid", str(target.pid)], check=False)
+        ck.eq("workers (text): exit status", rc, 0)
+        bound = bool((worker.get("next_collection") or {}).get("approximation"))
+        ck.eq("workers (text): the table notes a bounded next step (~) exactly when the "
+              "worker's next collection is one", "(~: the next step" in text, bound)
         log("workers: %s" % server.get("summary"))
         self.absorb(ck, "workers")
+
+    def check_worker_next(self, ck, collector, worker):
+        """The worker enabled its collector (gc_target.py --fork-worker):
+        its next automatic collection is the collector's (generational: a
+        generation; 3.14.0-3.14.4: the increment, with its step;
+        free-threaded: the full one), and what it would copy is what its
+        entry of that collection in collections says."""
+        ck.eq("workers: the worker's collector is enabled",
+              (worker.get("gc") or {}).get("enabled"), True)
+        nc = worker.get("next_collection") or {}
+        name, gen = nc.get("collection"), nc.get("generation")
+        if collector == "incremental":
+            ck.eq("workers: the worker's next collection (3.14.0-3.14.4: the increment)",
+                  (name, gen), ("increment", 1))
+            ck.true("workers: the increment says its step", isinstance(nc.get("step"), str),
+                    repr(nc.get("step")))
+        elif collector == "free-threaded":
+            ck.eq("workers: the worker's next collection (free-threaded: the full one)",
+                  (name, gen), ("full", 2))
+        else:
+            ck.true("workers: the worker's next collection is a generation",
+                    name in ("0", "1", "2") and gen == int(name), repr((name, gen)))
+        # collections name a collection by its number where it is numbered
+        entry = [c for c in worker.get("collections") or []
+                 if name is not None and c.get("generation") in (name, gen)]
+        if ck.true("workers: the worker's collections hold its next collection %r" % (name,),
+                   len(entry) == 1, repr([c.get("generation")
+                                          for c in worker.get("collections") or []])):
+            ck.eq("workers: the worker's next collection: copy_bytes, approximation = its "
+                  "collections entry's", (nc.get("copy_bytes"), nc.get("approximation")),
+                  ((entry[0].get("sharing") or {}).get("shared_pages", -1) * 4096,
+                   entry[0].get("approximation")))
 
     def check_gdb_objects(self, way, ref):
         """gc-objects NAME --json of each list the plugin takes: its count

@@ -21,7 +21,8 @@ Usage:
                   at the snapshot (free-threaded: heaps of a second thread)
     --fork-worker once the heap is built, fork one idle child, as a pre-fork
                   server forks a worker: it shares the heap's pages, blocks
-                  reading a pipe of its own (stdin and stdout /dev/null) and
+                  reading a pipe of its own (stdin and stdout /dev/null; its
+                  collector enabled, as a server worker's is) and
                   exits on EOF; the target kills and reaps it on release, after
                   the selfcheck.  The fork comes before any truth is taken, so
                   whatever it allocates is counted; the truth names the
@@ -390,6 +391,10 @@ def fork_worker():
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
         os.dup2(null, 1)
+        # A worker whose collector runs, as a server's does: `workers` then
+        # predicts its next automatic collection (the target's own stays
+        # disabled: its truth is the master's).
+        gc.enable()
         try:
             os.read(r, 1)
         finally:
