@@ -43,8 +43,9 @@ DEFAULT_TESTS = (r"^(synthetic-(a-3\.13|c-free-threaded|d-loop|e-backlink|f-unma
                  r"|g-not-saved|h-truncated|k-bad-types|l-ft-free-lists|l3-ft-damage)"
                  r"|target-pyenv-3\.12\.1|target-debian-3\.11-nobinaries"
                  r"|target-cpython-3\.13\.15t-dwarf)$")
-# Verbs that take no target, and so not --no-sandbox.
-NO_TARGET = ("help", "gdb-script", "-h", "--help", "-V", "--version")
+# Verbs that take no --no-sandbox: those with no target, and workers, which
+# is never confined (it finds and opens the server's processes as it goes).
+NO_TARGET = ("help", "gdb-script", "-h", "--help", "-V", "--version", "workers")
 
 
 def log(msg):
