@@ -399,14 +399,10 @@ struct gci_error *gci_master_pages_shared_with(const struct gci_master_pages *mp
 			if ((err = pagemap_read(fd, pid, p, k, buf)))
 				break;
 			for (size_t j = 0; j < k && !*ret; j++) {
-				/* Only anonymous pages tell a fork: a page of a
-				 * private file mapping that neither process has
-				 * written is the file's page, in both (two
-				 * processes that merely run the same executable). */
-				if (!present(buf[j]) || (buf[j] & PM_FILE))
+				if (!present(buf[j]))
 					continue;
 				uint64_t m = mp_lookup(mp, p + j, &cursor);
-				*ret = m && !(m & PM_FILE) && same_page(mp, buf[j], m);
+				*ret = m && same_page(mp, buf[j], m);
 			}
 			p += k;
 			scanned += k;
