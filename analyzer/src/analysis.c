@@ -77,6 +77,17 @@ static const struct gci_collection *by_generation(const struct gci_snapshot *sna
 	return NULL;
 }
 
+const struct gci_collection *gci_collection_full(const struct gci_snapshot *snap,
+						 const struct gci_interp *in)
+{
+	const struct gci_collection *c;
+	size_t n = gci_collections(snap, in, &c);
+	for (size_t i = 0; i < n; i++)
+		if (c[i].full)
+			return &c[i];
+	return NULL;
+}
+
 /* "0-2", or "young, increment, full; or 0-2 as gc.collect(generation=N)" */
 static void collection_choices(const struct gci_snapshot *snap, const struct gci_interp *in,
 			       char *buf, size_t size)

@@ -248,18 +248,6 @@ static const struct gci_collection *collection_named(const struct gci_snapshot *
 	return NULL;
 }
 
-/* The collection gc.collect() runs (the what-ifs compare with it), or NULL. */
-static const struct gci_collection *collection_full(const struct gci_snapshot *snap,
-						    const struct gci_interp *in)
-{
-	const struct gci_collection *c;
-	size_t n = gci_collections(snap, in, &c);
-	for (size_t i = 0; i < n; i++)
-		if (c[i].full)
-			return &c[i];
-	return NULL;
-}
-
 /* A collection as JSON names it: its generation number, or its name. */
 static json_object *collection_json(const struct gci_collection *c)
 {
@@ -586,7 +574,7 @@ static json_object *touch_counts_json(const struct gci_touch *t)
 static json_object *what_if_json(const struct gci_snapshot *snap, const struct gci_interp *in,
 				 struct gci_error **err)
 {
-	const struct gci_collection *fc = collection_full(snap, in);
+	const struct gci_collection *fc = gci_collection_full(snap, in);
 	if (!fc) {
 		*err = gci_error_create(GCI_ERR_OTHER, "CPython %s's collector lists no full "
 					"collection", snap->version);
@@ -922,7 +910,7 @@ static struct gci_error *touch_text(const struct gci_snapshot *snap,
 	if (err)
 		return err;
 	const struct gci_interp *in = &snap->interps[0];
-	const struct gci_collection *fc = collection_full(snap, in);
+	const struct gci_collection *fc = gci_collection_full(snap, in);
 	if (!fc)
 		return gci_error_create(GCI_ERR_OTHER, "CPython %s's collector lists no full "
 					"collection", snap->version);

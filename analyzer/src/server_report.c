@@ -91,14 +91,7 @@ struct gci_error *gci_server_proc_fill(struct gci_server_proc *p, const struct g
 		goto out;
 	}
 	p->gc_pages = gci_pageset_count(&all);
-	/* What gc.collect() runs: generation 2's collection, or the one the
-	 * collector names "full" (3.14.0-3.14.4, free-threaded builds). */
-	const struct gci_collection *colls;
-	size_t ncolls = gci_collections(snap, in, &colls);
-	const struct gci_collection *full = NULL;
-	for (size_t c = 0; c < ncolls && !full; c++)
-		if (colls[c].full)
-			full = &colls[c];
+	const struct gci_collection *full = gci_collection_full(snap, in);
 	p->touch_known = full != NULL;
 	if (full) {
 		if ((err = gci_touch_compute(snap, in, full->generation, &p->full)))
@@ -142,6 +135,8 @@ struct gci_error *gci_server_proc_fill(struct gci_server_proc *p, const struct g
 	p->json = o;
 	json_object_object_add(o, "gc", gci_report_interp_json(snap, in, &err));
 	json_object *cols = p->touch_known ? json_object_new_array() : NULL;
+	const struct gci_collection *colls;
+	size_t ncolls = gci_collections(snap, in, &colls);
 	for (size_t c = 0; cols && c < ncolls && !err; c++)
 		json_object_array_add(cols, gci_report_touch_json(snap, in, &colls[c], &err));
 	json_object_object_add(o, "collections", cols);

@@ -39,6 +39,11 @@ void gci_snapshot_state_range(const struct gci_snapshot *snap, const struct gci_
 struct gci_error *gci_touch_pages(const struct gci_snapshot *snap, const struct gci_interp *in,
 				  int generation, struct gci_pageset *ps, struct gci_touch *ret);
 
+/* The collection gc.collect() runs (generation 2's, or the one named
+ * "full"): what the what-ifs and workers compare with; NULL if none. */
+const struct gci_collection *gci_collection_full(const struct gci_snapshot *snap,
+						 const struct gci_interp *in);
+
 struct gci_touch_plan;
 /*
  * What a collection writes as parts of the walked lists (collector.h), for
